@@ -1,0 +1,62 @@
+"""jplan: a JAX-accelerated, differentiable toolkit for decentralised economic planning procedures.
+
+Economies (`jplan.economies`) are pytrees of arrays; procedures (`jplan.procedures`) are frozen equinox
+Modules with pure `init`/`step`/`observe`; `jplan.run` drives any of them under jit/vmap/grad; and
+`jplan.optimum` is the exact centralised optimum every gap is measured against. Results users read are
+meant to be float64: call `jplan.enable_x64()` (the CLI and the tests do) before creating arrays.
+"""
+
+from ._x64 import enable_x64
+from .economies import (
+    Labels,
+    Plan,
+    ProductionEconomy,
+    from_arrays,
+    infeasibility,
+    load_economy,
+    sample,
+    sample_batch,
+    save_economy,
+    welfare,
+)
+from .optimum import Optimum, optimum
+from .procedures import (
+    PROCEDURES,
+    ArrowHurwicz,
+    Heal,
+    Malinvaud,
+    Procedure,
+    Trace,
+    make_procedure,
+    run,
+    solve,
+    status_name,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArrowHurwicz",
+    "Heal",
+    "Labels",
+    "Malinvaud",
+    "Optimum",
+    "PROCEDURES",
+    "Plan",
+    "Procedure",
+    "ProductionEconomy",
+    "Trace",
+    "enable_x64",
+    "from_arrays",
+    "infeasibility",
+    "load_economy",
+    "make_procedure",
+    "optimum",
+    "run",
+    "sample",
+    "sample_batch",
+    "save_economy",
+    "solve",
+    "status_name",
+    "welfare",
+]

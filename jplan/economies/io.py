@@ -1,0 +1,289 @@
+"""Economy files: the TOML format of DESIGN.md §3, read and written exactly, with one-line errors.
+
+```toml
+kind = "production"
+[resources]
+names = ["labour", "land"]            # optional
+endowments = [100.0, 40.0]            # R, > 0
+[goods]
+names = ["grain", "steel", "cloth"]   # optional
+welfare_weights = [0.5, 0.2, 0.3]     # w, >= 0, not all 0
+[technology]
+family = "cobb-douglas"
+tfp = [1.0, 1.2, 0.9]                 # A, > 0
+returns_to_scale = [0.9, 0.9, 0.9]    # rho, > 0
+resource_shares = [[0.6, 0.4], [0.5, 0.2], [0.7, 0.3]]             # n x m, >= 0
+input_shares = [[0.0, 0.0, 0.0], [0.3, 0.0, 0.0], [0.0, 0.1, 0.0]] # n x n, row i = firm i
+```
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+
+from ..errors import EconomyFileError
+from .production import ProductionEconomy
+
+__all__ = [
+    "Labels",
+    "from_arrays",
+    "load_economy",
+    "loads_economy",
+    "dumps_economy",
+    "save_economy",
+    "read_toml",
+    "SHARE_TOLERANCE",
+]
+
+SHARE_TOLERANCE = 1e-9
+_TOP_KEYS = {"kind", "resources", "goods", "technology"}
+_SECTION_KEYS = {
+    "resources": {"names", "endowments"},
+    "goods": {"names", "welfare_weights"},
+    "technology": {"family", "tfp", "returns_to_scale", "resource_shares", "input_shares"},
+}
+_FAMILIES = ("cobb-douglas",)
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Names of goods and resources, for printing; never part of the numerics."""
+
+    goods: tuple[str, ...]
+    resources: tuple[str, ...]
+
+    @staticmethod
+    def default(n: int, m: int) -> "Labels":
+        return Labels(tuple(f"good{i + 1}" for i in range(n)), tuple(f"resource{j + 1}" for j in range(m)))
+
+
+def _array(value: Any, field: str, ndim: int) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise EconomyFileError(f"{field}: must be {'a list' if ndim == 1 else 'a list of lists'} of numbers")
+    if arr.ndim != ndim or arr.size == 0 and ndim == 1:
+        kind = "a non-empty list of numbers" if ndim == 1 else "a rectangular list of lists of numbers"
+        raise EconomyFileError(f"{field}: must be {kind}")
+    if not np.all(np.isfinite(arr)):
+        raise EconomyFileError(f"{field}: contains NaN or infinity")
+    return arr
+
+
+def _shape(arr: np.ndarray, field: str, shape: tuple[int, ...], meaning: str) -> None:
+    if arr.shape != shape:
+        raise EconomyFileError(f"{field}: expected shape {list(shape)} ({meaning}), got {list(arr.shape)}")
+
+
+def from_arrays(
+    *,
+    endowments: Any,
+    welfare_weights: Any,
+    tfp: Any,
+    returns_to_scale: Any,
+    resource_shares: Any,
+    input_shares: Any,
+    prefix: str = "",
+) -> ProductionEconomy:
+    """Validate raw arrays and build a `ProductionEconomy` (float64 when x64 is enabled).
+
+    Raises:
+        EconomyFileError: naming the first offending field, e.g.
+            "technology.tfp: must be > 0 (entry 2 is -1.0)".
+    """
+    p = prefix
+    R = _array(endowments, f"{p}resources.endowments", 1)
+    w = _array(welfare_weights, f"{p}goods.welfare_weights", 1)
+    n, m = w.shape[0], R.shape[0]
+    A = _array(tfp, f"{p}technology.tfp", 1)
+    rho = _array(returns_to_scale, f"{p}technology.returns_to_scale", 1)
+    alpha = _array(resource_shares, f"{p}technology.resource_shares", 2)
+    beta = _array(input_shares, f"{p}technology.input_shares", 2)
+    _shape(A, f"{p}technology.tfp", (n,), "one per good")
+    _shape(rho, f"{p}technology.returns_to_scale", (n,), "one per good")
+    _shape(alpha, f"{p}technology.resource_shares", (n, m), "goods x resources")
+    _shape(beta, f"{p}technology.input_shares", (n, n), "goods x goods")
+    for arr, field in ((R, "resources.endowments"), (A, "technology.tfp"), (rho, "technology.returns_to_scale")):
+        if np.any(arr <= 0):
+            i = int(np.argmax(arr <= 0))
+            raise EconomyFileError(f"{p}{field}: must be > 0 (entry {i + 1} is {arr[i]!r})")
+    for arr, field in ((w, "goods.welfare_weights"), (alpha, "technology.resource_shares"), (beta, "technology.input_shares")):
+        if np.any(arr < 0):
+            idx = tuple(int(i) + 1 for i in np.unravel_index(np.argmax(arr < 0), arr.shape))
+            raise EconomyFileError(f"{p}{field}: must be >= 0 (entry {list(idx)} is {arr[tuple(i - 1 for i in idx)]!r})")
+    if not np.any(w > 0):
+        raise EconomyFileError(f"{p}goods.welfare_weights: must not all be 0")
+    sums = alpha.sum(axis=1) + beta.sum(axis=1)
+    bad = np.abs(sums - 1.0) > SHARE_TOLERANCE
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        raise EconomyFileError(
+            f"{p}technology: row {i + 1} of resource_shares plus row {i + 1} of input_shares sums to "
+            f"{sums[i]!r}, not 1"
+        )
+    if np.any(alpha.sum(axis=1) <= 0):
+        i = int(np.argmax(alpha.sum(axis=1) <= 0))
+        raise EconomyFileError(f"{p}technology.resource_shares: row {i + 1} is all 0 (every firm needs a resource)")
+    radius = float(np.max(np.abs(np.linalg.eigvals(rho[:, None] * beta))))
+    if radius >= 1.0:
+        raise EconomyFileError(
+            f"{p}technology: not productive, the spectral radius of returns_to_scale * input_shares is "
+            f"{radius:.6g} >= 1 (output could grow without bound)"
+        )
+    return ProductionEconomy(
+        endowments=jnp.asarray(R),
+        welfare_weights=jnp.asarray(w),
+        tfp=jnp.asarray(A),
+        returns_to_scale=jnp.asarray(rho),
+        resource_shares=jnp.asarray(alpha),
+        input_shares=jnp.asarray(beta),
+    )
+
+
+def _names(section: dict, field: str, count: int, default: tuple[str, ...]) -> tuple[str, ...]:
+    if "names" not in section:
+        return default
+    names = section["names"]
+    if not isinstance(names, list) or not all(isinstance(s, str) for s in names):
+        raise EconomyFileError(f"{field}.names: must be a list of strings")
+    if len(names) != count:
+        raise EconomyFileError(f"{field}.names: expected {count} names, got {len(names)}")
+    return tuple(names)
+
+
+def read_toml(path: str | os.PathLike, what: str = "file") -> dict:
+    """Parse a TOML file, turning every I/O or syntax problem into a one-line `EconomyFileError`."""
+    path = Path(path)
+    if not path.exists():
+        raise EconomyFileError(f"{path}: {what} not found")
+    if path.is_dir():
+        raise EconomyFileError(f"{path}: is a directory, not a {what}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EconomyFileError(f"{path}: cannot read ({exc.__class__.__name__})")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise EconomyFileError(f"{path}: not valid TOML ({exc})")
+
+
+def _economy_from_dict(doc: dict) -> tuple[ProductionEconomy, Labels]:
+    unknown = set(doc) - _TOP_KEYS
+    if unknown:
+        raise EconomyFileError(f"{sorted(unknown)[0]}: unknown key")
+    kind = doc.get("kind")
+    if kind is None:
+        raise EconomyFileError('kind: missing (expected "production")')
+    if kind != "production":
+        raise EconomyFileError(f'kind: unknown kind {kind!r} (expected "production")')
+    for section, keys in _SECTION_KEYS.items():
+        if section not in doc:
+            raise EconomyFileError(f"[{section}]: missing section")
+        if not isinstance(doc[section], dict):
+            raise EconomyFileError(f"{section}: must be a table")
+        extra = set(doc[section]) - keys
+        if extra:
+            raise EconomyFileError(f"{section}.{sorted(extra)[0]}: unknown key")
+        required = keys - {"names"}
+        missing = sorted(required - set(doc[section]))
+        if missing:
+            raise EconomyFileError(f"{section}.{missing[0]}: missing")
+    tech = doc["technology"]
+    if tech["family"] not in _FAMILIES:
+        raise EconomyFileError(f"technology.family: unknown family {tech['family']!r} (known: {', '.join(_FAMILIES)})")
+    economy = from_arrays(
+        endowments=doc["resources"]["endowments"],
+        welfare_weights=doc["goods"]["welfare_weights"],
+        tfp=tech["tfp"],
+        returns_to_scale=tech["returns_to_scale"],
+        resource_shares=tech["resource_shares"],
+        input_shares=tech["input_shares"],
+    )
+    default = Labels.default(economy.n, economy.m)
+    labels = Labels(
+        goods=_names(doc["goods"], "goods", economy.n, default.goods),
+        resources=_names(doc["resources"], "resources", economy.m, default.resources),
+    )
+    return economy, labels
+
+
+def loads_economy(text: str) -> tuple[ProductionEconomy, Labels]:
+    """Parse an economy from TOML text. Returns the economy and its labels."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise EconomyFileError(f"not valid TOML ({exc})")
+    return _economy_from_dict(doc)
+
+
+def load_economy(path: str | os.PathLike) -> tuple[ProductionEconomy, Labels]:
+    """Read and validate an economy file. Returns the economy and its labels.
+
+    Raises:
+        EconomyFileError: one line naming the file problem or the offending field.
+    """
+    doc = read_toml(path, "economy file")
+    try:
+        return _economy_from_dict(doc)
+    except EconomyFileError as exc:
+        raise EconomyFileError(f"{path}: {exc}") from None
+
+
+def _fmt(x: float) -> str:
+    return repr(float(x)) if math.isfinite(x) else "nan"
+
+
+def _vec(xs) -> str:
+    return "[" + ", ".join(_fmt(x) for x in np.asarray(xs).ravel()) + "]"
+
+
+def _mat(xs) -> str:
+    return "[" + ", ".join(_vec(row) for row in np.asarray(xs)) + "]"
+
+
+def _strs(xs) -> str:
+    return "[" + ", ".join('"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"' for s in xs) + "]"
+
+
+def dumps_economy(economy: ProductionEconomy, labels: Labels | None = None) -> str:
+    """The TOML text of an economy, in the file format above (floats round-trip exactly)."""
+    labels = labels or Labels.default(economy.n, economy.m)
+    return "\n".join(
+        [
+            'kind = "production"',
+            "",
+            "[resources]",
+            f"names = {_strs(labels.resources)}",
+            f"endowments = {_vec(economy.endowments)}",
+            "",
+            "[goods]",
+            f"names = {_strs(labels.goods)}",
+            f"welfare_weights = {_vec(economy.welfare_weights)}",
+            "",
+            "[technology]",
+            'family = "cobb-douglas"',
+            f"tfp = {_vec(economy.tfp)}",
+            f"returns_to_scale = {_vec(economy.returns_to_scale)}",
+            f"resource_shares = {_mat(economy.resource_shares)}",
+            f"input_shares = {_mat(economy.input_shares)}",
+            "",
+        ]
+    )
+
+
+def save_economy(path: str | os.PathLike, economy: ProductionEconomy, labels: Labels | None = None) -> None:
+    """Write an economy file atomically (a partial file is never left behind)."""
+    path = Path(path)
+    text = dumps_economy(economy, labels)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,83 @@
+"""Random production economies: pure, keyed, valid by construction, `vmap`-able over keys."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from .production import ProductionEconomy
+
+__all__ = ["sample", "sample_batch", "MAX_INTERMEDIATE_RETURNS"]
+
+#: Every sampled firm satisfies ρ_i Σ_k β_ik ≤ this, so the spectral radius of ρβ is < 1 (productive).
+MAX_INTERMEDIATE_RETURNS = 0.9
+
+
+def _range(value) -> tuple[float, float]:
+    if isinstance(value, (tuple, list)):
+        lo, hi = value
+        return float(lo), float(hi)
+    return float(value), float(value)
+
+
+def sample(
+    key: jax.Array,
+    n: int,
+    m: int,
+    *,
+    returns_to_scale: float | tuple[float, float] = 0.9,
+    intermediate_share: float | tuple[float, float] = (0.1, 0.5),
+    density: float = 1.0,
+    tfp: float | tuple[float, float] = (0.8, 1.2),
+    endowments: float | tuple[float, float] = (50.0, 150.0),
+    weight_concentration: float = 1.0,
+) -> ProductionEconomy:
+    """Draw one random Cobb–Douglas economy.
+
+    Args:
+        key: a JAX PRNG key; `jax.vmap(lambda k: sample(k, n, m))(keys)` gives a batch.
+        n, m: numbers of goods and resources (static).
+        returns_to_scale: ρ for every firm, or a (low, high) range drawn uniformly per firm.
+        intermediate_share: each firm's total intermediate-input share Σ_k β_ik, fixed or a range; it is
+            capped so that ρ_i Σ_k β_ik ≤ 0.9, which keeps the economy productive.
+        density: probability that firm i uses good k at all (each link independently); 1 = dense.
+        tfp: A, fixed or a range. endowments: R, fixed or a range.
+        weight_concentration: Dirichlet concentration of the welfare weights (they sum to 1, all > 0).
+
+    Returns:
+        A `ProductionEconomy` satisfying every rule of the file format.
+    """
+    k_rho, k_b, k_mask, k_beta, k_alpha, k_tfp, k_R, k_w = jax.random.split(key, 8)
+    dtype = jnp.zeros(()).dtype
+
+    def uniform(k, rng, shape):
+        lo, hi = _range(rng)
+        return jax.random.uniform(k, shape, dtype=dtype, minval=lo, maxval=hi)
+
+    rho = uniform(k_rho, returns_to_scale, (n,))
+    b = jnp.minimum(uniform(k_b, intermediate_share, (n,)), MAX_INTERMEDIATE_RETURNS / rho)
+    links = jax.random.bernoulli(k_mask, density, (n, n))
+    raw = jax.random.uniform(k_beta, (n, n), dtype=dtype, minval=0.05, maxval=1.0) * links
+    row = jnp.sum(raw, axis=1, keepdims=True)
+    has_inputs = row[:, 0] > 0
+    b = jnp.where(has_inputs, b, 0.0)
+    beta = jnp.where(row > 0, raw / jnp.where(row > 0, row, 1.0), 0.0) * b[:, None]
+    alpha = jax.random.dirichlet(k_alpha, jnp.ones(m, dtype), (n,)) * (1.0 - b)[:, None]
+    # put the rounding remainder on the largest resource share, so rows sum to 1 to the last bit
+    residual = 1.0 - (jnp.sum(alpha, axis=1) + jnp.sum(beta, axis=1))
+    alpha = alpha.at[jnp.arange(n), jnp.argmax(alpha, axis=1)].add(residual)
+    weights = jax.random.dirichlet(k_w, jnp.full((n,), weight_concentration, dtype))
+    return ProductionEconomy(
+        endowments=uniform(k_R, endowments, (m,)),
+        welfare_weights=weights,
+        tfp=uniform(k_tfp, tfp, (n,)),
+        returns_to_scale=rho,
+        resource_shares=alpha,
+        input_shares=beta,
+    )
+
+
+def sample_batch(key: jax.Array, batch: int, n: int, m: int, **options) -> ProductionEconomy:
+    """`batch` independent economies stacked on a leading axis (one `vmap` of `sample`)."""
+    keys = jax.random.split(key, batch)
+    return jax.vmap(lambda k: sample(k, n, m, **options))(keys)

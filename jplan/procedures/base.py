@@ -1,0 +1,259 @@
+"""The procedure protocol and the one run loop every procedure shares (DESIGN.md §4).
+
+A procedure is a frozen `equinox.Module` of hyperparameters with pure methods:
+
+- `init(economy) -> (state, Messages)`: the opening round that forms the first plan.
+- `step(economy, state) -> (state, Messages)`: one round of centre → agents → centre; the messages
+  are counted from the arrays the agents actually receive and send back.
+- `observe(economy, state) -> Observation`: the current plan, its welfare and infeasibility, prices
+  where the procedure has them, and the procedure's own optimality residual (its stopping rule never
+  looks at the reference optimum).
+- `domain_violation(economy) -> bool array`: True where the economy is outside the procedure's domain.
+
+`run` drives any procedure with `lax.scan`, so it is jit-, vmap- and grad-safe; its `Trace` has the
+same fields for every procedure, so they compare like for like.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Bool, Float, Int
+
+from ..economies.production import Plan, ProductionEconomy, infeasibility, welfare
+from ..errors import DomainError
+
+__all__ = [
+    "Messages",
+    "Observation",
+    "Procedure",
+    "Trace",
+    "run",
+    "relative_gap",
+    "STATUS_NAMES",
+    "RUNNING",
+    "CONVERGED",
+    "DIVERGED",
+    "OUT_OF_DOMAIN",
+    "FAILED",
+    "status_name",
+    "check_domain",
+]
+
+#: Status codes; `STATUS_NAMES[code]` is what users read.
+RUNNING, CONVERGED, DIVERGED, OUT_OF_DOMAIN, FAILED = 0, 1, 2, 3, 4
+STATUS_NAMES = ("not_converged", "converged", "diverged", "out_of_domain", "failed")
+
+#: A plan or price whose magnitude passes this is treated as divergence, before it overflows.
+DIVERGENCE_BOUND = 1e150
+
+
+def status_name(code) -> str:
+    """The readable name of a status code ("converged", "diverged", ...)."""
+    return STATUS_NAMES[int(code)]
+
+
+class Messages(eqx.Module):
+    """Floats exchanged in one step: centre → agents (`down`) and agents → centre (`up`)."""
+
+    down: Int[Array, ""]
+    up: Int[Array, ""]
+
+    @staticmethod
+    def of(down_arrays, up_arrays) -> "Messages":
+        """Count the floats in the message arrays actually passed between centre and agents."""
+        count = lambda arrays: sum(int(np.prod(jnp.shape(a))) for a in jax.tree_util.tree_leaves(arrays))
+        return Messages(down=jnp.asarray(count(down_arrays)), up=jnp.asarray(count(up_arrays)))
+
+
+class Observation(eqx.Module):
+    """What a procedure's current iterate says.
+
+    Attributes:
+        plan: the current plan (for price procedures, the plan the prices call forth).
+        goods_prices: [n] prices of goods in the procedure's units, NaN where it has none.
+        resource_prices: [m] prices of resources, NaN where it has none.
+        residual: the procedure's own optimality residual; it stops when this is ≤ its tolerance.
+        failed: a procedure-specific failure (e.g. a non-productive technique matrix for Malinvaud).
+    """
+
+    plan: Plan
+    goods_prices: Float[Array, " n"]
+    resource_prices: Float[Array, " m"]
+    residual: Float[Array, ""]
+    failed: Bool[Array, ""]
+
+
+class Procedure(eqx.Module):
+    """Base class of planning procedures. Subclasses set `name`, `has_prices` and the methods below.
+
+    Attributes:
+        tolerance: the run stops (status "converged") once `observe(...).residual <= tolerance`.
+    """
+
+    name: ClassVar[str] = "procedure"
+    has_prices: ClassVar[bool] = True
+
+    def init(self, economy: ProductionEconomy) -> tuple[Any, Messages]:
+        raise NotImplementedError
+
+    def step(self, economy: ProductionEconomy, state: Any) -> tuple[Any, Messages]:
+        raise NotImplementedError
+
+    def observe(self, economy: ProductionEconomy, state: Any) -> Observation:
+        raise NotImplementedError
+
+    def domain_violation(self, economy: ProductionEconomy) -> Bool[Array, ""]:
+        """True where the economy lies outside this procedure's domain."""
+        return jnp.asarray(False)
+
+    def domain_message(self) -> str:
+        """One line saying what the domain is."""
+        return f"{self.name}: economy outside the procedure's domain"
+
+
+def check_domain(procedure: Procedure, economy: ProductionEconomy) -> None:
+    """Raise `DomainError` (one line) if a single, concrete economy is outside the domain."""
+    if bool(procedure.domain_violation(economy)):
+        raise DomainError(procedure.domain_message())
+
+
+def relative_gap(economy: ProductionEconomy, welfare_value: Array, optimal_welfare: Array) -> Array:
+    """|U − U*| / Σ_k w_k: the welfare gap in log points of uniform consumption.
+
+    With log welfare, scaling every consumption by e^δ changes U by δ Σ w, so this is the uniform
+    proportional change of consumption that separates the plan from the optimum (1e-2 ≈ 1%).
+    It does not depend on the units of goods or on the scale of the weights.
+    """
+    return jnp.abs(optimal_welfare - welfare_value) / jnp.sum(economy.welfare_weights)
+
+
+class Trace(eqx.Module):
+    """The record of one run; every per-step field has length steps + 1 (index 0 is the start).
+
+    Attributes:
+        welfare, gap, infeasibility, residual: per-step series (gap is NaN without a reference optimum).
+        messages_down, messages_up: floats exchanged in each step (index 0: the opening round that
+            formed the first plan; 0 after the run stopped).
+        active: whether the procedure was still iterating at that index.
+        plan, goods_prices, resource_prices: the final iterate.
+        status: final status code (see `STATUS_NAMES`).
+        steps: the number of steps actually taken (to convergence, divergence or the step limit).
+    """
+
+    welfare: Float[Array, " T"]
+    gap: Float[Array, " T"]
+    infeasibility: Float[Array, " T"]
+    residual: Float[Array, " T"]
+    messages_down: Int[Array, " T"]
+    messages_up: Int[Array, " T"]
+    active: Bool[Array, " T"]
+    plan: Plan
+    goods_prices: Float[Array, " n"]
+    resource_prices: Float[Array, " m"]
+    status: Int[Array, ""]
+    steps: Int[Array, ""]
+
+
+def _finite_and_bounded(obs: Observation) -> Array:
+    leaves = jax.tree_util.tree_leaves((obs.plan, obs.residual))
+    ok = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x) & (jnp.abs(x) < DIVERGENCE_BOUND)) for x in leaves]))
+    prices = jnp.concatenate([obs.goods_prices, obs.resource_prices])
+    prices_ok = jnp.all(jnp.isnan(prices) | (jnp.isfinite(prices) & (jnp.abs(prices) < DIVERGENCE_BOUND)))
+    return ok & prices_ok
+
+
+def _where_tree(pred, a, b):
+    return jax.tree_util.tree_map(lambda x, y: jnp.where(pred, x, y), a, b)
+
+
+def run(
+    procedure: Procedure,
+    economy: ProductionEconomy,
+    steps: int,
+    *,
+    optimal_welfare: Array | None = None,
+    checkpoint: bool = False,
+) -> Trace:
+    """Run `procedure` on `economy` for at most `steps` steps and record a `Trace`.
+
+    The loop is a `lax.scan` of fixed length: once the procedure converges (residual ≤ tolerance),
+    fails (a procedure-specific failure) or diverges (a non-finite or exploding iterate), its state is
+    frozen; a failed or diverged iterate is never returned, the last good one is kept, and later entries repeat the final values with zero messages.
+    So `run` is jit/vmap-safe (a batch is an economy pytree with a leading axis) and differentiable
+    (gradients flow through the unrolled steps; `checkpoint=True` rematerialises each step to bound
+    memory). An economy outside the domain gets status "out_of_domain" and no steps.
+
+    Args:
+        procedure: any `Procedure`.
+        economy: a (single) `ProductionEconomy`; `vmap` `run` for a batch.
+        steps: the step limit (static).
+        optimal_welfare: U* if known, to record the relative welfare gap; else the gap is NaN.
+        checkpoint: rematerialise each step in the backward pass (for long differentiated runs).
+    """
+    state0, msgs0 = procedure.init(economy)
+    obs0 = procedure.observe(economy, state0)
+    out_of_domain = procedure.domain_violation(economy)
+    start_ok = _finite_and_bounded(obs0)
+    status0 = jnp.where(
+        out_of_domain,
+        OUT_OF_DOMAIN,
+        jnp.where(obs0.failed, FAILED, jnp.where(~start_ok, DIVERGED, RUNNING)),
+    )
+    status0 = jnp.where((status0 == RUNNING) & (obs0.residual <= procedure.tolerance), CONVERGED, status0)
+
+    def record(obs: Observation, msgs: Messages, active):
+        u = welfare(economy, obs.plan.consumption)
+        gap = (
+            relative_gap(economy, u, optimal_welfare)
+            if optimal_welfare is not None
+            else jnp.full_like(u, jnp.nan)
+        )
+        return dict(
+            welfare=u,
+            gap=gap,
+            infeasibility=infeasibility(economy, obs.plan),
+            residual=obs.residual,
+            messages_down=jnp.where(active, msgs.down, 0),
+            messages_up=jnp.where(active, msgs.up, 0),
+            active=active,
+        )
+
+    def body(carry, _):
+        state, obs, status, taken = carry
+        running = status == RUNNING
+        new_state, msgs = procedure.step(economy, state)
+        new_obs = procedure.observe(economy, new_state)
+        ok = _finite_and_bounded(new_obs)
+        accept = running & ok & ~new_obs.failed
+        state = _where_tree(accept, new_state, state)
+        obs = _where_tree(accept, new_obs, obs)
+        new_status = jnp.where(
+            new_obs.failed,
+            FAILED,
+            jnp.where(~ok, DIVERGED, jnp.where(new_obs.residual <= procedure.tolerance, CONVERGED, RUNNING)),
+        )
+        status = jnp.where(running, new_status, status)
+        taken = taken + running.astype(taken.dtype)
+        return (state, obs, status, taken), record(obs, msgs, running)
+
+    if checkpoint:
+        body = jax.checkpoint(body)
+    first = record(obs0, msgs0, jnp.asarray(True))
+    first["active"] = jnp.asarray(False)
+    (state, obs, status, taken), series = jax.lax.scan(
+        body, (state0, obs0, status0, jnp.asarray(0)), None, length=steps
+    )
+    series = {k: jnp.concatenate([jnp.asarray(first[k])[None], series[k]]) for k in series}
+    return Trace(
+        **series,
+        plan=obs.plan,
+        goods_prices=obs.goods_prices,
+        resource_prices=obs.resource_prices,
+        status=status,
+        steps=taken,
+    )

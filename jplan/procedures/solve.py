@@ -1,0 +1,73 @@
+"""Convenience front door: build a procedure by name and run it to convergence on one economy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import equinox as eqx
+import jax.numpy as jnp
+
+from ..economies.production import ProductionEconomy
+from ..errors import JplanInputError
+from ..optimum import optimum
+from .arrow_hurwicz import RULES, ArrowHurwicz
+from .base import Procedure, Trace, run, status_name
+from .heal import Heal
+from .malinvaud import Malinvaud
+
+__all__ = ["make_procedure", "solve", "SolveResult", "DEFAULT_STEPS", "PROCEDURES"]
+
+#: The procedures by their command-line names.
+PROCEDURES = {cls.name: cls for cls in (ArrowHurwicz, Malinvaud, Heal)}
+
+#: Generous step limits; every procedure stops earlier at its own tolerance.
+DEFAULT_STEPS = {"arrow-hurwicz": 20000, "malinvaud": 200, "heal": 2000}
+
+
+def make_procedure(name: str, *, step_size=None, rule=None, tolerance=None, **options) -> Procedure:
+    """A procedure by name with its defaults, overriding only the options given (None = default)."""
+    if name not in PROCEDURES:
+        raise JplanInputError(f"unknown procedure {name!r} (known: {', '.join(PROCEDURES)})")
+    kwargs = dict(options)
+    if step_size is not None:
+        if name == "malinvaud":
+            raise JplanInputError("malinvaud has no step size")
+        if not step_size > 0:
+            raise JplanInputError(f"step size must be > 0, got {step_size}")
+        kwargs["step_size"] = step_size
+    if rule is not None:
+        if name != "arrow-hurwicz":
+            raise JplanInputError(f"--rule applies to arrow-hurwicz only, not {name}")
+        if rule not in RULES:
+            raise JplanInputError(f"unknown arrow-hurwicz rule {rule!r} (known: {', '.join(RULES)})")
+        kwargs["rule"] = rule
+    if tolerance is not None:
+        if not tolerance > 0:
+            raise JplanInputError(f"tolerance must be > 0, got {tolerance}")
+        kwargs["tolerance"] = tolerance
+    return PROCEDURES[name](**kwargs)
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """A finished run on one economy, with the reference optimum it was measured against."""
+
+    trace: Trace
+    status: str
+    optimal_welfare: jnp.ndarray
+    steps_limit: int
+
+
+@eqx.filter_jit
+def _run(procedure, economy, optimal_welfare, steps):
+    return run(procedure, economy, steps, optimal_welfare=optimal_welfare)
+
+
+def solve(procedure: Procedure, economy: ProductionEconomy, steps: int | None = None) -> SolveResult:
+    """Run `procedure` on one economy until it stops (tolerance, divergence or the step limit)."""
+    steps = int(steps) if steps is not None else DEFAULT_STEPS.get(procedure.name, 1000)
+    if steps < 1:
+        raise JplanInputError(f"--steps must be at least 1, got {steps}")
+    u_star = optimum(economy).welfare
+    trace = _run(procedure, economy, u_star, steps)
+    return SolveResult(trace=trace, status=status_name(trace.status), optimal_welfare=u_star, steps_limit=steps)

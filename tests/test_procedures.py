@@ -1,0 +1,179 @@
+"""The three short-run procedures: the properties the literature proves, over ≥ 100 random economies
+per case in one vmapped call, plus convergence to the exact optimum, worked examples and gradients."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jplan.economies import load_economy
+from jplan.optimum import optimum
+from jplan.procedures import (
+    CONVERGED, DEFAULT_STEPS, DIVERGED, ArrowHurwicz, Heal, Malinvaud, run, solve,
+)
+
+from .helpers import batch, index
+
+B = 128
+
+
+def run_batch(proc, economies, opt, steps):
+    return jax.jit(jax.vmap(lambda e, u: run(proc, e, steps, optimal_welfare=u)))(economies, opt.welfare)
+
+
+def assert_monotone(welfare, tol=1e-12):
+    w = np.asarray(welfare)
+    drops = np.diff(w, axis=1)
+    assert np.all(drops >= -tol * np.maximum(1.0, np.abs(w[:, 1:]))), drops.min()
+
+
+# -- Malinvaud / LSM ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("n", [3, 10])
+def test_malinvaud_feasible_monotone_and_optimal(n):
+    economies, opt = batch(21 + n, B, n, 1, returns_to_scale=1.0, density=0.7)
+    tr = run_batch(Malinvaud(), economies, opt, DEFAULT_STEPS["malinvaud"])
+    assert np.all(np.asarray(tr.status) == CONVERGED)
+    assert np.max(np.asarray(tr.gap[:, -1])) <= 1e-6
+    assert np.max(np.asarray(tr.infeasibility)) <= 1e-9  # every iterate
+    assert_monotone(tr.welfare)
+    labour = np.asarray(jnp.sum(tr.plan.resource_use[..., 0], axis=1))
+    np.testing.assert_allclose(labour, np.asarray(economies.endowments[:, 0]), rtol=1e-9)
+    # limit prices are the shadow prices relative to labour
+    shadow = np.asarray(opt.goods_prices / opt.resource_prices)
+    np.testing.assert_allclose(np.asarray(tr.goods_prices), shadow, rtol=1e-8)
+
+
+def test_malinvaud_prices_fall_from_the_first_iterate_on():
+    economies, _ = batch(3, B, 6, 1, returns_to_scale=1.0)
+    proc = Malinvaud()
+
+    def prices(e):
+        state, _ = proc.init(e)
+
+        def body(s, _):
+            s2, _ = proc.step(e, s)
+            return s2, s2.prices
+
+        _, ps = jax.lax.scan(body, state, None, length=12)
+        return jnp.concatenate([state.prices[None], ps])
+
+    ps = np.asarray(jax.jit(jax.vmap(prices))(economies))
+    rises = np.diff(ps, axis=1)
+    assert np.all(rises <= 1e-12 * ps[:, 1:]), rises.max()
+
+
+def test_malinvaud_worked_example():
+    e, _ = load_economy("examples/malinvaud_two_goods.toml")
+    res = solve(Malinvaud(), e)
+    tr = res.trace
+    assert res.status == "converged"
+    np.testing.assert_allclose(tr.goods_prices, [6.67604722, 5.10673113], rtol=1e-8)
+    np.testing.assert_allclose(tr.plan.consumption, [5.99156936, 11.74919895], rtol=1e-8)
+    np.testing.assert_allclose(tr.plan.output, [12.8390772, 18.64952214], rtol=1e-8)
+    np.testing.assert_allclose(tr.welfare[-1], 2.19441239, rtol=1e-8)
+
+
+def test_malinvaud_reports_non_productive_techniques():
+    economies, _ = batch(8, 4, 3, 1, returns_to_scale=1.0, intermediate_share=0.6)
+    # starting prices far below costs make the first reported technique matrix non-productive
+    tr = jax.vmap(lambda e: run(Malinvaud(initial_prices=jnp.asarray(1e-6)), e, 10))(economies)
+    from jplan.procedures import FAILED
+
+    assert np.all(np.asarray(tr.status) == FAILED)
+
+
+# -- Heal ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("rho", [(0.5, 0.95), 1.0, (1.05, 1.5)], ids=["decreasing", "constant", "increasing"])
+def test_heal_feasible_monotone_and_optimal(rho):
+    economies, opt = batch(31, B, 8, 2, returns_to_scale=rho, density=0.6)
+    tr = run_batch(Heal(), economies, opt, 300)
+    assert np.all(np.asarray(tr.status) == CONVERGED)
+    assert np.max(np.asarray(tr.gap[:, -1])) <= 1e-8
+    assert np.max(np.asarray(tr.infeasibility)) <= 1e-12  # every iterate feasible
+    assert np.all(np.asarray(tr.plan.consumption) > 0)
+    assert_monotone(tr.welfare)
+
+
+# -- Arrow–Hurwicz ----------------------------------------------------------------------------------
+def test_arrow_hurwicz_converges_to_shadow_prices():
+    economies, opt = batch(41, B, 6, 2, returns_to_scale=(0.5, 0.95), density=0.7)
+    tr = run_batch(ArrowHurwicz(), economies, opt, 5000)
+    assert np.all(np.asarray(tr.status) == CONVERGED)
+    assert np.max(np.asarray(tr.gap[:, -1])) <= 1e-4
+    assert np.max(np.asarray(tr.infeasibility[:, -1])) <= 1e-5
+    np.testing.assert_allclose(np.asarray(tr.goods_prices), np.asarray(opt.goods_prices), rtol=1e-4)
+    np.testing.assert_allclose(np.asarray(tr.resource_prices), np.asarray(opt.resource_prices), rtol=1e-4)
+    # it is not feasible before the limit: early iterates violate some balance
+    assert np.all(np.asarray(tr.infeasibility[:, 1]) > 1e-3)
+
+
+def test_arrow_hurwicz_additive_rule_small_step_converges_large_step_diverges():
+    economies, opt = batch(42, B, 3, 1, returns_to_scale=0.5, intermediate_share=0.2, tfp=1.0, endowments=1.0)
+    small = run_batch(ArrowHurwicz(rule="additive", step_size=0.05, initial_price=0.5), economies, opt, 5000)
+    assert np.mean(np.asarray(small.status) == CONVERGED) >= 0.95
+    assert np.median(np.asarray(small.gap[:, -1])) <= 1e-4
+    large = run_batch(ArrowHurwicz(rule="additive", step_size=50.0, initial_price=0.5), economies, opt, 5000)
+    assert np.all(np.asarray(large.status) == DIVERGED)
+
+
+def test_multiplicative_rule_converges():
+    economies, opt = batch(43, B, 5, 2, returns_to_scale=(0.5, 0.9))
+    tr = run_batch(ArrowHurwicz(rule="multiplicative", step_size=0.05), economies, opt, 5000)
+    assert np.mean(np.asarray(tr.status) == CONVERGED) == 1.0
+    assert np.max(np.asarray(tr.gap[:, -1])) <= 1e-4
+
+
+# -- defaults of `jplan solve` --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "proc,m,rho,tol",
+    [(ArrowHurwicz(), 2, (0.5, 0.95), 1e-4), (Malinvaud(), 1, 1.0, 1e-6), (Heal(), 2, (0.5, 1.5), 1e-4)],
+    ids=["arrow-hurwicz", "malinvaud", "heal"],
+)
+def test_defaults_reach_the_promised_gap_at_n10(proc, m, rho, tol):
+    economies, opt = batch(51, 100, 10, m, returns_to_scale=rho, density=0.8)
+    tr = run_batch(proc, economies, opt, DEFAULT_STEPS[proc.name])
+    assert np.all(np.asarray(tr.status) == CONVERGED)
+    assert np.max(np.asarray(tr.gap[:, -1])) <= tol
+
+
+# -- gradients through the procedures --------------------------------------------------------------
+@pytest.mark.parametrize(
+    "proc,m,rho,steps",
+    [(ArrowHurwicz(), 2, 0.8, 600), (Malinvaud(), 1, 1.0, 12), (Heal(), 2, 1.2, 60)],
+    ids=["arrow-hurwicz", "malinvaud", "heal"],
+)
+def test_grad_through_run_matches_envelope_and_finite_differences(proc, m, rho, steps):
+    economies, opt = batch(61, 3, 4, m, returns_to_scale=rho)
+    for i in range(3):
+        e = index(economies, i)
+
+        def final_welfare(R):
+            tr = run(proc, eqx_replace(e, endowments=R), steps)
+            return tr.welfare[-1]
+
+        R = e.endowments
+        g = jax.grad(final_welfare)(R)
+        # converged runs: envelope theorem, dU*/dR = shadow price of the resource
+        np.testing.assert_allclose(g, opt.resource_prices[i], rtol=1e-5)
+        h = 1e-5 * R
+        fd = np.array([(final_welfare(R.at[j].add(h[j])) - final_welfare(R.at[j].add(-h[j]))) / (2 * h[j]) for j in range(m)])
+        np.testing.assert_allclose(g, fd, rtol=1e-5)
+
+
+def test_grad_with_respect_to_step_size_is_finite_and_matches_fd():
+    economies, opt = batch(62, 1, 4, 2, returns_to_scale=0.8)
+    e = index(economies, 0)
+
+    def welfare_after(eta):
+        tr = run(ArrowHurwicz(rule="multiplicative", step_size=eta), e, 30)
+        return tr.welfare[-1]
+
+    g = jax.grad(welfare_after)(0.05)
+    fd = (welfare_after(0.05 + 1e-6) - welfare_after(0.05 - 1e-6)) / 2e-6
+    np.testing.assert_allclose(g, fd, rtol=1e-5)
+
+
+def eqx_replace(e, **changes):
+    import equinox as eqx
+
+    return eqx.tree_at(lambda x: [getattr(x, k) for k in changes], e, list(changes.values()))

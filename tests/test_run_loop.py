@@ -1,0 +1,97 @@
+"""The shared run loop: jit = no-jit, vmap = loop, statuses for divergence and domain, messages."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jplan.procedures import (
+    CONVERGED, DIVERGED, OUT_OF_DOMAIN, ArrowHurwicz, Heal, Malinvaud, run,
+)
+
+from .helpers import batch, index
+
+CASES = [
+    (ArrowHurwicz(), dict(n=4, m=2, returns_to_scale=0.8), 60),
+    (Malinvaud(), dict(n=4, m=1, returns_to_scale=1.0), 8),
+    (Heal(), dict(n=4, m=2, returns_to_scale=(0.8, 1.3)), 12),
+]
+
+
+def _close(a, b):
+    for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("proc,opts,steps", CASES, ids=lambda c: getattr(c, "name", ""))
+def test_jit_equals_no_jit_and_vmap_equals_loop(proc, opts, steps):
+    opts = dict(opts)
+    economies, opt = batch(5, 4, opts.pop("n"), opts.pop("m"), **opts)
+    f = lambda e, u: run(proc, e, steps, optimal_welfare=u)
+    batched = jax.jit(jax.vmap(f))(economies, opt.welfare)
+    for i in range(4):
+        e, u = index(economies, i), opt.welfare[i]
+        with jax.disable_jit():
+            eager = f(e, u)
+        jitted = jax.jit(f)(e, u)
+        _close(eager, jitted)
+        _close(jitted, index(batched, i))
+
+
+def test_trace_fields_are_uniform_across_procedures():
+    shapes = []
+    for proc, opts, _ in CASES:
+        opts = dict(opts)
+        economies, opt = batch(1, 2, opts.pop("n"), opts.pop("m"), **opts)
+        tr = jax.vmap(lambda e, u: run(proc, e, 5, optimal_welfare=u))(economies, opt.welfare)
+        shapes.append({k: np.shape(getattr(tr, k)) for k in ("welfare", "gap", "infeasibility", "residual", "messages_down", "messages_up", "status", "steps")})
+    assert shapes[0] == shapes[1] == shapes[2]
+
+
+def test_non_finite_iterate_is_a_status_not_nan():
+    economies, opt = batch(2, 16, 4, 2, returns_to_scale=0.9)
+    proc = ArrowHurwicz(rule="additive", step_size=1e3)
+    tr = jax.jit(jax.vmap(lambda e, u: run(proc, e, 200, optimal_welfare=u)))(economies, opt.welfare)
+    assert np.all(np.asarray(tr.status) == DIVERGED)
+    for leaf in jax.tree_util.tree_leaves((tr.plan, tr.welfare, tr.goods_prices)):
+        assert np.all(np.isfinite(np.asarray(leaf)))
+
+
+def test_out_of_domain_under_vmap_is_a_status():
+    economies, opt = batch(3, 12, 4, 2, returns_to_scale=(0.85, 1.01))
+    tr = jax.vmap(lambda e, u: run(ArrowHurwicz(), e, 20, optimal_welfare=u))(economies, opt.welfare)
+    bad = np.any(np.asarray(economies.returns_to_scale) >= 1.0, axis=1)
+    assert bad.any() and (~bad).any()
+    status = np.asarray(tr.status)
+    assert np.all(status[bad] == OUT_OF_DOMAIN)
+    assert np.all(np.asarray(tr.steps)[bad] == 0)
+    assert np.all(status[~bad] != OUT_OF_DOMAIN)
+    tr = jax.vmap(lambda e: run(Malinvaud(), e, 5))(economies)
+    assert np.all(np.asarray(tr.status) == OUT_OF_DOMAIN)
+
+
+def test_messages_are_counted_from_exchanged_arrays():
+    n, m = 5, 2
+    economies, opt = batch(4, 1, n, m, returns_to_scale=0.9)
+    e = index(economies, 0)
+    heal = run(Heal(), e, 3)
+    assert int(heal.messages_down[1]) == n * (m + n)  # allocation per firm
+    assert int(heal.messages_up[1]) == n * (1 + m + n)  # output + marginal productivities
+    ah = run(ArrowHurwicz(rule="multiplicative"), e, 3)
+    assert int(ah.messages_down[1]) == n * (n + m)  # every price to every firm
+    assert int(ah.messages_up[1]) == n * (1 + m + n)  # supply and input demands
+    adaptive = run(ArrowHurwicz(), e, 3)
+    assert int(adaptive.messages_up[1]) == n * (2 + m + n)  # plus its profit
+    economies1, _ = batch(4, 1, n, 1, returns_to_scale=1.0)
+    lsm = run(Malinvaud(), index(economies1, 0), 3)
+    assert int(lsm.messages_down[1]) == n * n and int(lsm.messages_up[1]) == n * (1 + n)
+
+
+def test_converged_runs_freeze_and_stop_sending():
+    economies, opt = batch(6, 1, 4, 1, returns_to_scale=1.0)
+    tr = run(Malinvaud(), index(economies, 0), 50, optimal_welfare=opt.welfare[0])
+    assert int(tr.status) == CONVERGED
+    k = int(tr.steps)
+    assert k < 50
+    assert np.all(np.asarray(tr.messages_down[k + 1:]) == 0)
+    assert np.all(np.asarray(tr.welfare[k:]) == float(tr.welfare[k]))
