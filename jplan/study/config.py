@@ -1,0 +1,239 @@
+"""Study configurations: a TOML file in `configs/`, validated into frozen dataclasses.
+
+```toml
+name = "default"            # output folder name under results/ unless --out is given
+seed = 0
+batch = 256                 # economies per scenario
+chunk = 128                 # economies per chunk (the unit of progress, memory and resumption)
+
+[[scenarios]]               # one or more
+name = "decreasing"
+n = 8
+m = 2
+returns_to_scale = [0.7, 0.95]   # a number or [low, high]
+density = 0.7                    # optional sampler options: intermediate_share, tfp, endowments,
+                                 # weight_concentration
+procedures = ["arrow-hurwicz", "heal"]   # optional; default: every procedure in [procedures]
+
+[procedures.arrow-hurwicz]  # the procedures to run, with their options
+steps = 1500                # the step budget
+rule = "adaptive"           # any other key is a hyperparameter of the procedure
+step_size = 0.1
+
+[procedures.heal]
+steps = 60
+
+[outputs]
+plots = true                # PNG figures
+traces = true               # per-run traces (npz)
+```
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..economies.io import read_toml
+from ..errors import ConfigError, EconomyFileError
+from ..procedures import PROCEDURES
+
+__all__ = ["StudyConfig", "Scenario", "ProcedureSpec", "load_config", "parse_config", "find_config"]
+
+_TOP = {"name", "seed", "batch", "chunk", "scenarios", "procedures", "outputs", "description"}
+_SCENARIO = {"name", "n", "m", "returns_to_scale", "density", "intermediate_share", "tfp", "endowments",
+             "weight_concentration", "procedures"}
+_RANGES = ("returns_to_scale", "intermediate_share", "tfp", "endowments")
+_OUTPUTS = {"plots", "traces"}
+_HYPER = {
+    "arrow-hurwicz": {"rule", "step_size", "tolerance", "initial_price", "grow", "shrink", "max_step"},
+    "malinvaud": {"tolerance"},
+    "heal": {"step_size", "tolerance", "grow", "shrink", "max_step"},
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    n: int
+    m: int
+    sampler: dict
+    procedures: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ProcedureSpec:
+    name: str
+    steps: int
+    options: dict
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    name: str
+    seed: int
+    batch: int
+    chunk: int
+    scenarios: tuple[Scenario, ...]
+    procedures: tuple[ProcedureSpec, ...]
+    plots: bool = True
+    traces: bool = True
+    description: str = ""
+    source: str = field(default="", compare=False)
+
+    def fingerprint(self) -> str:
+        """A hash of everything that determines the results (not the source path)."""
+        data = asdict(self)
+        data.pop("source")
+        data.pop("description")
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+    def procedure(self, name: str) -> ProcedureSpec:
+        return next(p for p in self.procedures if p.name == name)
+
+
+def _int(value: Any, where: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{where}: must be an integer, got {value!r}")
+    if value < minimum:
+        raise ConfigError(f"{where}: must be at least {minimum}, got {value}")
+    return value
+
+
+def _number_or_range(value: Any, where: str, positive: bool = True):
+    def num(x):
+        if isinstance(x, bool) or not isinstance(x, (int, float)):
+            raise ConfigError(f"{where}: must be a number or [low, high], got {value!r}")
+        if positive and not x > 0 or not positive and x < 0:
+            raise ConfigError(f"{where}: must be {'> 0' if positive else '>= 0'}, got {x!r}")
+        return float(x)
+
+    if isinstance(value, list):
+        if len(value) != 2:
+            raise ConfigError(f"{where}: a range is [low, high], got {value!r}")
+        lo, hi = num(value[0]), num(value[1])
+        if lo > hi:
+            raise ConfigError(f"{where}: low {lo} is above high {hi}")
+        return (lo, hi)
+    return num(value)
+
+
+def parse_config(doc: dict, source: str = "") -> StudyConfig:
+    """Validate a parsed TOML document into a `StudyConfig` (one-line `ConfigError` on any problem)."""
+    unknown = set(doc) - _TOP
+    if unknown:
+        raise ConfigError(f"{sorted(unknown)[0]}: unknown key")
+    name = doc.get("name", Path(source).stem if source else "study")
+    if not isinstance(name, str) or not name or "/" in name:
+        raise ConfigError(f"name: must be a non-empty string without '/', got {name!r}")
+    seed = _int(doc.get("seed", 0), "seed", 0)
+    batch = _int(doc.get("batch", 256), "batch")
+    chunk = _int(doc.get("chunk", min(batch, 128)), "chunk")
+    if "procedures" not in doc or not isinstance(doc["procedures"], dict) or not doc["procedures"]:
+        raise ConfigError("[procedures]: missing (name at least one procedure table)")
+    procs = []
+    for pname, table in doc["procedures"].items():
+        if pname not in PROCEDURES:
+            raise ConfigError(f"procedures.{pname}: unknown procedure (known: {', '.join(PROCEDURES)})")
+        if not isinstance(table, dict):
+            raise ConfigError(f"procedures.{pname}: must be a table")
+        extra = set(table) - {"steps"} - _HYPER[pname]
+        if extra:
+            raise ConfigError(f"procedures.{pname}.{sorted(extra)[0]}: unknown option")
+        steps = _int(table.get("steps", 100), f"procedures.{pname}.steps")
+        options = {k: v for k, v in table.items() if k != "steps"}
+        for k, v in options.items():
+            if k == "rule":
+                if v not in ("additive", "multiplicative", "adaptive"):
+                    raise ConfigError(f"procedures.{pname}.rule: unknown rule {v!r}")
+            elif isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+                raise ConfigError(f"procedures.{pname}.{k}: must be a number > 0, got {v!r}")
+        procs.append(ProcedureSpec(pname, steps, options))
+    scenarios_doc = doc.get("scenarios")
+    if not isinstance(scenarios_doc, list) or not scenarios_doc:
+        raise ConfigError("[[scenarios]]: missing (give at least one scenario)")
+    scenarios, seen = [], set()
+    for i, sc in enumerate(scenarios_doc):
+        where = f"scenarios[{i}]"
+        if not isinstance(sc, dict):
+            raise ConfigError(f"{where}: must be a table")
+        extra = set(sc) - _SCENARIO
+        if extra:
+            raise ConfigError(f"{where}.{sorted(extra)[0]}: unknown key")
+        sname = sc.get("name", f"scenario{i + 1}")
+        if not isinstance(sname, str) or not sname or "/" in sname or sname in seen:
+            raise ConfigError(f"{where}.name: must be a unique non-empty string without '/', got {sname!r}")
+        seen.add(sname)
+        for key in ("n", "m"):
+            if key not in sc:
+                raise ConfigError(f"{where}.{key}: missing")
+        n, m = _int(sc["n"], f"{where}.n"), _int(sc["m"], f"{where}.m")
+        sampler = {}
+        for key in _RANGES:
+            if key in sc:
+                sampler[key] = _number_or_range(sc[key], f"{where}.{key}", positive=key != "intermediate_share")
+        if "intermediate_share" in sampler:
+            hi = max(sampler["intermediate_share"]) if isinstance(sampler["intermediate_share"], tuple) else sampler["intermediate_share"]
+            if hi >= 1:
+                raise ConfigError(f"{where}.intermediate_share: must be < 1")
+        if "density" in sc:
+            d = sc["density"]
+            if isinstance(d, bool) or not isinstance(d, (int, float)) or not 0 <= d <= 1:
+                raise ConfigError(f"{where}.density: must be between 0 and 1, got {d!r}")
+            sampler["density"] = float(d)
+        if "weight_concentration" in sc:
+            sampler["weight_concentration"] = _number_or_range(sc["weight_concentration"], f"{where}.weight_concentration")
+            if isinstance(sampler["weight_concentration"], tuple):
+                raise ConfigError(f"{where}.weight_concentration: must be a number")
+        names = sc.get("procedures", [p.name for p in procs])
+        if not isinstance(names, list) or not names:
+            raise ConfigError(f"{where}.procedures: must be a non-empty list of procedure names")
+        for pn in names:
+            if pn not in {p.name for p in procs}:
+                raise ConfigError(f"{where}.procedures: {pn!r} has no [procedures.{pn}] table")
+        scenarios.append(Scenario(sname, n, m, sampler, tuple(names)))
+    outputs = doc.get("outputs", {})
+    if not isinstance(outputs, dict):
+        raise ConfigError("outputs: must be a table")
+    extra = set(outputs) - _OUTPUTS
+    if extra:
+        raise ConfigError(f"outputs.{sorted(extra)[0]}: unknown key")
+    for k, v in outputs.items():
+        if not isinstance(v, bool):
+            raise ConfigError(f"outputs.{k}: must be true or false")
+    description = doc.get("description", "")
+    if not isinstance(description, str):
+        raise ConfigError("description: must be a string")
+    return StudyConfig(
+        name=name, seed=seed, batch=batch, chunk=min(chunk, batch), scenarios=tuple(scenarios),
+        procedures=tuple(procs), plots=outputs.get("plots", True), traces=outputs.get("traces", True),
+        description=description, source=source,
+    )
+
+
+def find_config(name_or_path: str) -> Path:
+    """A study file by path, or by name in ./configs/ or the repository's configs/ folder."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        return path
+    for folder in (Path.cwd() / "configs", Path(__file__).resolve().parents[2] / "configs"):
+        candidate = folder / f"{name_or_path}.toml"
+        if candidate.exists():
+            return candidate
+    raise ConfigError(f"{name_or_path}: no such study file or bundled study (looked in ./configs/)")
+
+
+def load_config(name_or_path: str) -> StudyConfig:
+    """Read and validate a study configuration by path or bundled name."""
+    path = find_config(name_or_path)
+    try:
+        doc = read_toml(path, "study file")
+    except EconomyFileError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        return parse_config(doc, source=str(path))
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

@@ -1,0 +1,257 @@
+"""Study outputs: summary statistics, per-run traces, report.md and figures.
+
+Definitions used throughout (also written into report.md):
+
+- gap: |U − U*| / Σw, the welfare distance to the exact optimum in log points of uniform consumption.
+- iterations to a tolerance: the first iteration from which the gap stays at or below it for the rest
+  of the run (so a price procedure crossing the optimum's welfare on its way does not count).
+- feasible at every iterate: largest relative excess demand ≤ 1e-9 at every iterate.
+- monotone: welfare never falls by more than 1e-12 (relative) from one iterate to the next.
+- messages per step: floats sent centre → agents (down) and agents → centre (up) per step.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..procedures import STATUS_NAMES
+from ..procedures.base import OUT_OF_DOMAIN
+from .config import StudyConfig
+from .runner import RECORD_FIELDS, atomic_write_text, load_records
+
+__all__ = ["summarize", "write_outputs", "TOLERANCES", "iterations_to"]
+
+TOLERANCES = (1e-2, 1e-4, 1e-6)
+FEASIBLE_TOL = 1e-9
+
+
+def iterations_to(gap: np.ndarray, tol: float) -> np.ndarray:
+    """Per run, the first index from which gap ≤ tol holds to the end (NaN where never)."""
+    below = gap <= tol
+    stays = np.flip(np.logical_and.accumulate(np.flip(below, axis=1), axis=1), axis=1)
+    reached = stays.any(axis=1)
+    first = np.argmax(stays, axis=1).astype(float)
+    return np.where(reached, first, np.nan)
+
+
+def _q(x: np.ndarray, qs=(0.1, 0.25, 0.5, 0.75, 0.9)) -> dict:
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return {f"q{int(q * 100):02d}": None for q in qs}
+    return {f"q{int(q * 100):02d}": float(np.quantile(x, q)) for q in qs}
+
+
+def _median(x) -> float | None:
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    return float(np.median(x)) if x.size else None
+
+
+def summarize(rec: dict) -> dict:
+    """Summary statistics of one scenario × procedure over its in-domain runs."""
+    status = rec["status"]
+    runs = int(status.size)
+    fractions = {name: float(np.mean(status == code)) for code, name in enumerate(STATUS_NAMES)}
+    ok = status != OUT_OF_DOMAIN
+    out = {"runs": runs, "in_domain": int(ok.sum()), "status_fractions": fractions}
+    if not ok.any():
+        return out
+    gap = rec["gap"][ok]
+    welfare = rec["welfare"][ok]
+    infeas = rec["infeasibility"][ok]
+    down, up = rec["messages_down"][ok], rec["messages_up"][ok]
+    steps = rec["steps"][ok]
+    total = np.cumsum(down + up, axis=1)
+    drops = np.diff(welfare, axis=1) < -1e-12 * np.maximum(1.0, np.abs(welfare[:, 1:]))
+    per_step = np.maximum(steps, 1)
+    out.update(
+        final_gap={"median": _median(gap[:, -1]), **_q(gap[:, -1])},
+        final_infeasibility={"median": _median(infeas[:, -1]), "max": float(np.max(infeas[:, -1]))},
+        steps_taken={"median": _median(steps), "max": int(np.max(steps))},
+        fraction_feasible_every_iterate=float(np.mean(np.all(infeas <= FEASIBLE_TOL, axis=1))),
+        fraction_monotone=float(np.mean(~np.any(drops, axis=1))),
+        fraction_converged=fractions["converged"],
+        fraction_diverged=fractions["diverged"],
+        messages_per_step={
+            "down": _median(down[:, 1:].sum(axis=1) / per_step),
+            "up": _median(up[:, 1:].sum(axis=1) / per_step),
+        },
+        wall_seconds_per_economy_step=_median(rec["seconds_per_economy_step"]),
+    )
+    reach = {}
+    for tol in TOLERANCES:
+        it = iterations_to(gap, tol)
+        hit = np.isfinite(it)
+        msgs = np.where(hit, total[np.arange(len(it)), np.where(hit, it, 0).astype(int)], np.nan)
+        reach[f"{tol:g}"] = {
+            "fraction_reached": float(np.mean(hit)),
+            "iterations_median": _median(it),
+            "iterations_q90": _q(it)["q90"],
+            "messages_median": _median(msgs),
+        }
+    out["reach"] = reach
+    return out
+
+
+def _fmt(x, spec=".2e") -> str:
+    return "—" if x is None else format(x, spec)
+
+
+def _table(summary: dict) -> str:
+    header = ["scenario", "procedure", "in domain", "converged", "median gap", "it→1e-2", "it→1e-4", "it→1e-6",
+              "feasible", "monotone", "msgs/step ↓/↑", "µs/econ-step"]
+    rows = []
+    for sc, procs in summary["scenarios"].items():
+        for p, s in procs.items():
+            if not s.get("in_domain"):
+                rows.append([sc, p, "0", "—", "out of domain", "—", "—", "—", "—", "—", "—", "—"])
+                continue
+            r = s["reach"]
+            it = lambda t: "—" if r[t]["iterations_median"] is None else f"{r[t]['iterations_median']:.0f} ({r[t]['fraction_reached']:.0%})"
+            mps = s["messages_per_step"]
+            rows.append([
+                sc, p, f"{s['in_domain']}/{s['runs']}", f"{s['fraction_converged']:.0%}", _fmt(s["final_gap"]["median"]),
+                it("0.01"), it("0.0001"), it("1e-06"),
+                f"{s['fraction_feasible_every_iterate']:.0%}", f"{s['fraction_monotone']:.0%}",
+                f"{_fmt(mps['down'], '.0f')}/{_fmt(mps['up'], '.0f')}",
+                _fmt(None if s["wall_seconds_per_economy_step"] is None else s["wall_seconds_per_economy_step"] * 1e6, ".2f"),
+            ])
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+    return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
+
+
+def _plots(config: StudyConfig, records: dict, out: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colours = {"arrow-hurwicz": "tab:red", "malinvaud": "tab:blue", "heal": "tab:green"}
+    k = len(config.scenarios)
+    files = []
+
+    def grid(title):
+        fig, axes = plt.subplots(1, k, figsize=(5.2 * k, 4.2), squeeze=False)
+        fig.suptitle(title)
+        return fig, axes[0]
+
+    # 1. median gap vs iteration with interquartile bands
+    fig, axes = grid("Relative welfare gap |U − U*|/Σw by iteration (median, 25–75% band)")
+    for ax, sc in zip(axes, config.scenarios):
+        for p in sc.procedures:
+            rec = records[(sc.name, p)]
+            ok = rec["status"] != OUT_OF_DOMAIN
+            if not ok.any():
+                continue
+            gap = np.maximum(rec["gap"][ok], 1e-16)
+            t = np.arange(gap.shape[1]) + 1
+            lo, med, hi = np.quantile(gap, [0.25, 0.5, 0.75], axis=0)
+            ax.plot(t, med, color=colours[p], label=p)
+            ax.fill_between(t, lo, hi, color=colours[p], alpha=0.2)
+        ax.set(xscale="log", yscale="log", xlabel="iteration + 1", ylabel="gap", title=f"{sc.name} (n={sc.n}, m={sc.m})")
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "gap_vs_iteration.png", dpi=110)
+    plt.close(fig)
+    files.append("gap_vs_iteration.png")
+
+    # 2. gap vs messages exchanged
+    fig, axes = grid("Gap vs floats exchanged (median over runs)")
+    for ax, sc in zip(axes, config.scenarios):
+        for p in sc.procedures:
+            rec = records[(sc.name, p)]
+            ok = rec["status"] != OUT_OF_DOMAIN
+            if not ok.any():
+                continue
+            msgs = np.cumsum(rec["messages_down"][ok] + rec["messages_up"][ok], axis=1)
+            ax.plot(np.median(msgs, axis=0), np.maximum(np.median(rec["gap"][ok], axis=0), 1e-16), color=colours[p], label=p)
+        ax.set(xscale="log", yscale="log", xlabel="floats exchanged (down + up, cumulative)", ylabel="median gap", title=sc.name)
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "gap_vs_messages.png", dpi=110)
+    plt.close(fig)
+    files.append("gap_vs_messages.png")
+
+    # 3. distribution of iterations to 1e-4
+    fig, axes = grid("Iterations until the gap stays ≤ 1e-4 (runs that got there)")
+    for ax, sc in zip(axes, config.scenarios):
+        data, labels = [], []
+        for p in sc.procedures:
+            rec = records[(sc.name, p)]
+            ok = rec["status"] != OUT_OF_DOMAIN
+            it = iterations_to(rec["gap"][ok], 1e-4) if ok.any() else np.array([])
+            it = it[np.isfinite(it)]
+            if it.size:
+                data.append(np.maximum(it, 1))
+                labels.append(f"{p}\n({it.size}/{ok.sum()})")
+        if data:
+            ax.boxplot(data, tick_labels=labels, showfliers=True)
+        ax.set(yscale="log", ylabel="iterations", title=sc.name)
+        ax.grid(True, axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out / "iterations_to_tolerance.png", dpi=110)
+    plt.close(fig)
+    files.append("iterations_to_tolerance.png")
+    return files
+
+
+def write_outputs(config: StudyConfig, out: Path, timings: dict) -> tuple[dict, str]:
+    """Aggregate the chunks into summary.json, traces/*.npz, report.md and figures; return (summary, table)."""
+    timings_path = out / "timings.json"
+    previous = json.loads(timings_path.read_text()) if timings_path.exists() else {}
+    previous.update(timings)
+    atomic_write_text(timings_path, json.dumps(previous, indent=2))
+    records, scenarios = {}, {}
+    for sc in config.scenarios:
+        scenarios[sc.name] = {}
+        for p in sc.procedures:
+            rec = load_records(config, out, sc.name, p)
+            records[(sc.name, p)] = rec
+            s = summarize(rec)
+            s["steps_budget"] = config.procedure(p).steps
+            s["compile_seconds"] = previous.get(f"{sc.name}/{p}", {}).get("compile_seconds")
+            scenarios[sc.name][p] = s
+            if config.traces:
+                (out / "traces").mkdir(exist_ok=True)
+                tmp = out / "traces" / f"{sc.name}__{p}.tmp.npz"
+                np.savez_compressed(tmp, **{k: rec[k] for k in RECORD_FIELDS})
+                tmp.replace(out / "traces" / f"{sc.name}__{p}.npz")
+    summary = {
+        "study": config.name,
+        "description": config.description,
+        "seed": config.seed,
+        "economies_per_scenario": config.batch,
+        "scenarios_config": {sc.name: {"n": sc.n, "m": sc.m, **{k: v for k, v in sc.sampler.items()}} for sc in config.scenarios},
+        "procedures_config": {p.name: {"steps": p.steps, **p.options} for p in config.procedures},
+        "scenarios": scenarios,
+    }
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+    table = _table(summary)
+    figures = _plots(config, records, out) if config.plots else []
+    report = [
+        f"# Study `{config.name}`",
+        "",
+        config.description,
+        "",
+        f"{config.batch} random economies per scenario (seed {config.seed}); every procedure runs on the same economies.",
+        "",
+        table,
+        "",
+        "Columns: *in domain* — runs inside the procedure's domain; *converged* — stopped by its own tolerance;",
+        "*median gap* — final |U − U*|/Σw (log points of uniform consumption; the optimum is exact);",
+        "*it→tol* — median iterations until the gap stays ≤ tol (share of runs that got there);",
+        "*feasible* / *monotone* — share of runs feasible at every iterate / never losing welfare;",
+        "*msgs/step* — floats sent centre→agents / agents→centre per step; *µs/econ-step* — wall time per",
+        "economy per step (batched, compile excluded).",
+        "",
+        *[f"![{f}]({f})" for f in figures],
+        "",
+    ]
+    atomic_write_text(out / "report.md", "\n".join(report))
+    return summary, table

@@ -1,0 +1,188 @@
+"""`jplan study`: the runner on a tiny config, the sharded multi-device path, resume after an
+interruption, determinism and config validation."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jplan.cli import main
+from jplan.errors import ConfigError
+from jplan.study import load_config, parse_config, run_study
+from jplan.study import runner as runner_module
+
+TINY = """
+name = "tiny"
+seed = 3
+batch = 10
+chunk = 4
+[[scenarios]]
+name = "dec"
+n = 3
+m = 2
+returns_to_scale = [0.6, 0.9]
+procedures = ["arrow-hurwicz", "heal"]
+[[scenarios]]
+name = "lab"
+n = 3
+m = 1
+returns_to_scale = 1.0
+procedures = ["malinvaud", "heal"]
+[procedures.arrow-hurwicz]
+steps = 400
+[procedures.malinvaud]
+steps = 10
+[procedures.heal]
+steps = 30
+[outputs]
+plots = false
+"""
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY)
+    return load_config(str(path))
+
+
+def traces(out: Path) -> dict:
+    return {f.name: dict(np.load(f)) for f in sorted((out / "traces").glob("*.npz"))}
+
+
+def without_timing(summary: dict) -> dict:
+    s = json.loads(json.dumps(summary))
+    for procs in s["scenarios"].values():
+        for p in procs.values():
+            p.pop("wall_seconds_per_economy_step", None)
+            p.pop("compile_seconds", None)
+    return s
+
+
+def assert_same(a: Path, b: Path):
+    ta, tb = traces(a), traces(b)
+    assert ta.keys() == tb.keys() and ta
+    for name in ta:
+        for key in ta[name]:
+            np.testing.assert_array_equal(ta[name][key], tb[name][key], err_msg=f"{name}:{key}")
+    sa = json.loads((a / "summary.json").read_text())
+    sb = json.loads((b / "summary.json").read_text())
+    assert without_timing(sa) == without_timing(sb)
+
+
+def test_tiny_study_outputs(tiny, tmp_path):
+    res = run_study(tiny, tmp_path / "out", progress=False)
+    out = res.out
+    s = json.loads((out / "summary.json").read_text())
+    dec = s["scenarios"]["dec"]
+    assert dec["heal"]["fraction_converged"] == 1.0 and dec["heal"]["fraction_monotone"] == 1.0
+    assert dec["heal"]["fraction_feasible_every_iterate"] == 1.0
+    assert dec["arrow-hurwicz"]["fraction_feasible_every_iterate"] == 0.0
+    assert s["scenarios"]["lab"]["malinvaud"]["reach"]["1e-06"]["fraction_reached"] == 1.0
+    assert dec["heal"]["messages_per_step"] == {"down": 3 * 5, "up": 3 * 6}
+    t = np.load(out / "traces" / "dec__heal.npz")
+    assert t["gap"].shape == (10, 31)
+    assert "| dec " in res.table and (out / "report.md").exists()
+
+
+def test_plots_are_written(tiny, tmp_path):
+    from dataclasses import replace
+
+    res = run_study(replace(tiny, plots=True, batch=4, chunk=4), tmp_path / "p", progress=False)
+    for f in ("gap_vs_iteration.png", "gap_vs_messages.png", "iterations_to_tolerance.png"):
+        assert (res.out / f).stat().st_size > 10_000
+        assert f in (res.out / "report.md").read_text()
+
+
+def test_deterministic(tiny, tmp_path):
+    run_study(tiny, tmp_path / "a", progress=False)
+    run_study(tiny, tmp_path / "b", progress=False)
+    assert_same(tmp_path / "a", tmp_path / "b")
+
+
+def test_resume_after_interruption_gives_identical_results(tiny, tmp_path, monkeypatch):
+    run_study(tiny, tmp_path / "full", progress=False)
+    real_save = runner_module._atomic_savez
+    calls = {"n": 0}
+
+    def flaky(path, **arrays):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt  # as if Ctrl-C arrived mid-study
+        real_save(path, **arrays)
+
+    monkeypatch.setattr(runner_module, "_atomic_savez", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        run_study(tiny, tmp_path / "resumed", progress=False)
+    done = list((tmp_path / "resumed" / "chunks").rglob("*.npz"))
+    assert len(done) == 3 and not list((tmp_path / "resumed").rglob("*.tmp*"))
+    monkeypatch.setattr(runner_module, "_atomic_savez", real_save)
+    run_study(tiny, tmp_path / "resumed", progress=False)
+    assert_same(tmp_path / "full", tmp_path / "resumed")
+
+
+def test_resume_refuses_a_different_config(tiny, tmp_path):
+    from dataclasses import replace
+
+    run_study(tiny, tmp_path / "o", progress=False)
+    with pytest.raises(ConfigError, match="different study configuration"):
+        run_study(replace(tiny, seed=4), tmp_path / "o", progress=False)
+    run_study(replace(tiny, seed=4), tmp_path / "o", progress=False, fresh=True)
+
+
+def test_sharded_multi_device_path_matches_single_device(tiny, tmp_path):
+    run_study(tiny, tmp_path / "one", progress=False)
+    code = (
+        "import jax; jax.config.update('jax_enable_x64', True); assert jax.device_count() == 4;"
+        "from jplan.study import load_config, run_study;"
+        f"run_study(load_config({str(tiny.source)!r}), {str(tmp_path / 'four')!r}, progress=False)"
+    )
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=Path(__file__).parents[1])
+    a, b = traces(tmp_path / "one"), traces(tmp_path / "four")
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_array_equal(a[name]["status"], b[name]["status"])
+        np.testing.assert_array_equal(a[name]["steps"], b[name]["steps"])
+        np.testing.assert_allclose(a[name]["welfare"], b[name]["welfare"], rtol=1e-12)
+        np.testing.assert_allclose(a[name]["gap"], b[name]["gap"], rtol=1e-6, atol=1e-13)
+
+
+BAD_CONFIGS = [
+    ("batch = 10", "batch = 0", "batch: must be at least 1"),
+    ("batch = 10", "batch = 'ten'", "batch: must be an integer"),
+    ("seed = 3", "seed = 3\ncolour = 1", "colour: unknown key"),
+    ("n = 3\nm = 2", "n = 0\nm = 2", "scenarios[0].n: must be at least 1"),
+    ("returns_to_scale = [0.6, 0.9]", "returns_to_scale = [0.9, 0.6]", "scenarios[0].returns_to_scale: low 0.9 is above high 0.6"),
+    ("returns_to_scale = [0.6, 0.9]", "returns_to_scale = -1", "scenarios[0].returns_to_scale: must be > 0"),
+    ("[procedures.heal]", "[procedures.gosplan]", "procedures.gosplan: unknown procedure"),
+    ("[procedures.malinvaud]\nsteps = 10", "[procedures.malinvaud]\nsteps = 10\nstep_size = 1.0", "procedures.malinvaud.step_size: unknown option"),
+    ("steps = 400", "steps = 400\nrule = 'sideways'", "procedures.arrow-hurwicz.rule: unknown rule"),
+    ('procedures = ["malinvaud", "heal"]', 'procedures = ["malinvaud", "lange"]', "scenarios[1].procedures: 'lange' has no [procedures.lange] table"),
+    ("plots = false", "plots = 'yes'", "outputs.plots: must be true or false"),
+]
+
+
+@pytest.mark.parametrize("old,new,message", BAD_CONFIGS, ids=[m for *_, m in BAD_CONFIGS])
+def test_config_errors_are_one_line(old, new, message, tmp_path, capsys):
+    assert old in TINY
+    path = tmp_path / "bad.toml"
+    path.write_text(TINY.replace(old, new, 1))
+    code = main(["study", str(path), "--out", str(tmp_path / "o"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_config_and_bundled_default_parses(capsys, tmp_path):
+    assert main(["study", str(tmp_path / "none.toml")]) == 2
+    assert "study file not found" in capsys.readouterr().err
+    config = load_config("default")
+    assert config.name == "default" and len(config.scenarios) == 3
+    with pytest.raises(ConfigError, match="scenarios"):
+        parse_config({"procedures": {"heal": {}}})
