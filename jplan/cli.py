@@ -257,8 +257,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"jplan: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("jplan: interrupted", file=sys.stderr)
+        print("jplan: interrupted (finished chunks are kept; run the same command again to resume)", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `jplan ... | head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,84 @@
+"""The `jplan` command: JSON contracts, human tables, and one-line errors with exit status 2."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from jplan.cli import main
+from jplan.economies import load_economy
+
+KEYS = {"welfare", "consumption", "output", "resource_use", "intermediate_use", "goods_prices",
+        "resource_prices", "infeasibility", "steps", "status"}
+
+
+@pytest.fixture
+def economy_file(tmp_path):
+    path = tmp_path / "e.toml"
+    assert main(["sample", "--n", "4", "--m", "2", "--rho", "0.85", "--seed", "1", "--out", str(path)]) == 0
+    return path
+
+
+def test_sample_writes_a_valid_economy(economy_file, capsys):
+    e, labels = load_economy(economy_file)
+    assert e.n == 4 and e.m == 2 and np.allclose(e.returns_to_scale, 0.85)
+    assert main(["sample", "--n", "3", "--m", "1", "--rho", "0.9:1.2", "--seed", "2"]) == 0
+    assert 'kind = "production"' in capsys.readouterr().out
+
+
+def test_optimum_json(economy_file, capsys):
+    assert main(["optimum", str(economy_file), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert KEYS <= set(data) and data["status"] == "optimal"
+    assert np.shape(data["resource_use"]) == (4, 2) and np.shape(data["intermediate_use"]) == (4, 4)
+
+
+@pytest.mark.parametrize("procedure", ["arrow-hurwicz", "heal"])
+def test_solve_json_and_table(economy_file, procedure, capsys):
+    assert main(["solve", str(economy_file), "--procedure", procedure, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert KEYS | {"procedure"} <= set(data)
+    assert data["procedure"] == procedure and data["status"] == "converged" and data["gap"] <= 1e-4
+    if procedure == "heal":
+        assert data["goods_prices"] is None and data["resource_prices"] is None
+    assert main(["solve", str(economy_file), "--procedure", procedure]) == 0
+    out = capsys.readouterr().out
+    for word in ("status", "welfare", "gap to optimum", "infeasibility", "steps"):
+        assert word in out
+
+
+def test_solve_malinvaud_worked_example(capsys):
+    assert main(["solve", "examples/malinvaud_two_goods.toml", "--procedure", "malinvaud", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    np.testing.assert_allclose(data["goods_prices"], [6.67604722, 5.10673113], rtol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["optimum", "missing.toml"], "economy file not found"),
+        (["solve", "{file}", "--procedure", "malinvaud"], "malinvaud: needs exactly one resource"),
+        (["solve", "{file}", "--procedure", "heal", "--steps", "0"], "--steps must be at least 1"),
+        (["solve", "{file}", "--procedure", "arrow-hurwicz", "--rule", "sideways"], "unknown arrow-hurwicz rule"),
+        (["solve", "{file}", "--procedure", "heal", "--step-size", "-1"], "step size must be > 0"),
+        (["sample", "--n", "0"], "--n and --m must be at least 1"),
+        (["sample", "--rho", "abc"], "--rho: expected a number or LOW:HIGH"),
+        (["sample", "--out", "/nonexistent/dir/e.toml"], "directory does not exist"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(argv, message, economy_file, capsys):
+    argv = [a.replace("{file}", str(economy_file)) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_console_script_has_no_traceback(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('kind = "production"\n[resources]\nendowments = [1.0]\n')
+    proc = subprocess.run([sys.executable, "-m", "jplan.cli", "optimum", str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("jplan: error:") and "Traceback" not in proc.stderr
+    assert proc.stdout == ""
