@@ -26,14 +26,16 @@ __all__ = ["Sensitivities", "optimum_sensitivities", "welfare_gradient", "plan_j
 PARAMETERS = ("endowments", "tfp", "welfare_weights", "returns_to_scale", "resource_shares", "input_shares")
 
 
+@jax.jit
 def welfare_gradient(economy: ProductionEconomy) -> ProductionEconomy:
     """∂U*/∂(every parameter), as an economy-shaped pytree of gradients."""
     return jax.grad(lambda e: optimum(e).welfare)(economy)
 
 
+@jax.jit
 def plan_jacobian(economy: ProductionEconomy):
-    """Jacobians of optimal consumption and output [n] with respect to every parameter (forward mode)."""
-    return jax.jacfwd(lambda e: (optimum(e).plan.consumption, optimum(e).plan.output))(economy)
+    """Jacobians of optimal consumption and output [n] with respect to every parameter (reverse mode)."""
+    return jax.jacrev(lambda e: (optimum(e).plan.consumption, optimum(e).plan.output))(economy)
 
 
 @dataclass(frozen=True)

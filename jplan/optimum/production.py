@@ -29,9 +29,11 @@ Tests check it against an independent conic solver (Clarabel through CVXPY's geo
 from __future__ import annotations
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .._linalg import solve
 from ..economies.production import Plan, ProductionEconomy, welfare, xlogy_masked
 
 __all__ = ["Optimum", "optimum"]
@@ -58,6 +60,7 @@ def _safe_div(a: Array, b: Array) -> Array:
     return jnp.where(ok, a / jnp.where(ok, b, 1.0), 0.0)
 
 
+@jax.jit
 def optimum(economy: ProductionEconomy) -> Optimum:
     """Exact centralised optimum of a Cobb–Douglas/log-welfare economy (any returns to scale).
 
@@ -69,7 +72,7 @@ def optimum(economy: ProductionEconomy) -> Optimum:
     M = economy.scaled_input_shares
     rho_alpha = economy.returns_to_scale[:, None] * economy.resource_shares
     w = economy.welfare_weights
-    x = jnp.linalg.solve((eye - M).T, w)
+    x = solve((eye - M).T, w)
     x = jnp.maximum(x, 0.0)
     active = x > 0
     s = jnp.sum(rho_alpha * x[:, None], axis=0) / economy.endowments
@@ -78,7 +81,7 @@ def optimum(economy: ProductionEconomy) -> Optimum:
     ratio = _safe_div(M * x[:, None], x[None, :])
     b = jnp.log(economy.tfp) + jnp.sum(xlogy_masked(rho_alpha, r), axis=1) + jnp.sum(xlogy_masked(M, ratio), axis=1)
     M_active = jnp.where(active[:, None], M, 0.0)
-    log_q = jnp.linalg.solve(eye - M_active, jnp.where(active, b, 0.0))
+    log_q = solve(eye - M_active, jnp.where(active, b, 0.0))
     q = jnp.where(active, jnp.exp(log_q), 0.0)
     p = _safe_div(x, q)
     c = _safe_div(w * q, x)

@@ -51,6 +51,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
+from .._linalg import solve
 from ..economies.production import FirmTechnology, Plan, ProductionEconomy, firm_output, welfare, xlogy_masked
 from .base import Messages, Observation, Procedure
 
@@ -81,7 +82,7 @@ def feasible_start(economy: ProductionEconomy) -> tuple[Array, Array]:
     )
     colsum = jnp.sum(beta, axis=0)
     target = a - jnp.where(colsum > 0, jnp.log(2.0 * jnp.e * jnp.where(colsum > 0, colsum, 1.0)), 0.0)
-    log_theta = jnp.linalg.solve(jnp.eye(economy.n, dtype=a.dtype) - M, target)
+    log_theta = solve(jnp.eye(economy.n, dtype=a.dtype) - M, target)
     v = beta * jnp.exp(log_theta)[None, :]
     return r, v
 
@@ -179,7 +180,7 @@ class Heal(Procedure):
         eps_v = state.marginal_inputs * plan.intermediate_use / q[:, None]
         dlog_f = _log_ratio(f_new[:n], f_old[:n])
         rhs = jnp.sum(eps_r * _log_ratio(g_new, g_old), axis=1) + jnp.sum(eps_v * dlog_f, axis=1)
-        dlog_q = jnp.linalg.solve(jnp.eye(n, dtype=q.dtype) - eps_v, rhs)
+        dlog_q = solve(jnp.eye(n, dtype=q.dtype) - eps_v, rhs)
         r = g_new * economy.endowments[None, :]
         v = f_new[:n] * (q * jnp.exp(dlog_q))[None, :]
         new_plan, mp_r, mp_v, msgs = self._round(economy, r, v)

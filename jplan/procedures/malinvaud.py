@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
+from .._linalg import solve
 from ..economies.production import FirmTechnology, Plan, ProductionEconomy, output, xlogy_masked
 from .base import Messages, Observation, Procedure
 
@@ -104,12 +105,12 @@ class Malinvaud(Procedure):
         message = jnp.broadcast_to(prices, (n, n))
         a0, inputs = jax.vmap(firm_coefficients)(economy.firms, message)  # inputs[j, h]: good h per unit of j
         eye = jnp.eye(n, dtype=prices.dtype)
-        new_prices = jnp.linalg.solve(eye - inputs, a0)
+        new_prices = solve(eye - inputs, a0)
         failed = ~jnp.all(jnp.isfinite(new_prices) & (new_prices > 0))
         labour = economy.endowments[0]
         w = economy.welfare_weights
         c = w / jnp.sum(w) * labour / new_prices
-        g = jnp.linalg.solve(eye - inputs.T, c)
+        g = solve(eye - inputs.T, c)
         # labour is resource 1; other columns exist only for economies outside the domain (status)
         resource_use = jnp.zeros((n, economy.m), g.dtype).at[:, 0].set(a0 * g)
         intermediate_use = inputs * g[:, None]

@@ -1,0 +1,35 @@
+"""Slow: the experiment scripts end to end (run with `python3 -m pytest -m slow`)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("script", ["default_comparison", "increasing_returns", "cost_vs_n"])
+def test_experiment_runs_and_writes_results(script, tmp_path):
+    subprocess.run([sys.executable, str(ROOT / "experiments" / f"{script}.py"), "--out", str(tmp_path / script)],
+                   check=True, cwd=ROOT)
+    summary = json.loads((tmp_path / script / "summary.json").read_text())
+    for procs in summary["scenarios"].values():
+        heal = procs.get("heal")
+        if heal:
+            assert heal["fraction_converged"] == 1.0 and heal["fraction_monotone"] == 1.0
+
+
+def test_step_size_tuning_improves_held_out_gap(tmp_path):
+    subprocess.run([sys.executable, str(ROOT / "experiments" / "tune_step_size.py"), "--iters", "15", "--batch", "64",
+                    "--out", str(tmp_path)], check=True, cwd=ROOT)
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["test_mean_log10_gap_tuned"] < result["test_mean_log10_gap_initial"] - 0.5
+
+
+def test_default_study_command(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "jplan.cli", "study", "--out", str(tmp_path / "d"), "--quiet"],
+                          capture_output=True, text=True, cwd=ROOT, check=True)
+    assert "| decreasing" in proc.stdout and "heal" in proc.stdout
