@@ -23,10 +23,10 @@ def test_experiment_runs_and_writes_results(script, tmp_path):
 
 
 def test_step_size_tuning_improves_held_out_gap(tmp_path):
-    subprocess.run([sys.executable, str(ROOT / "experiments" / "tune_step_size.py"), "--iters", "15", "--batch", "64",
+    subprocess.run([sys.executable, str(ROOT / "experiments" / "tune_step_size.py"), "--iters", "20", "--batch", "64",
                     "--out", str(tmp_path)], check=True, cwd=ROOT)
     result = json.loads((tmp_path / "result.json").read_text())
-    assert result["test_mean_log10_gap_tuned"] < result["test_mean_log10_gap_initial"] - 0.5
+    assert result["test_mean_log10_gap_tuned"] < result["test_mean_log10_gap_initial"] - 1.0
 
 
 def test_default_study_command(tmp_path):
