@@ -16,7 +16,11 @@ towards uses of above-average marginal social value,
     f_uk ← f_uk (value_uk / avg_k)^η / Σ_u' f_u'k (value_u'k / avg_k)^η,   avg_k = Σ_u f_uk value_uk,
 
 (resources alike), which is an ascent direction: to first order welfare changes by the covariance of
-log(value) and value over the uses, ≥ 0. At η = 1 every use gets the share of its current value flow
+log(value) and value over the uses, ≥ 0. The value of a use in production is the marginal productivity
+times λ_i, the worth of one more unit of firm i's output *shared over i's uses in their current
+fractions* (a linear system solved from the firms' reports; λ = π at the optimum). Valuing it at π_i
+instead, its worth in consumption alone, is not an ascent direction when a good matters mostly as an
+input, and stalled the procedure on such economies. At η = 1 every use gets the share of its current value flow
 (proportional response).
 
 Outputs change when inputs do, and the centre must allocate quantities, not fractions, so it predicts
@@ -153,13 +157,24 @@ class Heal(Procedure):
         return HealState(plan, welfare(economy, plan.consumption), mp_r, mp_v, eta), msgs
 
     def _values(self, economy: ProductionEconomy, state: HealState):
-        """Marginal social values of every use: (σ, σ̄, μ, π)."""
+        """Marginal social values of every use: (σ, σ̄, μ, π).
+
+        π = ∂U/∂c is a good's value in consumption. An extra unit of good i's *output* is shared over
+        all of i's uses in their current fractions, so it is worth λ_i = f_ci π_i + Σ_j f_ji λ_j ∂f_j/∂v_ji
+        (a linear system in λ, solved from the firms' reports); inputs of firm i are valued at λ_i
+        times their marginal productivity. At the optimum every use of a good has the same value and
+        λ = π.
+        """
         plan = state.plan
         pi = jax.grad(welfare, argnums=1)(economy, plan.consumption)
-        sigma = pi[:, None] * state.marginal_resources
+        q = plan.output
+        # B[j, i] = f_ji ∂f_j/∂v_ji: output of j gained per unit of i's output sent along i's uses
+        B = plan.intermediate_use * state.marginal_inputs / q[None, :]
+        lam = solve(jnp.eye(economy.n, dtype=q.dtype) - B.T, plan.consumption / q * pi)
+        sigma = lam[:, None] * state.marginal_resources
         total = jnp.sum(plan.resource_use, axis=0)
         sigma_bar = jnp.sum(plan.resource_use * sigma, axis=0) / jnp.where(total > 0, total, 1.0)
-        mu = pi[:, None] * state.marginal_inputs
+        mu = lam[:, None] * state.marginal_inputs
         return sigma, sigma_bar, mu, pi
 
     def step(self, economy: ProductionEconomy, state: HealState) -> tuple[HealState, Messages]:
