@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from .economies import Labels, ProductionEconomy

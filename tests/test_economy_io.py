@@ -1,6 +1,5 @@
 """Economy files: exact round trip and one-line errors naming the field for every kind of bad input."""
 
-import math
 
 import jax
 import numpy as np

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from jplan.economies import load_economy
-from jplan.optimum import optimum
 from jplan.procedures import (
     CONVERGED, DEFAULT_STEPS, DIVERGED, ArrowHurwicz, Heal, Malinvaud, run, solve,
 )

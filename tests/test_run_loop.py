@@ -1,7 +1,6 @@
 """The shared run loop: jit = no-jit, vmap = loop, statuses for divergence and domain, messages."""
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 

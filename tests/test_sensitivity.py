@@ -5,7 +5,6 @@ import json
 
 import equinox as eqx
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -13,7 +12,7 @@ from jplan.cli import main
 from jplan.economies import save_economy
 from jplan.optimum import optimum
 from jplan.procedures import Heal, Malinvaud, run
-from jplan.sensitivity import optimum_sensitivities, plan_jacobian, welfare_gradient
+from jplan.sensitivity import plan_jacobian, welfare_gradient
 
 from .helpers import batch, index
 
