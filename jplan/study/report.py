@@ -134,6 +134,20 @@ def _plots(config: StudyConfig, records: dict, out: Path) -> list[str]:
     k = len(config.scenarios)
     files = []
 
+    def in_domain(sc):
+        """(procedure, its in-domain runs' gap and message series) for each procedure with any."""
+        for p in sc.procedures:
+            rec = records[(sc.name, p)]
+            ok = rec["status"] != OUT_OF_DOMAIN
+            if ok.any():
+                yield p, {k: rec[k][ok] for k in ("gap", "messages_down", "messages_up")}
+
+    def save(fig, name):
+        fig.tight_layout()
+        fig.savefig(out / name, dpi=110)
+        plt.close(fig)
+        files.append(name)
+
     def grid(title):
         fig, axes = plt.subplots(1, k, figsize=(5.2 * k, 4.2), squeeze=False)
         fig.suptitle(title)
@@ -142,12 +156,8 @@ def _plots(config: StudyConfig, records: dict, out: Path) -> list[str]:
     # 1. median gap vs iteration with interquartile bands
     fig, axes = grid("Relative welfare gap |U − U*|/Σw by iteration (median, 25–75% band)")
     for ax, sc in zip(axes, config.scenarios):
-        for p in sc.procedures:
-            rec = records[(sc.name, p)]
-            ok = rec["status"] != OUT_OF_DOMAIN
-            if not ok.any():
-                continue
-            gap = np.maximum(rec["gap"][ok], 1e-16)
+        for p, runs in in_domain(sc):
+            gap = np.maximum(runs["gap"], 1e-16)
             t = np.arange(gap.shape[1]) + 1
             lo, med, hi = np.quantile(gap, [0.25, 0.5, 0.75], axis=0)
             ax.plot(t, med, color=colours[p], label=p)
@@ -155,49 +165,34 @@ def _plots(config: StudyConfig, records: dict, out: Path) -> list[str]:
         ax.set(xscale="log", yscale="log", xlabel="iteration + 1", ylabel="gap", title=f"{sc.name} (n={sc.n}, m={sc.m})")
         ax.grid(True, which="major", alpha=0.3)
         ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "gap_vs_iteration.png", dpi=110)
-    plt.close(fig)
-    files.append("gap_vs_iteration.png")
+    save(fig, "gap_vs_iteration.png")
 
     # 2. gap vs messages exchanged
     fig, axes = grid("Gap vs floats exchanged (median over runs)")
     for ax, sc in zip(axes, config.scenarios):
-        for p in sc.procedures:
-            rec = records[(sc.name, p)]
-            ok = rec["status"] != OUT_OF_DOMAIN
-            if not ok.any():
-                continue
-            msgs = np.cumsum(rec["messages_down"][ok] + rec["messages_up"][ok], axis=1)
-            ax.plot(np.median(msgs, axis=0), np.maximum(np.median(rec["gap"][ok], axis=0), 1e-16), color=colours[p], label=p)
+        for p, runs in in_domain(sc):
+            msgs = np.cumsum(runs["messages_down"] + runs["messages_up"], axis=1)
+            ax.plot(np.median(msgs, axis=0), np.maximum(np.median(runs["gap"], axis=0), 1e-16), color=colours[p], label=p)
         ax.set(xscale="log", yscale="log", xlabel="floats exchanged (down + up, cumulative)", ylabel="median gap", title=sc.name)
         ax.grid(True, alpha=0.3)
         ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "gap_vs_messages.png", dpi=110)
-    plt.close(fig)
-    files.append("gap_vs_messages.png")
+    save(fig, "gap_vs_messages.png")
 
     # 3. distribution of iterations to 1e-4
     fig, axes = grid("Iterations until the gap stays ≤ 1e-4 (runs that got there)")
     for ax, sc in zip(axes, config.scenarios):
         data, labels = [], []
-        for p in sc.procedures:
-            rec = records[(sc.name, p)]
-            ok = rec["status"] != OUT_OF_DOMAIN
-            it = iterations_to(rec["gap"][ok], 1e-4) if ok.any() else np.array([])
+        for p, runs in in_domain(sc):
+            it = iterations_to(runs["gap"], 1e-4)
             it = it[np.isfinite(it)]
             if it.size:
                 data.append(np.maximum(it, 1))
-                labels.append(f"{p}\n({it.size}/{ok.sum()})")
+                labels.append(f"{p}\n({it.size}/{len(runs['gap'])})")
         if data:
             ax.boxplot(data, tick_labels=labels, showfliers=True)
         ax.set(yscale="log", ylabel="iterations", title=sc.name)
         ax.grid(True, axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out / "iterations_to_tolerance.png", dpi=110)
-    plt.close(fig)
-    files.append("iterations_to_tolerance.png")
+    save(fig, "iterations_to_tolerance.png")
     return files
 
 
