@@ -12,10 +12,36 @@ from .production import (
     plan_from_inputs,
     welfare,
 )
+from .rudra import (
+    GrowthPath,
+    ProjectFrontier,
+    RudraEconomy,
+    SectorColumn,
+    Technology,
+    capital_weights,
+    frontiers,
+    sample_rudra,
+    value_added_share,
+    with_column,
+)
+from .rudra_io import RudraFile, load_rudra, loads_rudra
 from .sampling import sample, sample_batch
 
 __all__ = [
     "FirmTechnology",
+    "GrowthPath",
+    "ProjectFrontier",
+    "RudraEconomy",
+    "RudraFile",
+    "SectorColumn",
+    "Technology",
+    "capital_weights",
+    "frontiers",
+    "load_rudra",
+    "loads_rudra",
+    "sample_rudra",
+    "value_added_share",
+    "with_column",
     "Labels",
     "Plan",
     "ProductionEconomy",

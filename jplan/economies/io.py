@@ -183,8 +183,10 @@ def _economy_from_dict(doc: dict) -> tuple[ProductionEconomy, Labels]:
     kind = doc.get("kind")
     if kind is None:
         raise EconomyFileError('kind: missing (expected "production")')
+    if kind == "rudra":
+        raise EconomyFileError('kind: this is a "rudra" economy; use the `jplan rudra` commands (or jplan.economies.load_rudra)')
     if kind != "production":
-        raise EconomyFileError(f'kind: unknown kind {kind!r} (expected "production")')
+        raise EconomyFileError(f'kind: unknown kind {kind!r} (expected "production" or "rudra")')
     for section, keys in _SECTION_KEYS.items():
         if section not in doc:
             raise EconomyFileError(f"[{section}]: missing section")

@@ -1,0 +1,28 @@
+"""Rudra's decentralised long-term planning frame (seed 002): the central LP for targets and prices,
+sectoral planners choosing technology by gradient descent on their criterion λ_j, planning cycles, and the
+shortest-time variant. Economies live in `jplan.economies.rudra`; this package knows nothing of files."""
+
+from .central import CentralPlan, capital_gap, central_lp, sectoral_criterion, sensitivities, solve_central
+from .cycles import CYCLE_STATUS, CycleHistory, cycle_status_name, plan_cycles
+from .sectoral import SectoralChoice, choose_all, choose_technology, criterion_along
+from .shortest_time import ShortestTime, gap_at_length, shortest_time
+
+__all__ = [
+    "CYCLE_STATUS",
+    "CentralPlan",
+    "CycleHistory",
+    "SectoralChoice",
+    "ShortestTime",
+    "capital_gap",
+    "central_lp",
+    "choose_all",
+    "choose_technology",
+    "criterion_along",
+    "cycle_status_name",
+    "gap_at_length",
+    "plan_cycles",
+    "sectoral_criterion",
+    "sensitivities",
+    "shortest_time",
+    "solve_central",
+]

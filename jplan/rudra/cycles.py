@@ -1,0 +1,192 @@
+"""Planning cycles of Rudra's frame (seed 002 §8).
+
+Preliminary round (§8.3): the centre solves the central LP with the base-year (statistical) coefficients
+of the economy, giving targets X(0) and prices Λ(0). Cycle v = 1, 2, …:
+
+1. the centre passes each sector its target X_j(v−1), the prices and the criterion λ_j (operation 1);
+2. every sector, in parallel (vmap), chooses its technology θ_j(v) minimising λ_j with the other columns
+   as handed down, reading its technological functions off at X_j(v−1) (operation 2, `choose_all`);
+3. the centre re-solves with the new columns, giving X(v), λ(v) and new prices (operation 3).
+
+Rudra does not claim convergence ("we have not considered … the convergence of decision sequences"), and
+it fails in simple cases (technologies with scale economies can make the sectors' choices alternate), so
+the run reports what happened: `converged` (targets, coefficients and λ all stopped moving), `cycling`
+(the state repeats with period p ≥ 2), `diverged` (the central LP became infeasible or unbounded, or an
+iterate was not finite), `cycle_limit` (none of these within the cycles allowed) or `base_infeasible`
+(the preliminary LP itself has no optimal plan). The run is one `lax.scan` (jit/vmap-safe); cycles after
+the stop repeat the final state.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float, Int
+
+from ..economies.rudra import RudraEconomy, Technology
+from .central import solve_central
+from .sectoral import DEFAULT_LEARNING_RATE, DEFAULT_STEPS, choose_all
+
+__all__ = ["CycleHistory", "plan_cycles", "CYCLE_STATUS", "cycle_status_name"]
+
+CONVERGED, CYCLE_LIMIT, CYCLING, DIVERGED, BASE_INFEASIBLE = 0, 1, 2, 3, 4
+CYCLE_STATUS = ("converged", "cycle_limit", "cycling", "diverged", "base_infeasible")
+
+
+def cycle_status_name(code) -> str:
+    """Name of a cycle status code."""
+    return CYCLE_STATUS[int(code)]
+
+
+class CycleHistory(eqx.Module):
+    """Per-cycle record of a planning run (index 0 = preliminary round; K + 1 entries).
+
+    Attributes:
+        targets [K+1, N], imports [K+1, n], capital_gap [K+1], commodity_values [K+1, n] (prices handed
+        down), sector_criteria [K+1, N] (λ_j at each sector's choice; NaN at index 0), theta [K+1, N, P],
+        inputs [K+1, n, N], outputs [K+1, n, N], capital / savings_rate / growth [K+1, N] (the columns used
+        by the centre), lp_status [K+1].
+        status: a `CYCLE_STATUS` code. cycles: the last cycle actually computed (the stopping cycle).
+        period: the repetition period when cycling (0 otherwise).
+    """
+
+    targets: Float[Array, "K N"]
+    imports: Float[Array, "K n"]
+    capital_gap: Float[Array, " K"]
+    commodity_values: Float[Array, "K n"]
+    sector_criteria: Float[Array, "K N"]
+    theta: Float[Array, "K N P"]
+    inputs: Float[Array, "K n N"]
+    outputs: Float[Array, "K n N"]
+    capital: Float[Array, "K N"]
+    savings_rate: Float[Array, "K N"]
+    growth: Float[Array, "K N"]
+    lp_status: Int[Array, " K"]
+    status: Int[Array, ""]
+    cycles: Int[Array, ""]
+    period: Int[Array, ""]
+
+
+def _state_vector(targets, economy: RudraEconomy):
+    return jnp.concatenate(
+        [targets, economy.inputs.ravel(), economy.outputs.ravel(), economy.capital, economy.savings_rate, economy.growth]
+    )
+
+
+def _close(u, v, tol):
+    return jnp.all(jnp.abs(u - v) <= tol * (1.0 + jnp.abs(v)))
+
+
+def plan_cycles(
+    economy: RudraEconomy,
+    technologies: Technology,
+    *,
+    cycles: int = 30,
+    tol: float = 1e-9,
+    cycle_tol: float = 1e-6,
+    max_period: int = 8,
+    steps: int = DEFAULT_STEPS,
+    learning_rate: float = DEFAULT_LEARNING_RATE,
+) -> CycleHistory:
+    """Run Rudra's planning cycles (see the module docstring).
+
+    Args:
+        economy: the central data with the base-year coefficients (preliminary round).
+        technologies: every sector's technology set, arrays with a leading sector axis (sectors whose
+            `active()` is False keep their base column).
+        cycles: the cycle limit K.
+        tol: relative change in targets, coefficients and λ below which the run has converged.
+        cycle_tol: relative distance at which a state counts as a repeat of an earlier one (cycling).
+        max_period: longest cycle period looked for.
+        steps, learning_rate: the sectoral planners' gradient search (`choose_technology`).
+    """
+    active = jax.vmap(lambda t: t.active())(technologies)
+    theta0 = jax.vmap(lambda t: t.initial())(technologies)
+    theta0 = jax.vmap(lambda t, th: t.project(th))(technologies, theta0)
+    plan0 = solve_central(economy)
+    nan_n = jnp.full(economy.N, jnp.nan, economy.capital.dtype)
+
+    def record(econ, plan, theta, criteria):
+        return dict(
+            targets=plan.targets,
+            imports=plan.imports,
+            capital_gap=plan.capital_gap,
+            commodity_values=plan.commodity_values,
+            sector_criteria=criteria,
+            theta=theta,
+            inputs=econ.inputs,
+            outputs=econ.outputs,
+            capital=econ.capital,
+            savings_rate=econ.savings_rate,
+            growth=econ.growth,
+            lp_status=plan.status,
+        )
+
+    def cycle(carry, _):
+        econ, plan, theta, stopped, last = carry
+        choice = choose_all(econ, technologies, plan.targets, theta, steps=steps, learning_rate=learning_rate)
+        col = choice.coefficients
+        new_econ = eqx.tree_at(
+            lambda e: (e.inputs, e.outputs, e.capital, e.savings_rate, e.growth),
+            econ,
+            (
+                jnp.where(active[None, :], col.inputs.T, econ.inputs),
+                jnp.where(active[None, :], col.outputs.T, econ.outputs),
+                jnp.where(active, col.capital, econ.capital),
+                jnp.where(active, col.savings_rate, econ.savings_rate),
+                jnp.where(active, col.growth, econ.growth),
+            ),
+        )
+        new_plan = solve_central(new_econ)
+        new_theta = jnp.where(active[:, None], choice.theta, theta)
+        rec = record(new_econ, new_plan, new_theta, jnp.where(active, choice.criterion, jnp.nan))
+        failed = (new_plan.status != 0) | ~jnp.all(jnp.isfinite(_state_vector(new_plan.targets, new_econ)))
+        converged = (
+            _close(_state_vector(new_plan.targets, new_econ), _state_vector(plan.targets, econ), tol)
+            & _close(new_plan.capital_gap, plan.capital_gap, tol)
+            & ~failed
+        )
+        # After the stop, repeat the final record (the run is a fixed-length scan).
+        rec = jax.tree.map(lambda new, old: jnp.where(stopped, old, new), rec, last)
+        keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(stopped, b, a), new, old)  # noqa: E731
+        econ_out, plan_out, theta_out = keep(new_econ, econ), keep(new_plan, plan), keep(new_theta, theta)
+        flags = jnp.stack([converged & ~stopped, failed & ~stopped])
+        return (econ_out, plan_out, theta_out, stopped | converged | failed, rec), (rec, flags)
+
+    first = record(economy, plan0, theta0, nan_n)
+    base_failed = plan0.status != 0
+    init = (economy, plan0, theta0, base_failed, first)
+    _, (recs, flags) = jax.lax.scan(cycle, init, None, length=cycles)
+    hist = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, recs)
+
+    idx = jnp.arange(1, cycles + 1)
+    converged_at = jnp.min(jnp.where(flags[:, 0], idx, cycles + 1))
+    failed_at = jnp.min(jnp.where(flags[:, 1], idx, cycles + 1))
+    stop = jnp.minimum(converged_at, failed_at)
+    last_cycle = jnp.where(base_failed, 0, jnp.minimum(stop, cycles))
+
+    # Cycling: the final state repeats a state p ≥ 2 cycles earlier (p = 1 would be convergence).
+    states = jax.vmap(
+        lambda t, a, b, k, v, r: jnp.concatenate([t, a.ravel(), b.ravel(), k, v, r])
+    )(hist["targets"], hist["inputs"], hist["outputs"], hist["capital"], hist["savings_rate"], hist["growth"])
+    final = states[cycles]
+    lags = jnp.arange(2, max_period + 1)
+    repeats = jax.vmap(lambda p: (p <= cycles) & _close(final, states[jnp.maximum(cycles - p, 0)], cycle_tol))(lags)
+    period = jnp.where(jnp.any(repeats), lags[jnp.argmax(repeats)], 0)
+
+    status = jnp.where(
+        base_failed,
+        BASE_INFEASIBLE,
+        jnp.where(
+            converged_at <= cycles,
+            jnp.where(failed_at < converged_at, DIVERGED, CONVERGED),
+            jnp.where(failed_at <= cycles, DIVERGED, jnp.where(period > 0, CYCLING, CYCLE_LIMIT)),
+        ),
+    )
+    return CycleHistory(
+        **hist,
+        status=status,
+        cycles=last_cycle,
+        period=jnp.where(status == CYCLING, period, 0),
+    )
