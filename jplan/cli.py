@@ -198,6 +198,114 @@ def cmd_sensitivity(args) -> int:
     return 0
 
 
+def _rudra_file(path):
+    from .economies import load_rudra
+
+    return load_rudra(path)
+
+
+def cmd_rudra_example(args) -> int:
+    from .rudra.appendix2 import APPENDIX2_TOML, reproduce_appendix2
+    from .rudra.report import plot_example, text_table
+
+    if args.save:
+        out = Path(args.save)
+        if not out.parent.exists():
+            raise JplanInputError(f"{out.parent}: directory does not exist")
+        out.write_text(APPENDIX2_TOML, encoding="utf-8")
+        print(f"wrote {out}", file=sys.stderr)
+    rep = reproduce_appendix2()
+    if args.plot:
+        plot_example(rep, args.plot)
+    if args.json:
+        _print_json(rep)
+        return 0
+    opt = rep["optimal_technology"]
+    print("Rudra (seed 002), Appendix 2: the central LP with the appendix's data (commodity 2 not imported)")
+    print(_table([
+        ("targets X", ", ".join(f"{x:.1f}" for x in rep["targets"]) + "   (seed: 307.7, 284.6)"),
+        ("imports m", ", ".join(f"{x:.6g}" for x in rep["imports"])),
+        ("gamma", ", ".join(f"{x:.4g}" for x in rep["gamma"]) + "   (seed: 2.08, 1.46)"),
+        ("lambda", f"{rep['lambda']:.4f}   (seed: 1055)"),
+    ]))
+    print()
+    rows = [[p["name"], f"{p['coefficients']['inputs'][1]:.4g}", f"{p['coefficients']['capital']:.4g}", f"{p['coefficients']['growth']:.4g}", f"{p['gamma_1']:.4f}", f"{p['lambda_1']:.2f}"] for p in rep["projects"]]
+    rows.append(["gradient search (theta=%.4f)" % opt["theta"][1], f"{opt['coefficients']['inputs'][1]:.4g}", f"{opt['coefficients']['capital']:.4g}", f"{opt['coefficients']['growth']:.4g}", "", f"{opt['lambda_1']:.4f}"])
+    print(text_table(["sector 1 technique", "a21", "k1", "r1", "gamma_1", "lambda_1"], rows))
+    print("(seed: lambda_1 = 1126.9 and 1372; the seed's 1126.9 uses gamma_1 rounded to 2.63)")
+    print(f"grid search over {opt['grid_points']} points: theta = {opt['grid_theta']:.5f}, lambda_1 = {opt['grid_lambda_1']:.6f}")
+    cyc = rep["cycles"]
+    print(f"planning cycles: {cyc['status']} after {cyc['cycles']} cycle(s); lambda per cycle: " + ", ".join(f"{x:.4f}" for x in cyc["lambda"]))
+    free = rep["unrestricted_imports"]
+    print(
+        f"\nNote: with both commodities importable the LP imports commodity 2 instead (targets "
+        f"{free['targets'][0]:.1f}, {free['targets'][1]:.1f}; lambda = {free['lambda']:.2f}): the seed's rule "
+        f"'gamma_1 > gamma_2 => m2 = 0' compares the wrong quantities (an import saves gamma'(I-A)^-1 e_i: "
+        f"{free['commodity_values'][0]:.3f} vs {free['commodity_values'][1]:.3f})."
+    )
+    if args.plot:
+        print(f"figure written to {args.plot}")
+    return 0
+
+
+def cmd_rudra_plan(args) -> int:
+    from .rudra.report import plan_report, plan_text, plot_cycles
+
+    if args.cycles < 1:
+        raise JplanInputError("--cycles must be at least 1")
+    if args.steps < 1:
+        raise JplanInputError("--steps must be at least 1")
+    f = _rudra_file(args.file)
+    report, _ = plan_report(f, cycles=args.cycles, steps=args.steps)
+    if args.plot:
+        plot_cycles(report, f, args.plot)
+    if args.json:
+        _print_json(report)
+    else:
+        print(plan_text(report, f))
+        if args.plot:
+            print(f"figure written to {args.plot}")
+    return 0 if report["status"] == "converged" else 1
+
+
+def cmd_rudra_shortest_time(args) -> int:
+    from .rudra.report import shortest_time_report, text_table
+
+    f = _rudra_file(args.file)
+    if f.growth_path is None:
+        raise JplanInputError(f"{args.file}: shortest-time needs a [time] table (base_ratio, reference_length)")
+    if not 1 <= args.min_length <= args.max_length:
+        raise JplanInputError("--min-length and --max-length must satisfy 1 <= min <= max")
+    if not math.isfinite(args.assistance):
+        raise JplanInputError("--assistance must be a finite number")
+    rep = shortest_time_report(f, args.assistance, min_length=args.min_length, max_length=args.max_length)
+    if args.json:
+        _print_json(rep)
+    else:
+        print(text_table(["trial", "T", "lambda*(T)", "<= assistance?"], [
+            [str(i + 1), str(t["T"]), "infeasible" if t["lambda"] is None else f"{t['lambda']:.8g}", "yes" if t["lambda"] is not None and t["lambda"] <= args.assistance else "no"]
+            for i, t in enumerate(rep["trials"])
+        ]))
+        if rep["length"] is None:
+            print(f"\nnot reached: even T = {args.max_length} needs more than {args.assistance:g}")
+        else:
+            note = " (lambda*(T) is not monotone here; found by the verification scan)" if rep["status"] == "non_monotone" else ""
+            print(f"\nshortest plan length T = {rep['length']} years, lambda*(T) = {rep['lambda']:.8g} <= {args.assistance:g}{note}")
+    return 0 if rep["length"] is not None else 1
+
+
+def cmd_rudra_sensitivity(args) -> int:
+    from .rudra.report import sensitivity_report, sensitivity_text
+
+    f = _rudra_file(args.file)
+    rep = sensitivity_report(f)
+    if args.json:
+        _print_json(rep)
+    else:
+        print(sensitivity_text(rep, f))
+    return 0 if "lambda" in rep else 1
+
+
 # -- parser ------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -242,6 +350,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", default=None, metavar="PNG", help="write heatmaps of the Jacobians to this file")
     p.set_defaults(func=cmd_sensitivity)
+
+    p = sub.add_parser("rudra", help="Rudra's long-term planning frame (central LP, sectoral choice, cycles)")
+    rsub = p.add_subparsers(dest="rudra_command", required=True, metavar="SUBCOMMAND")
+    q = rsub.add_parser("example", help="reproduce the seed's Appendix 2 and search its technology frontier")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+    q.add_argument("--plot", default=None, metavar="PNG", help="write the frontier figure to this file")
+    q.add_argument("--save", default=None, metavar="TOML", help="also write the example economy file here")
+    q.set_defaults(func=cmd_rudra_example)
+    q = rsub.add_parser("plan", help="run the planning cycles on a kind = \"rudra\" economy file")
+    q.add_argument("file", help="Rudra economy TOML file")
+    q.add_argument("--cycles", type=int, default=30, help="cycle limit (default 30)")
+    q.add_argument("--steps", type=int, default=300, help="gradient steps per sectoral search (default 300)")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+    q.add_argument("--plot", default=None, metavar="PNG", help="write lambda and targets per cycle to this file")
+    q.set_defaults(func=cmd_rudra_plan)
+    q = rsub.add_parser("shortest-time", help="smallest plan length T with lambda*(T) <= the assistance available")
+    q.add_argument("file", help="Rudra economy TOML file with a [time] table")
+    q.add_argument("--assistance", type=float, required=True, metavar="L0", help="foreign assistance available, lambda_0")
+    q.add_argument("--min-length", type=int, default=1, help="shortest T considered (default 1)")
+    q.add_argument("--max-length", type=int, default=100, help="longest T considered (default 100)")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+    q.set_defaults(func=cmd_rudra_shortest_time)
+    q = rsub.add_parser("sensitivity", help="d lambda*/d(coefficients, targets, foreign exchange) from the LP duals")
+    q.add_argument("file", help="Rudra economy TOML file")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+    q.set_defaults(func=cmd_rudra_sensitivity)
     return parser
 
 
