@@ -74,8 +74,12 @@ def _state_vector(targets, economy: RudraEconomy):
     )
 
 
+def _distance(u, v):
+    return jnp.max(jnp.abs(u - v) / (1.0 + jnp.abs(v)))
+
+
 def _close(u, v, tol):
-    return jnp.all(jnp.abs(u - v) <= tol * (1.0 + jnp.abs(v)))
+    return _distance(u, v) <= tol
 
 
 def plan_cycles(
@@ -97,8 +101,10 @@ def plan_cycles(
             `active()` is False keep their base column).
         cycles: the cycle limit K.
         tol: relative change in targets, coefficients and λ below which the run has converged.
-        cycle_tol: relative distance at which a state counts as a repeat of an earlier one (cycling).
-        max_period: longest cycle period looked for.
+        cycle_tol: a state counts as a repeat of the one p ≥ 2 cycles back (cycling) when their relative
+            distance is at most cycle_tol times the distance moved in the last cycle (and at most cycle_tol).
+        max_period: longest cycle period looked for (the run stops as soon as a state repeats one 2 …
+            max_period cycles back).
         steps, learning_rate: the sectoral planners' gradient search (`choose_technology`).
     """
     active = jax.vmap(lambda t: t.active())(technologies)
@@ -123,8 +129,13 @@ def plan_cycles(
             lp_status=plan.status,
         )
 
+    def state(plan, econ):
+        return _state_vector(plan.targets, econ)
+
+    lags = jnp.arange(2, max_period + 1)
+
     def cycle(carry, _):
-        econ, plan, theta, stopped, last = carry
+        econ, plan, theta, stopped, last, recent = carry
         choice = choose_all(econ, technologies, plan.targets, theta, steps=steps, learning_rate=learning_rate)
         col = choice.coefficients
         new_econ = eqx.tree_at(
@@ -141,47 +152,49 @@ def plan_cycles(
         new_plan = solve_central(new_econ)
         new_theta = jnp.where(active[:, None], choice.theta, theta)
         rec = record(new_econ, new_plan, new_theta, jnp.where(active, choice.criterion, jnp.nan))
-        failed = (new_plan.status != 0) | ~jnp.all(jnp.isfinite(_state_vector(new_plan.targets, new_econ)))
-        converged = (
-            _close(_state_vector(new_plan.targets, new_econ), _state_vector(plan.targets, econ), tol)
-            & _close(new_plan.capital_gap, plan.capital_gap, tol)
-            & ~failed
-        )
+        new_state = state(new_plan, new_econ)
+        failed = (new_plan.status != 0) | ~jnp.all(jnp.isfinite(new_state))
+        converged = _close(new_state, recent[0], tol) & _close(new_plan.capital_gap, plan.capital_gap, tol) & ~failed
+        # Cycling: the new state repeats the state p >= 2 cycles back (recent[p - 1]; p = 1 is convergence)
+        # far more closely than it moved in this cycle (a damped oscillation towards a fixed point is not
+        # a cycle: its lag-p and lag-1 distances shrink together).
+        step_distance = _distance(new_state, recent[0])
+        repeats = jax.vmap(lambda p: _distance(new_state, recent[p - 1]) <= cycle_tol * jnp.minimum(1.0, step_distance))(lags)
+        repeats = repeats & ~converged & ~failed
+        cycling = jnp.any(repeats)
+        period = jnp.where(cycling, lags[jnp.argmax(repeats)], 0)
         # After the stop, repeat the final record (the run is a fixed-length scan).
         rec = jax.tree.map(lambda new, old: jnp.where(stopped, old, new), rec, last)
         keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(stopped, b, a), new, old)  # noqa: E731
         econ_out, plan_out, theta_out = keep(new_econ, econ), keep(new_plan, plan), keep(new_theta, theta)
-        flags = jnp.stack([converged & ~stopped, failed & ~stopped])
-        return (econ_out, plan_out, theta_out, stopped | converged | failed, rec), (rec, flags)
+        recent = jnp.where(stopped, recent, jnp.concatenate([new_state[None], recent[:-1]]))
+        flags = jnp.stack([converged & ~stopped, failed & ~stopped, cycling & ~stopped])
+        carry = (econ_out, plan_out, theta_out, stopped | converged | failed | cycling, rec, recent)
+        return carry, (rec, flags, period)
 
     first = record(economy, plan0, theta0, nan_n)
     base_failed = plan0.status != 0
-    init = (economy, plan0, theta0, base_failed, first)
-    _, (recs, flags) = jax.lax.scan(cycle, init, None, length=cycles)
+    state0 = state(plan0, economy)
+    # Slots not yet filled hold NaN, which never matches.
+    recent0 = jnp.concatenate([state0[None], jnp.full((max_period - 1, state0.shape[0]), jnp.nan, state0.dtype)])
+    init = (economy, plan0, theta0, base_failed, first, recent0)
+    _, (recs, flags, periods) = jax.lax.scan(cycle, init, None, length=cycles)
     hist = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, recs)
 
     idx = jnp.arange(1, cycles + 1)
     converged_at = jnp.min(jnp.where(flags[:, 0], idx, cycles + 1))
     failed_at = jnp.min(jnp.where(flags[:, 1], idx, cycles + 1))
-    stop = jnp.minimum(converged_at, failed_at)
+    cycling_at = jnp.min(jnp.where(flags[:, 2], idx, cycles + 1))
+    stop = jnp.minimum(jnp.minimum(converged_at, failed_at), cycling_at)
     last_cycle = jnp.where(base_failed, 0, jnp.minimum(stop, cycles))
-
-    # Cycling: the final state repeats a state p ≥ 2 cycles earlier (p = 1 would be convergence).
-    states = jax.vmap(
-        lambda t, a, b, k, v, r: jnp.concatenate([t, a.ravel(), b.ravel(), k, v, r])
-    )(hist["targets"], hist["inputs"], hist["outputs"], hist["capital"], hist["savings_rate"], hist["growth"])
-    final = states[cycles]
-    lags = jnp.arange(2, max_period + 1)
-    repeats = jax.vmap(lambda p: (p <= cycles) & _close(final, states[jnp.maximum(cycles - p, 0)], cycle_tol))(lags)
-    period = jnp.where(jnp.any(repeats), lags[jnp.argmax(repeats)], 0)
-
+    period = jnp.where(cycling_at <= cycles, periods[jnp.minimum(cycling_at, cycles) - 1], 0)
     status = jnp.where(
         base_failed,
         BASE_INFEASIBLE,
         jnp.where(
-            converged_at <= cycles,
-            jnp.where(failed_at < converged_at, DIVERGED, CONVERGED),
-            jnp.where(failed_at <= cycles, DIVERGED, jnp.where(period > 0, CYCLING, CYCLE_LIMIT)),
+            stop > cycles,
+            CYCLE_LIMIT,
+            jnp.where(stop == converged_at, CONVERGED, jnp.where(stop == failed_at, DIVERGED, CYCLING)),
         ),
     )
     return CycleHistory(
