@@ -177,9 +177,6 @@ def read_toml(path: str | os.PathLike, what: str = "file") -> dict:
 
 
 def _economy_from_dict(doc: dict) -> tuple[ProductionEconomy, Labels]:
-    unknown = set(doc) - _TOP_KEYS
-    if unknown:
-        raise EconomyFileError(f"{sorted(unknown)[0]}: unknown key")
     kind = doc.get("kind")
     if kind is None:
         raise EconomyFileError('kind: missing (expected "production")')
@@ -187,6 +184,9 @@ def _economy_from_dict(doc: dict) -> tuple[ProductionEconomy, Labels]:
         raise EconomyFileError('kind: this is a "rudra" economy; use the `jplan rudra` commands (or jplan.economies.load_rudra)')
     if kind != "production":
         raise EconomyFileError(f'kind: unknown kind {kind!r} (expected "production" or "rudra")')
+    unknown = set(doc) - _TOP_KEYS
+    if unknown:
+        raise EconomyFileError(f"{sorted(unknown)[0]}: unknown key")
     for section, keys in _SECTION_KEYS.items():
         if section not in doc:
             raise EconomyFileError(f"[{section}]: missing section")
