@@ -13,7 +13,6 @@ from scipy.optimize import linprog as highs
 
 from jplan.economies import (
     GrowthPath,
-    ProjectFrontier,
     RudraEconomy,
     SectorColumn,
     Technology,
@@ -21,7 +20,6 @@ from jplan.economies import (
     frontiers,
     load_rudra,
     sample_rudra,
-    with_column,
 )
 from jplan.optimum.lp import LP_STATUS
 from jplan.rudra import (
@@ -464,3 +462,18 @@ def test_shortest_time_five_sectors_against_highs_scan():
     expected = next(T for T, v in zip(range(1, 61), lams) if v <= 1000.0)
     assert res.length == expected
     assert res.gap == pytest.approx(lams[expected - 1], rel=1e-9)
+
+
+def test_gap_at_length_is_differentiable_in_T():
+    """λ*(T) under jit/vmap and grad: dλ*/dT against central differences on the five-sector example."""
+    from jplan.rudra import gap_at_length
+
+    f = load_rudra(EXAMPLES / "rudra_five_sectors.toml")
+    lam = jax.jit(lambda T: gap_at_length(f.economy, f.growth_path, T))
+    Ts = jnp.array([12.0, 15.5, 21.0])
+    grads = jax.vmap(jax.grad(lambda T: gap_at_length(f.economy, f.growth_path, T)))(Ts)
+    for T, g in zip(Ts, grads):
+        h = 1e-5
+        fd = (lam(T + h) - lam(T - h)) / (2 * h)
+        assert float(g) == pytest.approx(float(fd), rel=1e-6)
+        assert float(g) < 0  # a longer plan accumulates more savings

@@ -276,11 +276,12 @@ def sample_rudra(
 ) -> RudraEconomy:
     """A random Rudra economy (pure and keyed; `vmap` over keys for a batch).
 
-    Inputs are productive (every column of a sums to at most 0.7 of its output), capital coefficients
-    1–3, savings rates 0.05–0.3, growth coefficients 3–8, targets 50–150 and F 0–40. With
+    Inputs are productive (every column of a sums to at most 0.7 of its output), savings rates 0.05–0.3,
+    growth coefficients 3–8, targets 50–150, F 0–40, and capital coefficients chosen so that
+    γ_j = k_j − (value-added share)·v_j·r_j lies in [0.3, 2] (so the minimal gap is bounded). With
     `joint_production` (and n may differ from N) each sector also makes small amounts of other commodities;
-    otherwise n = N and b = I. `negative_gamma` lowers capital needs so that some γ_j may be negative
-    (then the minimal gap can be unbounded below: a test of the status reporting).
+    otherwise n = N and b = I. `negative_gamma` draws k_j from 0.2–3 instead, so that some γ_j are
+    negative (then the minimal gap can be unbounded below: a test of the status reporting).
     """
     n = N if n is None else n
     if not joint_production and n != N:
@@ -297,11 +298,14 @@ def sample_rudra(
     column_total = outputs.sum(axis=0) * jax.random.uniform(ks[4], (N,), minval=0.2, maxval=0.7)
     inputs = raw / jnp.maximum(raw.sum(axis=0), 1e-12) * column_total
     inputs = inputs * (1.0 - (jnp.eye(n, N) if not joint_production else 0.0))
-    low = 0.2 if negative_gamma else 1.0
-    capital = jax.random.uniform(ks[5], (N,), minval=low, maxval=3.0)
     savings = jax.random.uniform(ks[6], (N,), minval=0.05, maxval=0.3)
     kr = jax.random.split(ks[7], 3)
     growth = jax.random.uniform(kr[0], (N,), minval=3.0, maxval=8.0)
+    if negative_gamma:
+        capital = jax.random.uniform(ks[5], (N,), minval=0.2, maxval=3.0)
+    else:  # γ_j = k_j − share_j v_j r_j ≥ 0.3 by construction
+        share = 1.0 - inputs.sum(axis=0) / outputs.sum(axis=0)
+        capital = share * savings * growth + jax.random.uniform(ks[5], (N,), minval=0.3, maxval=2.0)
     demand = jax.random.uniform(kr[1], (n,), minval=50.0, maxval=150.0)
     fx = jax.random.uniform(kr[2], (), minval=0.0, maxval=40.0)
     dtype = capital.dtype

@@ -115,6 +115,15 @@ def _shape(arr: np.ndarray, field: str, shape: tuple, meaning: str) -> None:
         raise EconomyFileError(f"{field}: expected shape {list(shape)} ({meaning}), got {list(arr.shape)}")
 
 
+def _keys(section: dict, field: str, need: set, optional: set) -> None:
+    extra = set(section) - need - optional
+    if extra:
+        raise EconomyFileError(f"{field}.{sorted(extra)[0]}: unknown key")
+    missing = sorted(need - set(section))
+    if missing:
+        raise EconomyFileError(f"{field}.{missing[0]}: missing")
+
+
 def _table(doc: dict, name: str, required: bool = True) -> dict:
     if name not in doc:
         if required:
@@ -123,13 +132,7 @@ def _table(doc: dict, name: str, required: bool = True) -> dict:
     section = doc[name]
     if not isinstance(section, dict):
         raise EconomyFileError(f"{name}: must be a table")
-    need, optional = _SECTIONS[name]
-    extra = set(section) - need - optional
-    if extra:
-        raise EconomyFileError(f"{name}.{sorted(extra)[0]}: unknown key")
-    missing = sorted(need - set(section))
-    if missing:
-        raise EconomyFileError(f"{name}.{missing[0]}: missing")
+    _keys(section, name, *_SECTIONS[name])
     return section
 
 
@@ -157,13 +160,7 @@ def _technology(entry: Any, k: int, n: int, sectors: tuple[str, ...], b: np.ndar
     field = f"technology[{k + 1}]"
     if not isinstance(entry, dict):
         raise EconomyFileError(f"{field}: must be a table")
-    need, optional = _TECH_KEYS
-    extra = set(entry) - need - optional
-    if extra:
-        raise EconomyFileError(f"{field}.{sorted(extra)[0]}: unknown key")
-    missing = sorted(need - set(entry))
-    if missing:
-        raise EconomyFileError(f"{field}.{missing[0]}: missing")
+    _keys(entry, field, *_TECH_KEYS)
     sector = entry["sector"]
     if isinstance(sector, str):
         if sector not in sectors:
@@ -180,13 +177,7 @@ def _technology(entry: Any, k: int, n: int, sectors: tuple[str, ...], b: np.ndar
     names = []
     for q, proj in enumerate(projects):
         pf = f"{field}.projects[{q + 1}]"
-        need_p, optional_p = _PROJECT_KEYS
-        extra = set(proj) - need_p - optional_p
-        if extra:
-            raise EconomyFileError(f"{pf}.{sorted(extra)[0]}: unknown key")
-        missing = sorted(need_p - set(proj))
-        if missing:
-            raise EconomyFileError(f"{pf}.{missing[0]}: missing")
+        _keys(proj, pf, *_PROJECT_KEYS)
         name = proj.get("name", f"project {q + 1}")
         if not isinstance(name, str):
             raise EconomyFileError(f"{pf}.name: must be a string")

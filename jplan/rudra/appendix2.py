@@ -25,6 +25,9 @@ minimum, λ₁ ≈ 1043.07 at θ ≈ 0.3774, below both projects and below the p
 
 from __future__ import annotations
 
+import dataclasses
+
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -33,6 +36,7 @@ from ..economies.rudra import column, with_column
 from ..economies.rudra_io import RudraFile, loads_rudra
 from .central import capital_gap, solve_central
 from .cycles import cycle_status_name, plan_cycles
+from .report import central_json, column_json
 from .sectoral import choose_technology, criterion_along
 
 __all__ = ["APPENDIX2_TOML", "appendix2", "reproduce_appendix2"]
@@ -78,29 +82,24 @@ def appendix2() -> RudraFile:
     return loads_rudra(APPENDIX2_TOML)
 
 
+# Compiled once per process (Python ints such as `steps` are static under filter_jit).
+_choose = eqx.filter_jit(choose_technology)
+_cycles = eqx.filter_jit(plan_cycles)
+
+
+@eqx.filter_jit
+def _along_frontier(economy, technology, sector, level, weights):
+    return jax.vmap(lambda t: criterion_along(economy, technology, sector, jnp.stack([1.0 - t, t]), level))(weights)
+
+
 def _floats(x):
     return np.asarray(x, dtype=float).tolist()
 
 
-def _column_dict(col) -> dict:
-    return {
-        "inputs": _floats(col.inputs),
-        "outputs": _floats(col.outputs),
-        "capital": float(col.capital),
-        "savings_rate": float(col.savings_rate),
-        "growth": float(col.growth),
-    }
-
-
 def _plan_dict(plan) -> dict:
-    return {
-        "targets": _floats(plan.targets),
-        "imports": _floats(plan.imports),
-        "lambda": float(plan.capital_gap),
-        "gamma": _floats(plan.gamma),
-        "commodity_values": _floats(plan.commodity_values),
-        "foreign_exchange_value": float(plan.foreign_exchange_value),
-    }
+    out = central_json(plan)
+    del out["status"], out["surplus"]
+    return out
 
 
 def reproduce_appendix2(*, grid_points: int = 100_001, steps: int = 300) -> dict:
@@ -128,33 +127,33 @@ def reproduce_appendix2(*, grid_points: int = 100_001, steps: int = 300) -> dict
             {
                 "name": name,
                 "theta": _floats(theta),
-                "coefficients": _column_dict(col),
+                "coefficients": column_json(col),
                 "gamma_1": float(solve_central(varied).gamma[sector]),
                 "lambda_1": float(capital_gap(varied)),
             }
         )
 
-    choice = jax.jit(lambda: choose_technology(economy, tech1, sector, level, steps=steps))()
+    choice = _choose(economy, tech1, sector, level, steps=steps)
     weights = jnp.linspace(0.0, 1.0, grid_points)
-    lam = jax.jit(jax.vmap(lambda t: criterion_along(economy, tech1, sector, jnp.stack([1.0 - t, t]), level)))(weights)
+    lam = _along_frontier(economy, tech1, sector, level, weights)
     best = int(jnp.nanargmin(lam))
     coarse = np.linspace(0, len(weights) - 1, 101).astype(int)
 
-    history = jax.jit(lambda: plan_cycles(economy, tech, cycles=10, steps=steps))()
+    history = _cycles(economy, tech, cycles=10, steps=steps)
     last = int(history.cycles)
 
-    free = economy.__class__(**{**economy.__dict__, "importable": jnp.ones_like(economy.importable)})
+    free = dataclasses.replace(economy, importable=jnp.ones_like(economy.importable))
     free_plan = solve_central(free)
     free_projects = [
         float(capital_gap(with_column(free, sector, tech1.coefficients(jnp.eye(2)[p], level)))) for p in range(2)
     ]
     return {
         **_plan_dict(plan),
-        "base_column_sector_1": _column_dict(column(economy, sector)),
+        "base_column_sector_1": column_json(column(economy, sector)),
         "projects": projects,
         "optimal_technology": {
             "theta": _floats(choice.theta),
-            "coefficients": _column_dict(choice.coefficients),
+            "coefficients": column_json(choice.coefficients),
             "lambda_1": float(choice.criterion),
             "gradient_steps": steps,
             "grid_theta": float(weights[best]),

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
-import jax
+import equinox as eqx
 import numpy as np
 
-from ..economies.rudra import frontiers
+from ..economies.rudra import column, frontiers
 from ..economies.rudra_io import RudraFile
 from ..optimum.lp import lp_status_name
 from .central import sensitivities, solve_central
 from .cycles import cycle_status_name, plan_cycles
 from .shortest_time import shortest_time
 
-__all__ = ["plan_report", "sensitivity_report", "shortest_time_report", "plot_example", "plot_cycles", "text_table"]
+__all__ = ["central_json", "column_json", "plan_report", "sensitivity_report", "shortest_time_report", "plot_example", "plot_cycles", "text_table"]
+
+
+_plan_cycles = eqx.filter_jit(plan_cycles)  # compiled once per process and shape
 
 
 def _f(x) -> float | None:
@@ -37,8 +41,20 @@ def text_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
-def central_json(plan, f: RudraFile) -> dict:
-    """The central plan as JSON (targets by sector, imports by commodity, λ, duals)."""
+def column_json(col) -> dict:
+    """A sector's coefficient column Ω_j as JSON."""
+    return {
+        "inputs": _list(col.inputs),
+        "outputs": _list(col.outputs),
+        "capital": _f(col.capital),
+        "savings_rate": _f(col.savings_rate),
+        "growth": _f(col.growth),
+    }
+
+
+def central_json(plan, f: RudraFile | None = None) -> dict:
+    """The central plan as JSON (targets by sector, imports by commodity, λ, duals; names when `f` is given)."""
+    names = {} if f is None else {"sectors": list(f.sectors), "commodities": list(f.commodities)}
     return {
         "status": lp_status_name(plan.status),
         "targets": _list(plan.targets),
@@ -48,28 +64,24 @@ def central_json(plan, f: RudraFile) -> dict:
         "gamma": _list(plan.gamma),
         "commodity_values": _list(plan.commodity_values),
         "foreign_exchange_value": _f(plan.foreign_exchange_value),
-        "sectors": list(f.sectors),
-        "commodities": list(f.commodities),
+        **names,
     }
 
 
 def plan_report(f: RudraFile, *, cycles: int, steps: int) -> tuple[dict, object]:
     """Run the planning cycles on a loaded file; return (JSON-ready dict, CycleHistory)."""
     technologies = f.technologies if f.technologies is not None else frontiers(f.economy, {})
-    history = jax.jit(lambda e, t: plan_cycles(e, t, cycles=cycles, steps=steps))(f.economy, technologies)
+    history = _plan_cycles(f.economy, technologies, cycles=cycles, steps=steps)
     last = int(history.cycles)
-    final_plan = solve_central(
-        f.economy.__class__(
-            **{
-                **f.economy.__dict__,
-                "inputs": history.inputs[last],
-                "outputs": history.outputs[last],
-                "capital": history.capital[last],
-                "savings_rate": history.savings_rate[last],
-                "growth": history.growth[last],
-            }
-        )
+    final_economy = dataclasses.replace(
+        f.economy,
+        inputs=history.inputs[last],
+        outputs=history.outputs[last],
+        capital=history.capital[last],
+        savings_rate=history.savings_rate[last],
+        growth=history.growth[last],
     )
+    final_plan = solve_central(final_economy)
     technology = []
     for j, names in enumerate(f.projects):
         if not names:
@@ -79,13 +91,7 @@ def plan_report(f: RudraFile, *, cycles: int, steps: int) -> tuple[dict, object]
                 "sector": f.sectors[j],
                 "projects": list(names),
                 "theta": _list(history.theta[last, j, : len(names)]),
-                "coefficients": {
-                    "inputs": _list(history.inputs[last, :, j]),
-                    "outputs": _list(history.outputs[last, :, j]),
-                    "capital": _f(history.capital[last, j]),
-                    "savings_rate": _f(history.savings_rate[last, j]),
-                    "growth": _f(history.growth[last, j]),
-                },
+                "coefficients": column_json(column(final_economy, j)),
                 "lambda_j": _f(history.sector_criteria[last, j]),
             }
         )
