@@ -36,3 +36,14 @@ def test_default_study_command(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "jplan.cli", "study", "--out", str(tmp_path / "d"), "--quiet"],
                           capture_output=True, text=True, cwd=ROOT, check=True)
     assert "| decreasing" in proc.stdout and "heal" in proc.stdout
+
+
+def test_rudra_cycles_experiment(tmp_path):
+    subprocess.run([sys.executable, str(ROOT / "experiments" / "rudra_cycles.py"), "--batch", "32", "--cycles", "20",
+                    "--out", str(tmp_path)], check=True, cwd=ROOT)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    constant = summary["scenarios"]["constant returns"]
+    assert constant["share_converged"] >= 0.95  # 256/256 at the default size
+    assert (tmp_path / "cycles.png").exists() and (tmp_path / "report.md").exists()
+    for s in summary["scenarios"].values():
+        assert abs(sum(s[f"share_{k}"] for k in ("converged", "cycle_limit", "cycling", "diverged", "base_infeasible")) - 1) < 1e-12

@@ -477,3 +477,24 @@ def test_gap_at_length_is_differentiable_in_T():
         fd = (lam(T + h) - lam(T - h)) / (2 * h)
         assert float(g) == pytest.approx(float(fd), rel=1e-6)
         assert float(g) < 0  # a longer plan accumulates more savings
+
+
+def test_cycles_vmap_over_random_multisector_economies_equals_loop():
+    """Regression: under vmap over ≥ 8 economies, NaN-filled history slots once counted as repeats on XLA CPU
+    (every run reported `cycling` at cycle 1); vmapped runs must equal one-by-one runs."""
+    from jplan.economies import sample_frontiers
+
+    def make(key):
+        k1, k2 = jax.random.split(key)
+        e = _replace(sample_rudra(k1, 4), balance_equality=True)
+        return e, sample_frontiers(k2, e, solve_central(e).targets)
+
+    keys = jax.random.split(jax.random.PRNGKey(7), 8)
+    run = jax.jit(lambda key: plan_cycles(*make(key), cycles=12, steps=60))
+    batched = jax.vmap(run)(keys)
+    for i in range(8):
+        one = run(keys[i])
+        assert int(batched.status[i]) == int(one.status)
+        assert int(batched.cycles[i]) == int(one.cycles)
+        np.testing.assert_allclose(batched.capital_gap[i], one.capital_gap, rtol=1e-10)
+    assert cycle_status_name(int(batched.status[0])) == "converged"

@@ -36,6 +36,7 @@ __all__ = [
     "project_to_simplex",
     "sample_rudra",
     "frontiers",
+    "sample_frontiers",
 ]
 
 
@@ -377,3 +378,50 @@ def frontiers(economy: RudraEconomy, projects: dict[int, dict]) -> ProjectFronti
         fields["reference_level"].append(float(spec.get("reference_level", 1.0)))
         fields["start"].append(np.concatenate([start, np.zeros(pad)]))
     return ProjectFrontier(**{k: jnp.asarray(np.stack(v)) for k, v in fields.items()})
+
+
+def sample_frontiers(
+    key: jax.Array,
+    economy: RudraEconomy,
+    reference_levels: Float[Array, " N"],
+    *,
+    projects: int = 2,
+    spread: float = 0.3,
+    mixing: float = 0.3,
+    scale_elasticity: tuple[float, float] = (0.0, 0.0),
+) -> ProjectFrontier:
+    """Random technology sets for every sector of `economy` (pure and keyed; arrays with a sector axis).
+
+    Each sector gets `projects` alternatives around its base column: input, capital and growth
+    coefficients scaled by factors in [1 − spread, 1 + spread] (capital kept at least 0.3 above the
+    savings term so γ stays positive at the reference level), the base savings rate, mixing savings of up to
+    `mixing` × the mean project capital (and none on inputs), and per-project scale elasticities drawn
+    from `scale_elasticity` = (low, high) around `reference_levels` (e.g. the preliminary targets).
+    """
+    n, N, P = economy.n, economy.N, projects
+    k = jax.random.split(key, 6)
+    lo, hi = 1.0 - spread, 1.0 + spread
+    inputs = economy.inputs.T[:, None, :] * jax.random.uniform(k[0], (N, P, n), minval=lo, maxval=hi)
+    growth = economy.growth[:, None] * jax.random.uniform(k[1], (N, P), minval=lo, maxval=hi)
+    savings = jnp.broadcast_to(economy.savings_rate[:, None], (N, P))
+    outputs = jnp.broadcast_to(economy.outputs.T[:, None, :], (N, P, n))
+    share = 1.0 - jnp.sum(economy.prices * inputs, -1) / jnp.sum(economy.prices * outputs, -1)
+    capital = economy.capital[:, None] * jax.random.uniform(k[2], (N, P), minval=lo, maxval=hi)
+    capital = jnp.maximum(capital, share * savings * growth + 0.3)
+    mixing_capital = jnp.mean(capital, -1) * jax.random.uniform(k[3], (N,), minval=0.0, maxval=mixing)
+    scale = jax.random.uniform(k[4], (N, P), minval=scale_elasticity[0], maxval=scale_elasticity[1])
+    dtype = economy.capital.dtype
+    return ProjectFrontier(
+        inputs=inputs,
+        outputs=outputs,
+        capital=capital,
+        savings_rate=savings,
+        growth=growth,
+        mask=jnp.ones((N, P), bool),
+        mixing_inputs=jnp.zeros((N, n), dtype),
+        mixing_capital=mixing_capital,
+        scale_elasticity=scale,
+        reference_level=jnp.asarray(reference_levels, dtype),
+        start=jnp.broadcast_to(jnp.eye(P, dtype=dtype)[0], (N, P)),
+        fixed=jnp.zeros(N, bool),
+    )

@@ -134,7 +134,7 @@ def plan_cycles(
 
     lags = jnp.arange(2, max_period + 1)
 
-    def cycle(carry, _):
+    def cycle(carry, v):
         econ, plan, theta, stopped, last, recent = carry
         choice = choose_all(econ, technologies, plan.targets, theta, steps=steps, learning_rate=learning_rate)
         col = choice.coefficients
@@ -160,7 +160,8 @@ def plan_cycles(
         # a cycle: its lag-p and lag-1 distances shrink together).
         step_distance = _distance(new_state, recent[0])
         repeats = jax.vmap(lambda p: _distance(new_state, recent[p - 1]) <= cycle_tol * jnp.minimum(1.0, step_distance))(lags)
-        repeats = repeats & ~converged & ~failed
+        # Cycle v has states 0 … v−1 behind it, so only lags p ≤ v exist (unfilled slots never match).
+        repeats = repeats & (lags <= v) & ~converged & ~failed
         cycling = jnp.any(repeats)
         period = jnp.where(cycling, lags[jnp.argmax(repeats)], 0)
         # After the stop, repeat the final record (the run is a fixed-length scan).
@@ -175,10 +176,9 @@ def plan_cycles(
     first = record(economy, plan0, theta0, nan_n)
     base_failed = plan0.status != 0
     state0 = state(plan0, economy)
-    # Slots not yet filled hold NaN, which never matches.
-    recent0 = jnp.concatenate([state0[None], jnp.full((max_period - 1, state0.shape[0]), jnp.nan, state0.dtype)])
+    recent0 = jnp.broadcast_to(state0, (max_period, state0.shape[0]))
     init = (economy, plan0, theta0, base_failed, first, recent0)
-    _, (recs, flags, periods) = jax.lax.scan(cycle, init, None, length=cycles)
+    _, (recs, flags, periods) = jax.lax.scan(cycle, init, jnp.arange(1, cycles + 1))
     hist = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, recs)
 
     idx = jnp.arange(1, cycles + 1)

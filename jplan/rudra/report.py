@@ -134,6 +134,16 @@ def plan_text(report: dict, f: RudraFile) -> str:
     out = [text_table(["cycle", "lambda", "lambda_j of choosing sectors", "targets X", "central LP"], rows), ""]
     plan = report["plan"]
     out.append(f"status: {report['status']}" + (f" (period {report['period']})" if report["period"] else "") + f" after {report['cycles']} cycle(s), limit {report['cycle_limit']}")
+    explain = {
+        "base_infeasible": f"the central LP with the base-year coefficients is {plan['status']}: no plan to start the cycles from",
+        "diverged": f"the central LP became {hist['lp_status'][-1]} at cycle {report['cycles']} with the sectors' new coefficients",
+        "cycling": "the sectors' choices repeat without settling (seed 002 §8 does not guarantee convergence)",
+        "cycle_limit": "neither converged nor repeating within the cycle limit; try --cycles larger",
+    }.get(report["status"])
+    if explain:
+        out.append(explain)
+    if report["status"] in ("base_infeasible", "diverged"):
+        return "\n".join(out)
     if plan["lambda"] is not None:
         out.append(f"capital-resources gap lambda = {plan['lambda']:.10g}")
         out.append("targets: " + ", ".join(f"{s}={x:.6g}" for s, x in zip(f.sectors, plan["targets"])))
