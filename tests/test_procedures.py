@@ -143,15 +143,17 @@ def test_defaults_reach_the_promised_gap_at_n10(proc, m, rho, tol):
 )
 def test_grad_through_run_matches_envelope_and_finite_differences(proc, m, rho, steps):
     economies, opt = batch(61, 3, 4, m, returns_to_scale=rho)
+    # One compiled function for every economy and perturbation (the economy is an argument, not a constant).
+    welfare_of = jax.jit(lambda e, R: run(proc, eqx_replace(e, endowments=R), steps).welfare[-1])
+    grad_of = jax.jit(jax.grad(welfare_of, argnums=1))
     for i in range(3):
         e = index(economies, i)
 
         def final_welfare(R):
-            tr = run(proc, eqx_replace(e, endowments=R), steps)
-            return tr.welfare[-1]
+            return welfare_of(e, R)
 
         R = e.endowments
-        g = jax.grad(final_welfare)(R)
+        g = grad_of(e, R)
         # converged runs: envelope theorem, dU*/dR = shadow price of the resource
         np.testing.assert_allclose(g, opt.resource_prices[i], rtol=1e-5)
         h = 1e-5 * R

@@ -42,7 +42,7 @@ def test_trace_fields_are_uniform_across_procedures():
     for proc, opts, _ in CASES:
         opts = dict(opts)
         economies, opt = batch(1, 2, opts.pop("n"), opts.pop("m"), **opts)
-        tr = jax.vmap(lambda e, u: run(proc, e, 5, optimal_welfare=u))(economies, opt.welfare)
+        tr = jax.jit(jax.vmap(lambda e, u: run(proc, e, 5, optimal_welfare=u)))(economies, opt.welfare)
         shapes.append({k: np.shape(getattr(tr, k)) for k in ("welfare", "gap", "infeasibility", "residual", "messages_down", "messages_up", "status", "steps")})
     assert shapes[0] == shapes[1] == shapes[2]
 
@@ -58,14 +58,14 @@ def test_non_finite_iterate_is_a_status_not_nan():
 
 def test_out_of_domain_under_vmap_is_a_status():
     economies, opt = batch(3, 12, 4, 2, returns_to_scale=(0.85, 1.01))
-    tr = jax.vmap(lambda e, u: run(ArrowHurwicz(), e, 20, optimal_welfare=u))(economies, opt.welfare)
+    tr = jax.jit(jax.vmap(lambda e, u: run(ArrowHurwicz(), e, 20, optimal_welfare=u)))(economies, opt.welfare)
     bad = np.any(np.asarray(economies.returns_to_scale) >= 1.0, axis=1)
     assert bad.any() and (~bad).any()
     status = np.asarray(tr.status)
     assert np.all(status[bad] == OUT_OF_DOMAIN)
     assert np.all(np.asarray(tr.steps)[bad] == 0)
     assert np.all(status[~bad] != OUT_OF_DOMAIN)
-    tr = jax.vmap(lambda e: run(Malinvaud(), e, 5))(economies)
+    tr = jax.jit(jax.vmap(lambda e: run(Malinvaud(), e, 5)))(economies)
     assert np.all(np.asarray(tr.status) == OUT_OF_DOMAIN)
 
 

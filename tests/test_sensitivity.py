@@ -75,9 +75,10 @@ def test_envelope_theorem_and_vmap_equals_loop():
 @pytest.mark.parametrize("proc,m,rho,steps", [(Malinvaud(), 1, 1.0, 15), (Heal(), 2, 0.9, 60)], ids=["malinvaud", "heal"])
 def test_unrolled_gradient_through_converged_run_equals_implicit(proc, m, rho, steps):
     economies, _ = batch(74, 3, 4, m, returns_to_scale=rho)
+    unrolled_grad = jax.jit(jax.grad(lambda x: run(proc, x, steps, checkpoint=True).welfare[-1]))
     for i in range(3):
         e = index(economies, i)
-        unrolled = jax.grad(lambda x: run(proc, x, steps, checkpoint=True).welfare[-1])(e)
+        unrolled = unrolled_grad(e)
         implicit = welfare_gradient(e)
         for field in ("endowments", "tfp", "welfare_weights"):
             np.testing.assert_allclose(getattr(unrolled, field), getattr(implicit, field), rtol=1e-6)

@@ -80,24 +80,26 @@ def choose_technology(
     value_and_grad = jax.value_and_grad(objective)
     optimiser = optax.adam(optax.cosine_decay_schedule(learning_rate, steps, alpha=1e-4))
 
-    def clean(value):
-        return jnp.where(jnp.isfinite(value), value, jnp.inf)
+    def evaluate(theta):
+        value, grad = value_and_grad(theta)
+        value = jnp.where(jnp.isfinite(value), value, jnp.inf)
+        return value, technology.tangent(theta, jnp.where(jnp.isfinite(grad), grad, 0.0))
 
     def step(carry, _):
-        theta, opt_state, best_theta, best_value = carry
-        value, grad = value_and_grad(theta)
-        grad = technology.tangent(theta, jnp.where(jnp.isfinite(grad), grad, 0.0))
+        # One LP (value and dual-value gradient together) per step: the new point's value is kept for
+        # the best-point bookkeeping and its gradient for the next update.
+        theta, value, grad, opt_state, best_theta, best_value = carry
         updates, opt_state = optimiser.update(grad, opt_state, theta)
         new_theta = technology.project(optax.apply_updates(theta, updates))
-        new_value = clean(objective(new_theta))
+        new_value, new_grad = evaluate(new_theta)
         better = new_value < best_value
         best_theta = jnp.where(better, new_theta, best_theta)
         best_value = jnp.where(better, new_value, best_value)
-        return (new_theta, opt_state, best_theta, best_value), (new_theta, new_value)
+        return (new_theta, new_value, new_grad, opt_state, best_theta, best_value), (new_theta, new_value)
 
-    start_value = clean(objective(theta0))
-    init = (theta0, optimiser.init(theta0), theta0, start_value)
-    (_, _, best_theta, best_value), (path_theta, path_value) = jax.lax.scan(step, init, None, length=steps)
+    start_value, start_grad = evaluate(theta0)
+    init = (theta0, start_value, start_grad, optimiser.init(theta0), theta0, start_value)
+    (*_, best_theta, best_value), (path_theta, path_value) = jax.lax.scan(step, init, None, length=steps)
     keep = ~(best_value < start_value - rtol * (1.0 + jnp.abs(start_value)))
     theta = jnp.where(keep, theta0, best_theta)
     value = jnp.where(keep, start_value, best_value)
