@@ -2,10 +2,13 @@
 
 Economies (`jplan.economies`) are pytrees of arrays; procedures (`jplan.procedures`) are frozen equinox
 Modules with pure `init`/`step`/`observe`; `jplan.run` drives any of them under jit/vmap/grad; and
-`jplan.optimum` is the exact centralised optimum every gap is measured against. Results users read are
+`jplan.optimum` is the exact centralised optimum every gap is measured against (and, in that
+subpackage, `linprog`: a JAX simplex with exact basis polish). `jplan.rudra` is Rudra's long-term planning frame (central LP,
+sectoral technology choice by gradient descent, planning cycles, shortest time). Results users read are
 meant to be float64: call `jplan.enable_x64()` (the CLI and the tests do) before creating arrays.
 """
 
+from . import rudra
 from ._x64 import enable_x64
 from .economies import (
     Labels,
@@ -51,6 +54,7 @@ __all__ = [
     "infeasibility",
     "load_economy",
     "make_procedure",
+    "rudra",
     "optimum",
     "run",
     "sample",
