@@ -125,3 +125,12 @@ def test_optimal_value_gradients_are_the_dual_formulas_and_match_finite_differen
             assert float(fd) == pytest.approx(directional, rel=1e-5, abs=1e-6)
         checked += 1
     assert checked >= 10
+
+
+def test_pivot_limit_in_phase_one_is_an_iteration_limit_not_infeasibility():
+    """A feasible LP that needs several phase-I pivots, cut off after one: no proof of infeasibility."""
+    c = jnp.array([1.0, 1.0, 1.0])
+    A = jnp.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
+    b = jnp.array([1.0, 2.0])
+    assert LP_STATUS[int(linprog(c, A, b).status)] == "optimal"
+    assert LP_STATUS[int(linprog(c, A, b, max_iter=1).status)] == "iteration_limit"

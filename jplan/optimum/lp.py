@@ -160,9 +160,10 @@ def linprog(
     # Phase I: minimise the sum of the artificial variables.
     cost1 = is_artificial.astype(dtype)
     it0 = jnp.array(0)
-    tableau, basis, _, it1, _ = _simplex_phase(tableau, basis, cost1, can_enter, is_artificial, False, max_iter, tol, it0)
+    tableau, basis, _, it1, phase1_done = _simplex_phase(tableau, basis, cost1, can_enter, is_artificial, False, max_iter, tol, it0)
     infeasibility = cost1[basis] @ tableau[:, -1]
-    infeasible = infeasibility > tol * (1.0 + jnp.max(jnp.abs(bs)))
+    # Only a finished phase I proves infeasibility; one cut off by max_iter is an iteration limit.
+    infeasible = phase1_done & (infeasibility > tol * (1.0 + jnp.max(jnp.abs(bs))))
 
     # Phase II: the true costs; artificial columns may leave but never enter.
     cost2 = jnp.concatenate([c, jnp.zeros(m, dtype)])
