@@ -363,9 +363,7 @@ def frontiers(economy: RudraEconomy, projects: dict[int, dict]) -> ProjectFronti
             x = np.broadcast_to(np.asarray(default if x is None else x, dtype=np.float64), (P,))
             return np.concatenate([x, np.repeat(x[:1], pad)])
 
-        start = np.zeros(P) if spec.get("start") is None else np.asarray(spec["start"], dtype=np.float64)
-        if spec.get("start") is None:
-            start[0] = 1.0
+        start = np.eye(P)[0] if spec.get("start") is None else np.asarray(spec["start"], dtype=np.float64)
         fields["inputs"].append(rows(spec["inputs"]))
         fields["outputs"].append(rows(spec.get("outputs"), np.repeat(base_out[:, j][None], P, axis=0)))
         fields["capital"].append(vec(spec["capital"]))

@@ -14,7 +14,7 @@ the run reports what happened: `converged` (targets, coefficients and λ all sto
 (the state repeats with period p ≥ 2), `diverged` (the central LP became infeasible or unbounded, or an
 iterate was not finite), `cycle_limit` (none of these within the cycles allowed) or `base_infeasible`
 (the preliminary LP itself has no optimal plan). The run is one `lax.scan` (jit/vmap-safe); cycles after
-the stop repeat the final state.
+the stop repeat the final state without computing it again (`lax.cond`; under vmap, a select).
 """
 
 from __future__ import annotations
@@ -129,13 +129,10 @@ def plan_cycles(
             lp_status=plan.status,
         )
 
-    def state(plan, econ):
-        return _state_vector(plan.targets, econ)
-
     lags = jnp.arange(2, max_period + 1)
 
-    def cycle(carry, v):
-        econ, plan, theta, stopped, last, recent = carry
+    def advance(carry, v):
+        econ, plan, theta, _, _, recent = carry
         choice = choose_all(econ, technologies, plan.targets, theta, steps=steps, learning_rate=learning_rate)
         col = choice.coefficients
         new_econ = eqx.tree_at(
@@ -152,30 +149,32 @@ def plan_cycles(
         new_plan = solve_central(new_econ)
         new_theta = jnp.where(active[:, None], choice.theta, theta)
         rec = record(new_econ, new_plan, new_theta, jnp.where(active, choice.criterion, jnp.nan))
-        new_state = state(new_plan, new_econ)
+        new_state = _state_vector(new_plan.targets, new_econ)
         failed = (new_plan.status != 0) | ~jnp.all(jnp.isfinite(new_state))
-        converged = _close(new_state, recent[0], tol) & _close(new_plan.capital_gap, plan.capital_gap, tol) & ~failed
+        step_distance = _distance(new_state, recent[0])
+        converged = (step_distance <= tol) & _close(new_plan.capital_gap, plan.capital_gap, tol) & ~failed
         # Cycling: the new state repeats the state p >= 2 cycles back (recent[p - 1]; p = 1 is convergence)
         # far more closely than it moved in this cycle (a damped oscillation towards a fixed point is not
         # a cycle: its lag-p and lag-1 distances shrink together).
-        step_distance = _distance(new_state, recent[0])
         repeats = jax.vmap(lambda p: _distance(new_state, recent[p - 1]) <= cycle_tol * jnp.minimum(1.0, step_distance))(lags)
         # Cycle v has states 0 … v−1 behind it, so only lags p ≤ v exist (unfilled slots never match).
         repeats = repeats & (lags <= v) & ~converged & ~failed
         cycling = jnp.any(repeats)
         period = jnp.where(cycling, lags[jnp.argmax(repeats)], 0)
-        # After the stop, repeat the final record (the run is a fixed-length scan).
-        rec = jax.tree.map(lambda new, old: jnp.where(stopped, old, new), rec, last)
-        keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(stopped, b, a), new, old)  # noqa: E731
-        econ_out, plan_out, theta_out = keep(new_econ, econ), keep(new_plan, plan), keep(new_theta, theta)
-        recent = jnp.where(stopped, recent, jnp.concatenate([new_state[None], recent[:-1]]))
-        flags = jnp.stack([converged & ~stopped, failed & ~stopped, cycling & ~stopped])
-        carry = (econ_out, plan_out, theta_out, stopped | converged | failed | cycling, rec, recent)
-        return carry, (rec, flags, period)
+        recent = jnp.concatenate([new_state[None], recent[:-1]])
+        carry = (new_econ, new_plan, new_theta, converged | failed | cycling, rec, recent)
+        return carry, (rec, jnp.stack([converged, failed, cycling]), period)
+
+    def frozen(carry, v):
+        # After the stop the run is over: repeat the final record (the scan has a fixed length).
+        return carry, (carry[4], jnp.zeros(3, bool), jnp.zeros((), lags.dtype))
+
+    def cycle(carry, v):
+        return jax.lax.cond(carry[3], frozen, advance, carry, v)
 
     first = record(economy, plan0, theta0, nan_n)
     base_failed = plan0.status != 0
-    state0 = state(plan0, economy)
+    state0 = _state_vector(plan0.targets, economy)
     recent0 = jnp.broadcast_to(state0, (max_period, state0.shape[0]))
     init = (economy, plan0, theta0, base_failed, first, recent0)
     _, (recs, flags, periods) = jax.lax.scan(cycle, init, jnp.arange(1, cycles + 1))
