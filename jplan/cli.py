@@ -12,21 +12,18 @@ import math
 import sys
 from pathlib import Path
 
+from ._json import number, numbers
 from .errors import JplanInputError
 
 DEFAULT_STUDY = "default"
 
 
-def _float_list(x) -> list:
-    import numpy as np
-
-    arr = np.asarray(x, dtype=float)
-    return [None if not math.isfinite(v) else float(v) for v in arr.ravel()] if arr.ndim == 1 else [_float_list(r) for r in arr]
-
-
-def _num(x) -> float | None:
-    v = float(x)
-    return v if math.isfinite(v) else None
+def _output_path(text: str) -> Path:
+    """A file the command will write: its folder must exist (checked before any work is done)."""
+    path = Path(text)
+    if not path.parent.exists():
+        raise JplanInputError(f"{path.parent}: directory does not exist")
+    return path
 
 
 def _print_json(obj) -> None:
@@ -40,10 +37,10 @@ def _table(rows: list[tuple[str, str]]) -> str:
 
 def _plan_json(plan) -> dict:
     return {
-        "consumption": _float_list(plan.consumption),
-        "output": _float_list(plan.output),
-        "resource_use": _float_list(plan.resource_use),
-        "intermediate_use": _float_list(plan.intermediate_use),
+        "consumption": numbers(plan.consumption),
+        "output": numbers(plan.output),
+        "resource_use": numbers(plan.resource_use),
+        "intermediate_use": numbers(plan.intermediate_use),
     }
 
 
@@ -63,8 +60,8 @@ def cmd_optimum(args) -> int:
             {
                 "welfare": float(opt.welfare),
                 **_plan_json(opt.plan),
-                "goods_prices": _float_list(opt.goods_prices),
-                "resource_prices": _float_list(opt.resource_prices),
+                "goods_prices": numbers(opt.goods_prices),
+                "resource_prices": numbers(opt.resource_prices),
                 "infeasibility": float(infeasibility(economy, opt.plan)),
                 "steps": 0,
                 "status": "optimal",
@@ -103,14 +100,14 @@ def cmd_solve(args) -> int:
                 "procedure": procedure.name,
                 "welfare": float(trace.welfare[-1]),
                 **_plan_json(trace.plan),
-                "goods_prices": _float_list(trace.goods_prices) if has_prices else None,
-                "resource_prices": _float_list(trace.resource_prices) if has_prices else None,
+                "goods_prices": numbers(trace.goods_prices) if has_prices else None,
+                "resource_prices": numbers(trace.resource_prices) if has_prices else None,
                 "infeasibility": float(trace.infeasibility[-1]),
                 "steps": int(trace.steps),
                 "status": result.status,
                 "optimal_welfare": float(result.optimal_welfare),
-                "gap": _num(trace.gap[-1]),
-                "residual": _num(trace.residual[-1]),
+                "gap": number(trace.gap[-1]),
+                "residual": number(trace.residual[-1]),
                 "messages_down": int(trace.messages_down.sum()),
                 "messages_up": int(trace.messages_up.sum()),
             }
@@ -149,9 +146,7 @@ def cmd_sample(args) -> int:
         raise JplanInputError("--density must be between 0 and 1")
     economy = sample(jax.random.PRNGKey(args.seed), args.n, args.m, returns_to_scale=rho, density=args.density)
     if args.out:
-        out = Path(args.out)
-        if not out.parent.exists():
-            raise JplanInputError(f"{out.parent}: directory does not exist")
+        out = _output_path(args.out)
         save_economy(out, economy)
         print(f"wrote {out}", file=sys.stderr)
     else:
@@ -183,12 +178,13 @@ def cmd_sensitivity(args) -> int:
     from .economies import load_economy
     from .sensitivity import optimum_sensitivities
 
+    plot = _output_path(args.plot) if args.plot else None
     economy, labels = load_economy(args.file)
     sens = optimum_sensitivities(economy)
-    if args.plot:
+    if plot:
         from .sensitivity import plot_jacobians
 
-        plot_jacobians(sens, labels, args.plot)
+        plot_jacobians(sens, labels, plot)
     if args.json:
         _print_json(sens.to_json())
         return 0
@@ -208,15 +204,14 @@ def cmd_rudra_example(args) -> int:
     from .rudra.appendix2 import APPENDIX2_TOML, reproduce_appendix2
     from .rudra.report import plot_example, text_table
 
+    plot = _output_path(args.plot) if args.plot else None
     if args.save:
-        out = Path(args.save)
-        if not out.parent.exists():
-            raise JplanInputError(f"{out.parent}: directory does not exist")
+        out = _output_path(args.save)
         out.write_text(APPENDIX2_TOML, encoding="utf-8")
         print(f"wrote {out}", file=sys.stderr)
     rep = reproduce_appendix2()
-    if args.plot:
-        plot_example(rep, args.plot)
+    if plot:
+        plot_example(rep, plot)
     if args.json:
         _print_json(rep)
         return 0
@@ -255,10 +250,11 @@ def cmd_rudra_plan(args) -> int:
         raise JplanInputError("--cycles must be at least 1")
     if args.steps < 1:
         raise JplanInputError("--steps must be at least 1")
+    plot = _output_path(args.plot) if args.plot else None
     f = _rudra_file(args.file)
     report, _ = plan_report(f, cycles=args.cycles, steps=args.steps)
-    if args.plot:
-        plot_cycles(report, f, args.plot)
+    if plot:
+        plot_cycles(report, f, plot)
     if args.json:
         _print_json(report)
     else:

@@ -117,6 +117,8 @@ def test_cli_errors_are_one_line_exit_2(tmp_path):
         ["rudra", "plan", str(tmp_path / "missing.toml")],
         ["rudra", "shortest-time", str(EXAMPLES / "rudra_appendix2.toml"), "--assistance", "1000"],  # no [time]
         ["rudra", "plan", FIVE, "--cycles", "0"],
+        ["rudra", "plan", FIVE, "--plot", str(tmp_path / "missing" / "c.png")],
+        ["rudra", "example", "--plot", str(tmp_path / "missing" / "f.png")],
     ]
     for argv in cases:
         proc = subprocess.run([sys.executable, "-m", "jplan.cli", *argv], capture_output=True, text=True)

@@ -32,9 +32,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..economies.rudra import column, with_column
+from ..economies.rudra import capital_weights, column, with_column
 from ..economies.rudra_io import RudraFile, loads_rudra
 from .central import capital_gap, solve_central
+from .._json import numbers
 from .cycles import cycle_status_name, plan_cycles
 from .report import central_json, column_json
 from .sectoral import choose_technology, criterion_along
@@ -92,10 +93,6 @@ def _along_frontier(economy, technology, sector, level, weights):
     return jax.vmap(lambda t: criterion_along(economy, technology, sector, jnp.stack([1.0 - t, t]), level))(weights)
 
 
-def _floats(x):
-    return np.asarray(x, dtype=float).tolist()
-
-
 def _plan_dict(plan) -> dict:
     out = central_json(plan)
     del out["status"], out["surplus"]
@@ -126,9 +123,9 @@ def reproduce_appendix2(*, grid_points: int = 100_001, steps: int = 300) -> dict
         projects.append(
             {
                 "name": name,
-                "theta": _floats(theta),
+                "theta": numbers(theta),
                 "coefficients": column_json(col),
-                "gamma_1": float(solve_central(varied).gamma[sector]),
+                "gamma_1": float(capital_weights(varied)[sector]),
                 "lambda_1": float(capital_gap(varied)),
             }
         )
@@ -152,7 +149,7 @@ def reproduce_appendix2(*, grid_points: int = 100_001, steps: int = 300) -> dict
         "base_column_sector_1": column_json(column(economy, sector)),
         "projects": projects,
         "optimal_technology": {
-            "theta": _floats(choice.theta),
+            "theta": numbers(choice.theta),
             "coefficients": column_json(choice.coefficients),
             "lambda_1": float(choice.criterion),
             "gradient_steps": steps,
@@ -160,14 +157,14 @@ def reproduce_appendix2(*, grid_points: int = 100_001, steps: int = 300) -> dict
             "grid_lambda_1": float(lam[best]),
             "grid_points": grid_points,
         },
-        "path": _floats(choice.path_criterion),
-        "path_theta": _floats(choice.path_theta[:, 1]),
-        "frontier": {"theta": _floats(weights[coarse]), "lambda_1": _floats(lam[coarse])},
+        "path": numbers(choice.path_criterion),
+        "path_theta": numbers(choice.path_theta[:, 1]),
+        "frontier": {"theta": numbers(weights[coarse]), "lambda_1": numbers(lam[coarse])},
         "cycles": {
             "status": cycle_status_name(history.status),
             "cycles": last,
-            "lambda": _floats(history.capital_gap[: last + 1]),
-            "targets": _floats(history.targets[: last + 1]),
+            "lambda": numbers(history.capital_gap[: last + 1]),
+            "targets": numbers(history.targets[: last + 1]),
         },
         "unrestricted_imports": {**_plan_dict(free_plan), "projects_lambda_1": free_projects},
     }

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from pathlib import Path
 
 import equinox as eqx
 import numpy as np
 
+from .._json import number, numbers
 from ..economies.rudra import column, frontiers
 from ..economies.rudra_io import RudraFile
 from ..optimum.lp import lp_status_name
@@ -22,18 +22,6 @@ __all__ = ["central_json", "column_json", "plan_report", "sensitivity_report", "
 _plan_cycles = eqx.filter_jit(plan_cycles)  # compiled once per process and shape
 
 
-def _f(x) -> float | None:
-    v = float(x)
-    return v if math.isfinite(v) else None
-
-
-def _list(x) -> list:
-    arr = np.asarray(x, dtype=float)
-    if arr.ndim == 0:
-        return _f(arr)
-    return [_list(r) for r in arr] if arr.ndim > 1 else [_f(v) for v in arr]
-
-
 def text_table(header: list[str], rows: list[list[str]]) -> str:
     """A plain fixed-width table."""
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
@@ -44,11 +32,11 @@ def text_table(header: list[str], rows: list[list[str]]) -> str:
 def column_json(col) -> dict:
     """A sector's coefficient column Ω_j as JSON."""
     return {
-        "inputs": _list(col.inputs),
-        "outputs": _list(col.outputs),
-        "capital": _f(col.capital),
-        "savings_rate": _f(col.savings_rate),
-        "growth": _f(col.growth),
+        "inputs": numbers(col.inputs),
+        "outputs": numbers(col.outputs),
+        "capital": number(col.capital),
+        "savings_rate": number(col.savings_rate),
+        "growth": number(col.growth),
     }
 
 
@@ -57,13 +45,13 @@ def central_json(plan, f: RudraFile | None = None) -> dict:
     names = {} if f is None else {"sectors": list(f.sectors), "commodities": list(f.commodities)}
     return {
         "status": lp_status_name(plan.status),
-        "targets": _list(plan.targets),
-        "imports": _list(plan.imports),
-        "surplus": _list(plan.surplus),
-        "lambda": _f(plan.capital_gap),
-        "gamma": _list(plan.gamma),
-        "commodity_values": _list(plan.commodity_values),
-        "foreign_exchange_value": _f(plan.foreign_exchange_value),
+        "targets": numbers(plan.targets),
+        "imports": numbers(plan.imports),
+        "surplus": numbers(plan.surplus),
+        "lambda": number(plan.capital_gap),
+        "gamma": numbers(plan.gamma),
+        "commodity_values": numbers(plan.commodity_values),
+        "foreign_exchange_value": number(plan.foreign_exchange_value),
         **names,
     }
 
@@ -90,9 +78,9 @@ def plan_report(f: RudraFile, *, cycles: int, steps: int) -> tuple[dict, object]
             {
                 "sector": f.sectors[j],
                 "projects": list(names),
-                "theta": _list(history.theta[last, j, : len(names)]),
+                "theta": numbers(history.theta[last, j, : len(names)]),
                 "coefficients": column_json(column(final_economy, j)),
-                "lambda_j": _f(history.sector_criteria[last, j]),
+                "lambda_j": number(history.sector_criteria[last, j]),
             }
         )
     sl = slice(0, last + 1)
@@ -104,11 +92,11 @@ def plan_report(f: RudraFile, *, cycles: int, steps: int) -> tuple[dict, object]
         "plan": central_json(final_plan, f),
         "technology": technology,
         "history": {
-            "lambda": _list(history.capital_gap[sl]),
-            "sector_criteria": _list(history.sector_criteria[sl]),
-            "targets": _list(history.targets[sl]),
-            "imports": _list(history.imports[sl]),
-            "theta": _list(history.theta[sl]),
+            "lambda": numbers(history.capital_gap[sl]),
+            "sector_criteria": numbers(history.sector_criteria[sl]),
+            "targets": numbers(history.targets[sl]),
+            "imports": numbers(history.imports[sl]),
+            "theta": numbers(history.theta[sl]),
             "lp_status": [lp_status_name(s) for s in np.asarray(history.lp_status[sl])],
         },
     }
@@ -164,15 +152,15 @@ def sensitivity_report(f: RudraFile) -> dict:
     g = sensitivities(f.economy)
     return {
         "plan": central_json(plan, f),
-        "lambda": _f(plan.capital_gap),
-        "d_lambda_d_final_demand": _list(g.final_demand),
-        "d_lambda_d_foreign_exchange": _f(g.foreign_exchange),
-        "d_lambda_d_inputs": _list(g.inputs),
-        "d_lambda_d_outputs": _list(g.outputs),
-        "d_lambda_d_capital": _list(g.capital),
-        "d_lambda_d_savings_rate": _list(g.savings_rate),
-        "d_lambda_d_growth": _list(g.growth),
-        "d_lambda_d_prices": _list(g.prices),
+        "lambda": number(plan.capital_gap),
+        "d_lambda_d_final_demand": numbers(g.final_demand),
+        "d_lambda_d_foreign_exchange": number(g.foreign_exchange),
+        "d_lambda_d_inputs": numbers(g.inputs),
+        "d_lambda_d_outputs": numbers(g.outputs),
+        "d_lambda_d_capital": numbers(g.capital),
+        "d_lambda_d_savings_rate": numbers(g.savings_rate),
+        "d_lambda_d_growth": numbers(g.growth),
+        "d_lambda_d_prices": numbers(g.prices),
     }
 
 
@@ -205,13 +193,13 @@ def shortest_time_report(f: RudraFile, assistance: float, *, min_length: int, ma
         "assistance": assistance,
         "status": res.status,
         "length": res.length,
-        "lambda": None if res.gap is None else _f(res.gap),
-        "trials": [{"T": T, "lambda": _f(lam)} for T, lam in res.trials],
+        "lambda": None if res.gap is None else number(res.gap),
+        "trials": [{"T": T, "lambda": number(lam)} for T, lam in res.trials],
         "range": [min_length, max_length],
         "growth_assumptions": {
-            "base_ratio": _list(f.growth_path.base_ratio),
-            "demand_growth": _list(f.growth_path.demand_growth),
-            "reference_length": _f(f.growth_path.reference_length),
+            "base_ratio": numbers(f.growth_path.base_ratio),
+            "demand_growth": numbers(f.growth_path.demand_growth),
+            "reference_length": number(f.growth_path.reference_length),
         },
     }
 

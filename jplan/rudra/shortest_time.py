@@ -94,13 +94,10 @@ def shortest_time(
             hi = mid
         else:
             lo = mid
-    status = "found"
+    status, gap = "found", dict(trials)[hi]  # every bisection end point was a trial
     if hi > min_length:
         shorter = np.asarray(_gaps_at_lengths(economy, path, jnp.arange(min_length, hi, dtype=economy.capital.dtype)))
         good = np.flatnonzero(~np.isnan(shorter) & (shorter <= assistance))
         if good.size:
-            hi, status = min_length + int(good[0]), "non_monotone"
-    gap = dict(trials).get(hi)
-    if gap is None:
-        gap = float(_gap_at_length(economy, path, jnp.asarray(hi, economy.capital.dtype)))
+            hi, gap, status = min_length + int(good[0]), float(shorter[good[0]]), "non_monotone"
     return ShortestTime(hi, gap, tuple(trials), status)
