@@ -66,13 +66,13 @@ class Labels:
 
 
 def _array(value: Any, field: str, ndim: int) -> np.ndarray:
+    """A finite float64 array of rank `ndim` (0: a number, 1: a non-empty list, 2: a rectangular table)."""
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise EconomyFileError(f"{field}: must be {'a list' if ndim == 1 else 'a list of lists'} of numbers")
-    if arr.ndim != ndim or arr.size == 0 and ndim == 1:
-        kind = "a non-empty list of numbers" if ndim == 1 else "a rectangular list of lists of numbers"
-        raise EconomyFileError(f"{field}: must be {kind}")
+        raise EconomyFileError(f"{field}: must be {['a number', 'a list of numbers', 'a list of lists of numbers'][ndim]}")
+    if arr.ndim != ndim or (ndim > 0 and arr.size == 0):
+        raise EconomyFileError(f"{field}: must be {['a number', 'a non-empty list of numbers', 'a rectangular list of lists of numbers'][ndim]}")
     if not np.all(np.isfinite(arr)):
         raise EconomyFileError(f"{field}: contains NaN or infinity")
     return arr

@@ -53,7 +53,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..errors import EconomyFileError
-from .io import read_toml
+from .io import _array, _shape, read_toml
 from .rudra import GrowthPath, ProjectFrontier, RudraEconomy, frontiers
 
 __all__ = ["RudraFile", "load_rudra", "loads_rudra", "rudra_from_dict"]
@@ -91,28 +91,11 @@ class RudraFile:
     projects: tuple[tuple[str, ...], ...]
 
 
-def _arr(value: Any, field: str, ndim: int) -> np.ndarray:
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise EconomyFileError(f"{field}: must be {['a number', 'a list of numbers', 'a list of lists of numbers'][ndim]}")
-    if arr.ndim != ndim or (ndim > 0 and arr.size == 0):
-        raise EconomyFileError(f"{field}: must be {['a number', 'a non-empty list of numbers', 'a rectangular list of lists of numbers'][ndim]}")
-    if not np.all(np.isfinite(arr)):
-        raise EconomyFileError(f"{field}: contains NaN or infinity")
-    return arr
-
-
 def _check(arr: np.ndarray, field: str, ok: np.ndarray, rule: str) -> None:
     if not np.all(ok):
         idx = np.unravel_index(int(np.argmin(ok.ravel())), arr.shape) if arr.ndim else ()
         where = f" (entry {[int(i) + 1 for i in idx]} is {arr[idx]!r})" if arr.ndim else f" (got {float(arr)!r})"
         raise EconomyFileError(f"{field}: must be {rule}{where}")
-
-
-def _shape(arr: np.ndarray, field: str, shape: tuple, meaning: str) -> None:
-    if arr.shape != shape:
-        raise EconomyFileError(f"{field}: expected shape {list(shape)} ({meaning}), got {list(arr.shape)}")
 
 
 def _keys(section: dict, field: str, need: set, optional: set) -> None:
@@ -182,33 +165,33 @@ def _technology(entry: Any, k: int, n: int, sectors: tuple[str, ...], b: np.ndar
         if not isinstance(name, str):
             raise EconomyFileError(f"{pf}.name: must be a string")
         names.append(name)
-        a = _arr(proj["inputs"], f"{pf}.inputs", 1)
+        a = _array(proj["inputs"], f"{pf}.inputs", 1)
         _shape(a, f"{pf}.inputs", (n,), "one per commodity")
         _check(a, f"{pf}.inputs", a >= 0, ">= 0")
-        out = _arr(proj.get("outputs", b[:, j]), f"{pf}.outputs", 1)
+        out = _array(proj.get("outputs", b[:, j]), f"{pf}.outputs", 1)
         _shape(out, f"{pf}.outputs", (n,), "one per commodity")
         _check(out, f"{pf}.outputs", out >= 0, ">= 0")
         if not np.any(out > 0):
             raise EconomyFileError(f"{pf}.outputs: must produce something (all 0)")
-        kk = _arr(proj["capital"], f"{pf}.capital", 0)
+        kk = _array(proj["capital"], f"{pf}.capital", 0)
         _check(kk, f"{pf}.capital", kk >= 0, ">= 0")
-        v = _arr(proj["savings_rate"], f"{pf}.savings_rate", 0)
+        v = _array(proj["savings_rate"], f"{pf}.savings_rate", 0)
         _check(v, f"{pf}.savings_rate", (v >= 0) & (v <= 1), "in [0, 1]")
-        r = _arr(proj["growth"], f"{pf}.growth", 0)
+        r = _array(proj["growth"], f"{pf}.growth", 0)
         _check(r, f"{pf}.growth", r > 0, "> 0")
-        s = _arr(proj.get("scale_elasticity", 0.0), f"{pf}.scale_elasticity", 0)
+        s = _array(proj.get("scale_elasticity", 0.0), f"{pf}.scale_elasticity", 0)
         for key, val in (("inputs", a), ("outputs", out), ("capital", kk), ("savings_rate", v), ("growth", r), ("scale_elasticity", s)):
             cols[key].append(val)
     spec: dict[str, Any] = {k: np.stack(v) for k, v in cols.items()}
     mix = entry.get("mixing_savings", {})
     if not isinstance(mix, dict) or set(mix) - {"inputs", "capital"}:
         raise EconomyFileError(f"{field}.mixing_savings: must be a table with optional keys inputs and capital")
-    mi = _arr(mix.get("inputs", [0.0] * n), f"{field}.mixing_savings.inputs", 1)
+    mi = _array(mix.get("inputs", [0.0] * n), f"{field}.mixing_savings.inputs", 1)
     _shape(mi, f"{field}.mixing_savings.inputs", (n,), "one per commodity")
-    mk = _arr(mix.get("capital", 0.0), f"{field}.mixing_savings.capital", 0)
+    mk = _array(mix.get("capital", 0.0), f"{field}.mixing_savings.capital", 0)
     spec["mixing_inputs"], spec["mixing_capital"] = mi, float(mk)
     if "reference_level" in entry:
-        ref = _arr(entry["reference_level"], f"{field}.reference_level", 0)
+        ref = _array(entry["reference_level"], f"{field}.reference_level", 0)
         _check(ref, f"{field}.reference_level", ref > 0, "> 0")
         spec["reference_level"] = float(ref)
     elif np.any(spec["scale_elasticity"] != 0):
@@ -229,30 +212,30 @@ def rudra_from_dict(doc: dict) -> RudraFile:
         raise EconomyFileError(f'kind: expected "rudra", got {doc.get("kind")!r}')
     com, sec, fx = _table(doc, "commodities"), _table(doc, "sectors"), _table(doc, "foreign_exchange")
     cons = _table(doc, "constraints", required=False)
-    d = _arr(com["final_demand"], "commodities.final_demand", 1)
+    d = _array(com["final_demand"], "commodities.final_demand", 1)
     n = d.shape[0]
-    a = _arr(sec["inputs"], "sectors.inputs", 2)
+    a = _array(sec["inputs"], "sectors.inputs", 2)
     if a.shape[0] != n:
         raise EconomyFileError(f"sectors.inputs: expected {n} rows (one per commodity, columns are sectors), got {a.shape[0]}")
     N = a.shape[1]
     if "outputs" in sec:
-        b = _arr(sec["outputs"], "sectors.outputs", 2)
+        b = _array(sec["outputs"], "sectors.outputs", 2)
         _shape(b, "sectors.outputs", (n, N), "commodities x sectors")
     elif n == N:
         b = np.eye(n)
     else:
         raise EconomyFileError(f"sectors.outputs: required when the number of commodities ({n}) differs from the number of sectors ({N})")
-    k = _arr(sec["capital"], "sectors.capital", 1)
-    v = _arr(sec["savings_rate"], "sectors.savings_rate", 1)
-    r = _arr(sec["growth"], "sectors.growth", 1)
+    k = _array(sec["capital"], "sectors.capital", 1)
+    v = _array(sec["savings_rate"], "sectors.savings_rate", 1)
+    r = _array(sec["growth"], "sectors.growth", 1)
     for arr, field in ((k, "sectors.capital"), (v, "sectors.savings_rate"), (r, "sectors.growth")):
         _shape(arr, field, (N,), "one per sector")
-    p = _arr(com.get("prices", [1.0] * n), "commodities.prices", 1)
+    p = _array(com.get("prices", [1.0] * n), "commodities.prices", 1)
     _shape(p, "commodities.prices", (n,), "one per commodity")
     imp = com.get("importable", [True] * n)
     if not isinstance(imp, list) or not all(isinstance(x, bool) for x in imp) or len(imp) != n:
         raise EconomyFileError(f"commodities.importable: must be a list of {n} booleans")
-    F = _arr(fx["available"], "foreign_exchange.available", 0)
+    F = _array(fx["available"], "foreign_exchange.available", 0)
     _check(d, "commodities.final_demand", d >= 0, ">= 0")
     _check(p, "commodities.prices", p > 0, "> 0")
     _check(a, "sectors.inputs", a >= 0, ">= 0")
@@ -294,12 +277,12 @@ def rudra_from_dict(doc: dict) -> RudraFile:
     path = None
     if "time" in doc:
         t = _table(doc, "time")
-        q = _arr(t["base_ratio"], "time.base_ratio", 1)
+        q = _array(t["base_ratio"], "time.base_ratio", 1)
         _shape(q, "time.base_ratio", (N,), "one per sector")
         _check(q, "time.base_ratio", (q > 0) & (q < 1), "in (0, 1)")
-        g = _arr(t.get("demand_growth", 0.0), "time.demand_growth", 0)
+        g = _array(t.get("demand_growth", 0.0), "time.demand_growth", 0)
         _check(g, "time.demand_growth", g >= 0, ">= 0")
-        T = _arr(t["reference_length"], "time.reference_length", 0)
+        T = _array(t["reference_length"], "time.reference_length", 0)
         _check(T, "time.reference_length", T > 0, "> 0")
         path = GrowthPath(base_ratio=jnp.asarray(q), demand_growth=jnp.asarray(g), reference_length=jnp.asarray(T))
     return RudraFile(economy, technologies, path, commodities, sectors, tuple(project_names))
