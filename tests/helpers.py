@@ -1,6 +1,8 @@
 """Shared test helpers: batches of random economies and their reference optima."""
 
+import equinox as eqx
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from jplan.economies import sample_batch
@@ -14,6 +16,11 @@ def batch(seed, size, n, m, **options):
 
 def index(tree, i):
     return jax.tree_util.tree_map(lambda x: x[i], tree)
+
+
+def replace(module, **fields):
+    """A copy of an equinox module (an economy) with the given fields replaced by arrays."""
+    return eqx.tree_at(lambda x: tuple(getattr(x, k) for k in fields), module, tuple(jnp.asarray(v) for v in fields.values()))
 
 
 def as_dict(economy):

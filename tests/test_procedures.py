@@ -11,7 +11,7 @@ from jplan.procedures import (
     CONVERGED, DEFAULT_STEPS, DIVERGED, ArrowHurwicz, Heal, Malinvaud, run, solve,
 )
 
-from .helpers import batch, index
+from .helpers import batch, index, replace
 
 B = 128
 
@@ -144,7 +144,7 @@ def test_defaults_reach_the_promised_gap_at_n10(proc, m, rho, tol):
 def test_grad_through_run_matches_envelope_and_finite_differences(proc, m, rho, steps):
     economies, opt = batch(61, 3, 4, m, returns_to_scale=rho)
     # One compiled function for every economy and perturbation (the economy is an argument, not a constant).
-    welfare_of = jax.jit(lambda e, R: run(proc, eqx_replace(e, endowments=R), steps).welfare[-1])
+    welfare_of = jax.jit(lambda e, R: run(proc, replace(e, endowments=R), steps).welfare[-1])
     grad_of = jax.jit(jax.grad(welfare_of, argnums=1))
     for i in range(3):
         e = index(economies, i)
@@ -172,9 +172,3 @@ def test_grad_with_respect_to_step_size_is_finite_and_matches_fd():
     g = jax.grad(welfare_after)(0.05)
     fd = (welfare_after(0.05 + 1e-6) - welfare_after(0.05 - 1e-6)) / 2e-6
     np.testing.assert_allclose(g, fd, rtol=1e-5)
-
-
-def eqx_replace(e, **changes):
-    import equinox as eqx
-
-    return eqx.tree_at(lambda x: [getattr(x, k) for k in changes], e, list(changes.values()))

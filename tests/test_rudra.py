@@ -3,7 +3,6 @@ planning cycles and the shortest-time search."""
 
 from pathlib import Path
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -36,6 +35,8 @@ from jplan.rudra import (
 )
 from jplan.rudra.appendix2 import APPENDIX2_TOML, appendix2, reproduce_appendix2
 
+from .helpers import index, replace
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
@@ -63,10 +64,6 @@ def highs_central(e: RudraEconomy):
         kw.update(A_ub=np.concatenate(ub[0]), b_ub=np.concatenate([np.atleast_1d(v) for v in ub[1]]))
     bounds = [(0, None)] * N + [(0, None) if imp else (0, 0) for imp in np.asarray(e.importable)]
     return highs(c, bounds=bounds, method="highs", **kw)
-
-
-def _replace(e, **fields):
-    return eqx.tree_at(lambda x: tuple(getattr(x, k) for k in fields), e, tuple(jnp.asarray(v) for v in fields.values()))
 
 
 # -- Appendix 2 ----------------------------------------------------------------------------------------
@@ -115,7 +112,7 @@ def test_appendix2_unrestricted_imports_correction(report):
     assert free["lambda"] == pytest.approx(2.08 * X[0] + 1.46 * X[1], rel=1e-12)
     assert free["lambda"] < report["lambda"]
     e = appendix2().economy
-    ref = highs_central(_replace(e, importable=np.array([True, True])))
+    ref = highs_central(replace(e, importable=np.array([True, True])))
     assert free["lambda"] == pytest.approx(ref.fun, rel=1e-10)
 
 
@@ -152,10 +149,6 @@ def _random_economies(count, N, n=None, seed=0, **kw):
     return jax.vmap(lambda k: sample_rudra(k, N, n, **kw))(keys)
 
 
-def _index(tree, i):
-    return jax.tree.map(lambda x: x[i], tree)
-
-
 @pytest.mark.parametrize(
     "label,N,n,kw,variant",
     [
@@ -169,7 +162,7 @@ def test_central_lp_matches_highs(label, N, n, kw, variant):
     batch = _random_economies(40, N, n, seed=hash(label) % 1000, **kw)
     if variant == "equality":
         # Exact import use and exact balances; with F large relative to demand (up to 800) some are infeasible.
-        batch = _replace(
+        batch = replace(
             batch,
             balance_equality=np.ones(40, bool),
             imports_equality=np.ones(40, bool),
@@ -178,7 +171,7 @@ def test_central_lp_matches_highs(label, N, n, kw, variant):
     plans = jax.jit(jax.vmap(solve_central))(batch)
     statuses = set()
     for i in range(40):
-        e = _index(batch, i)
+        e = index(batch, i)
         ref = highs_central(e)
         status = LP_STATUS[int(plans.status[i])]
         statuses.add(status)
@@ -202,7 +195,7 @@ def test_commodity_values_are_highs_marginals():
     plans = jax.vmap(solve_central)(batch)
     compared = 0
     for i in range(30):
-        e = _index(batch, i)
+        e = index(batch, i)
         ref = highs_central(e)
         if ref.status != 0:
             continue
@@ -218,7 +211,7 @@ def _nondegenerate(e, h=1e-4):
     """True when λ* is smooth around e: small perturbations of d keep the same basis (tested by linearity)."""
     d = np.asarray(e.final_demand)
     direction = np.random.default_rng(0).normal(size=d.shape)
-    vals = [float(capital_gap(_replace(e, final_demand=d + s * h * direction))) for s in (-1, 0, 1)]
+    vals = [float(capital_gap(replace(e, final_demand=d + s * h * direction))) for s in (-1, 0, 1)]
     return abs(vals[0] - 2 * vals[1] + vals[2]) <= 1e-9 * max(1.0, abs(vals[1]))
 
 
@@ -230,18 +223,18 @@ def test_capital_gap_gradient_matches_central_differences(joint):
     rng = np.random.default_rng(3)
     checked = 0
     for i in range(16):
-        e = _index(batch, i)
+        e = index(batch, i)
         if int(solve_central(e).status) != 0 or not _nondegenerate(e):
             continue
-        g = _index(grads, i)
+        g = index(grads, i)
         for field in fields:
             base = np.asarray(getattr(e, field), dtype=float)
             direction = rng.normal(size=base.shape) * (np.abs(base) + 0.1)
             if field == "outputs":
                 direction = direction * (base > 0)  # keep the sparsity of b
             h = 1e-6
-            plus = float(capital_gap(_replace(e, **{field: base + h * direction})))
-            minus = float(capital_gap(_replace(e, **{field: base - h * direction})))
+            plus = float(capital_gap(replace(e, **{field: base + h * direction})))
+            minus = float(capital_gap(replace(e, **{field: base - h * direction})))
             fd = (plus - minus) / (2 * h)
             analytic = float(np.sum(np.asarray(getattr(g, field)) * direction))
             assert analytic == pytest.approx(fd, rel=1e-5, abs=1e-6 * (1 + abs(fd))), field
@@ -263,7 +256,7 @@ def test_vmap_of_gradients_equals_loop():
     vm = jax.vmap(sensitivities)(batch)
     one_fn = jax.jit(sensitivities)
     for i in range(6):
-        one = one_fn(_index(batch, i))
+        one = one_fn(index(batch, i))
         np.testing.assert_allclose(vm.inputs[i], one.inputs, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(vm.final_demand[i], one.final_demand, rtol=1e-12, atol=1e-12)
 
@@ -279,7 +272,7 @@ def test_gradient_search_matches_grid_on_random_frontiers():
     on_grid = jax.jit(lambda e, t, j, level: jax.vmap(lambda s: criterion_along(e, t, j, jnp.stack([1 - s, s]), level))(grid))
     worse = 0
     for i in range(12):
-        e = _index(batch, i)
+        e = index(batch, i)
         if int(solve_central(e).status) != 0:
             continue
         j = int(rng.integers(4))
@@ -413,12 +406,12 @@ def test_cycle_limit_is_reported():
 def test_cycles_vmap_over_economies_equals_loop():
     e = _one_sector()
     demands = jnp.array([90.0, 100.0, 110.0])
-    batch = jax.vmap(lambda d: _replace(e, final_demand=d[None]))(demands)
+    batch = jax.vmap(lambda d: replace(e, final_demand=d[None]))(demands)
     tech = frontiers(e, {0: dict(inputs=[[0.5]], capital=[1.0], savings_rate=[0.2], growth=[5.0], scale_elasticity=[-0.5], reference_level=200.0)})
     run = jax.jit(lambda ee: plan_cycles(ee, tech, cycles=40, steps=20))
     vm = jax.vmap(run)(batch)
     for i in range(3):
-        one = run(_index(batch, i))
+        one = run(index(batch, i))
         assert int(vm.status[i]) == int(one.status)
         np.testing.assert_allclose(vm.targets[i], one.targets, rtol=1e-12)
 
@@ -434,7 +427,7 @@ def test_growth_coefficient_formula():
 
 def test_shortest_time_one_sector_closed_form():
     """One sector, one commodity: lambda(T) = gamma(T) * (d(T) - F) / (1 - a) in closed form."""
-    e = _replace(_one_sector(), foreign_exchange=10.0, balance_equality=True, imports_equality=True)  # m = F; bounded even when gamma < 0
+    e = replace(_one_sector(), foreign_exchange=10.0, balance_equality=True, imports_equality=True)  # m = F; bounded even when gamma < 0
     path = GrowthPath(base_ratio=jnp.array([0.4]), demand_growth=jnp.array(0.01), reference_length=jnp.array(10.0))
 
     def lam(T):
@@ -486,7 +479,7 @@ def test_cycles_vmap_over_random_multisector_economies_equals_loop():
 
     def make(key):
         k1, k2 = jax.random.split(key)
-        e = _replace(sample_rudra(k1, 4), balance_equality=True)
+        e = replace(sample_rudra(k1, 4), balance_equality=True)
         return e, sample_frontiers(k2, e, solve_central(e).targets)
 
     keys = jax.random.split(jax.random.PRNGKey(7), 8)
