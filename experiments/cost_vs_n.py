@@ -18,13 +18,14 @@ from _common import run_named_study  # noqa: E402
 if __name__ == "__main__":
     result = run_named_study("cost_vs_n", __doc__)
     summary = json.loads((result.out / "summary.json").read_text())
+    timings = json.loads((result.out / "timings.json").read_text())
     series = {}
     for name, procs in summary["scenarios"].items():
         family, n = name.split("-n")
         for proc, s in procs.items():
             reach = s["reach"]["0.0001"]
             series.setdefault((family, proc), []).append(
-                (int(n), reach["iterations_median"], reach["messages_median"], s["wall_seconds_per_economy_step"] * 1e6)
+                (int(n), reach["iterations_median"], reach["messages_median"], timings[f"{name}/{proc}"]["wall_seconds_per_economy_step"] * 1e6)
             )
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     lines = ["| family | procedure | n | iterations to 1e-4 | floats to 1e-4 | µs per economy-step |", "|---|---|---|---|---|---|"]

@@ -18,11 +18,14 @@ from .errors import JplanInputError
 DEFAULT_STUDY = "default"
 
 
-def _output_path(text: str) -> Path:
-    """A file the command will write: its folder must exist (checked before any work is done)."""
-    path = Path(text)
-    if not path.parent.exists():
-        raise JplanInputError(f"{path.parent}: directory does not exist")
+def _output_path(text: str, *, png: bool = False) -> Path:
+    """A file the command will write, checked before any work is done: its folder exists and is
+    writable, and the path is not a directory, link or device (see `jplan._files`)."""
+    from ._files import check_writable_target
+
+    path = check_writable_target(text)
+    if png and path.suffix.lower() != ".png":
+        raise JplanInputError(f"{path}: figures are written as PNG; give a file name ending in .png")
     return path
 
 
@@ -137,11 +140,15 @@ def cmd_sample(args) -> int:
     from .economies import dumps_economy, sample, save_economy
     from .economies.sampling import _range
 
-    if args.n < 1 or args.m < 1:
-        raise JplanInputError("--n and --m must be at least 1")
+    from .study.config import LIMITS
+
+    if not (1 <= args.n <= LIMITS["n"] and 1 <= args.m <= LIMITS["m"]):
+        raise JplanInputError(f"--n must be between 1 and {LIMITS['n']} and --m between 1 and {LIMITS['m']}")
+    if not 0 <= args.seed <= LIMITS["seed"]:
+        raise JplanInputError(f"--seed must be between 0 and {LIMITS['seed']}")
     rho = _parse_range(args.rho, "--rho")
-    if min(_range(rho)) <= 0:
-        raise JplanInputError("--rho must be > 0")
+    if not (0 < min(_range(rho)) and max(_range(rho)) <= 10):
+        raise JplanInputError("--rho must be > 0 and at most 10")
     if not 0.0 <= args.density <= 1.0:
         raise JplanInputError("--density must be between 0 and 1")
     economy = sample(jax.random.PRNGKey(args.seed), args.n, args.m, returns_to_scale=rho, density=args.density)
@@ -159,6 +166,8 @@ def _parse_range(text: str, flag: str):
         parts = [float(t) for t in text.split(":")]
     except ValueError:
         raise JplanInputError(f"{flag}: expected a number or LOW:HIGH, got {text!r}")
+    if not all(math.isfinite(x) for x in parts):
+        raise JplanInputError(f"{flag}: must be finite, got {text!r}")
     if len(parts) == 1:
         return parts[0]
     if len(parts) != 2 or parts[0] > parts[1]:
@@ -178,7 +187,7 @@ def cmd_sensitivity(args) -> int:
     from .economies import load_economy
     from .sensitivity import optimum_sensitivities
 
-    plot = _output_path(args.plot) if args.plot else None
+    plot = _output_path(args.plot, png=True) if args.plot else None
     economy, labels = load_economy(args.file)
     sens = optimum_sensitivities(economy)
     if plot:
@@ -204,7 +213,7 @@ def cmd_rudra_example(args) -> int:
     from .rudra.appendix2 import APPENDIX2_TOML, reproduce_appendix2
     from .rudra.report import plot_example, text_table
 
-    plot = _output_path(args.plot) if args.plot else None
+    plot = _output_path(args.plot, png=True) if args.plot else None
     if args.save:
         out = _output_path(args.save)
         out.write_text(APPENDIX2_TOML, encoding="utf-8")
@@ -250,7 +259,7 @@ def cmd_rudra_plan(args) -> int:
         raise JplanInputError("--cycles must be at least 1")
     if args.steps < 1:
         raise JplanInputError("--steps must be at least 1")
-    plot = _output_path(args.plot) if args.plot else None
+    plot = _output_path(args.plot, png=True) if args.plot else None
     f = _rudra_file(args.file)
     report, _ = plan_report(f, cycles=args.cycles, steps=args.steps)
     if plot:
@@ -385,6 +394,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except JplanInputError as exc:
         print(f"jplan: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # permissions, a full disk, a vanished folder: the environment, not a bug
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"jplan: error: {where}{exc.strerror or exc.__class__.__name__}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("jplan: interrupted (finished chunks are kept; run the same command again to resume)", file=sys.stderr)

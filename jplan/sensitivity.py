@@ -12,6 +12,8 @@ see `experiments/tune_step_size.py` for tuning a step size by gradient descent w
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 
 import jax
@@ -19,22 +21,31 @@ import numpy as np
 
 from .economies import Labels, ProductionEconomy
 from .optimum import optimum
+from .optimum.production import reference_function
 
 __all__ = ["Sensitivities", "optimum_sensitivities", "welfare_gradient", "plan_jacobian", "plot_jacobians"]
 
 PARAMETERS = ("endowments", "tfp", "welfare_weights", "returns_to_scale", "resource_shares", "input_shares")
 
 
-@jax.jit
 def welfare_gradient(economy: ProductionEconomy) -> ProductionEconomy:
     """∂U*/∂(every parameter), as an economy-shaped pytree of gradients."""
-    return jax.grad(lambda e: optimum(e).welfare)(economy)
+    return _welfare_gradient(economy, reference_function(economy))
 
 
-@jax.jit
 def plan_jacobian(economy: ProductionEconomy):
     """Jacobians of optimal consumption and output [n] with respect to every parameter (reverse mode)."""
-    return jax.jacrev(lambda e: (optimum(e).plan.consumption, optimum(e).plan.output))(economy)
+    return _plan_jacobian(economy, reference_function(economy))
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _welfare_gradient(economy, opt):
+    return jax.grad(lambda e: opt(e).welfare)(economy)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _plan_jacobian(economy, opt):
+    return jax.jacrev(lambda e: (opt(e).plan.consumption, opt(e).plan.output))(economy)
 
 
 @dataclass(frozen=True)
@@ -128,5 +139,7 @@ def plot_jacobians(sens: Sensitivities, labels: Labels, path: str) -> None:
         ax.set_yticklabels(labels.goods)
         fig.colorbar(im, ax=ax, shrink=0.8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    from ._files import atomic_write
+
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"), suffix=".png")
     plt.close(fig)

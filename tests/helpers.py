@@ -6,12 +6,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from jplan.economies import sample_batch
-from jplan.optimum import optimum
+from jplan.optimum.production import reference_function
 
 
 def batch(seed, size, n, m, **options):
+    """`size` random economies and their reference optima (one vmapped call each)."""
     economies = sample_batch(jax.random.PRNGKey(seed), size, n, m, **options)
-    return economies, jax.vmap(optimum)(economies)
+    return economies, jax.jit(jax.vmap(reference_function(economies)))(economies)
 
 
 def index(tree, i):

@@ -10,7 +10,7 @@ import pytest
 
 from jplan.cli import main
 from jplan.economies import save_economy
-from jplan.optimum import optimum
+from jplan.optimum import closed_form
 from jplan.procedures import Heal, Malinvaud, run
 from jplan.sensitivity import plan_jacobian, welfare_gradient
 
@@ -32,7 +32,7 @@ def central_fd(f, e, field, idx):
 @pytest.mark.parametrize("rho", [(0.5, 0.95), 1.0, (1.05, 1.4)], ids=["decreasing", "constant", "increasing"])
 def test_welfare_gradients_match_finite_differences(rho):
     economies, _ = batch(71, 8, 4, 2, returns_to_scale=rho, density=0.7)
-    u = jax.jit(lambda e: optimum(e).welfare)
+    u = jax.jit(lambda e: closed_form(e).welfare)
     grad = jax.jit(welfare_gradient)
     for i in range(8):
         e = index(economies, i)
@@ -49,8 +49,8 @@ def test_welfare_gradients_match_finite_differences(rho):
 
 def test_plan_jacobian_matches_finite_differences():
     economies, _ = batch(72, 6, 4, 2, returns_to_scale=(0.7, 1.3))
-    consumption = jax.jit(lambda x: optimum(x).plan.consumption)
-    output = jax.jit(lambda x: optimum(x).plan.output)
+    consumption = jax.jit(lambda x: closed_form(x).plan.consumption)
+    output = jax.jit(lambda x: closed_form(x).plan.output)
     for i in range(6):
         e = index(economies, i)
         jc, jq = plan_jacobian(e)

@@ -2,6 +2,9 @@
 
 ```toml
 kind = "production"
+# see README "Economy files" for the whole format; the optional additions are
+#   [technology] family = "ces", elasticity = [σ_i] (> 0; 1 is Cobb–Douglas)
+#   [welfare] family = "log" | "ces" (elasticity = η) | "stone-geary" (subsistence = [γ_k])
 [resources]
 names = ["labour", "land"]            # optional
 endowments = [100.0, 40.0]            # R, > 0
@@ -40,17 +43,37 @@ __all__ = [
     "dumps_economy",
     "save_economy",
     "read_toml",
+    "welfare_family",
+    "technology_family",
+    "productivity_matrix",
     "SHARE_TOLERANCE",
 ]
 
 SHARE_TOLERANCE = 1e-9
-_TOP_KEYS = {"kind", "resources", "goods", "technology"}
+
+#: Magnitudes the float64 computations represent with room to spare; files outside are refused with one
+#: line naming the field and the bound (a tfp of 1e-300 or a spectral radius of 0.999999 overflows the
+#: optimum's closed form).
+BOUNDS = {
+    "resources.endowments": (1e-9, 1e12),
+    "goods.welfare_weights": (0.0, 1e12),
+    "technology.tfp": (1e-12, 1e12),
+    "technology.returns_to_scale": (1e-3, 10.0),
+}
+#: Largest spectral radius of returns_to_scale * input_shares accepted (1 is the productivity limit).
+MAX_SPECTRAL_RADIUS = 0.99
+_TOP_KEYS = {"kind", "resources", "goods", "technology", "welfare"}
 _SECTION_KEYS = {
     "resources": {"names", "endowments"},
     "goods": {"names", "welfare_weights"},
-    "technology": {"family", "tfp", "returns_to_scale", "resource_shares", "input_shares"},
+    "technology": {"family", "tfp", "returns_to_scale", "resource_shares", "input_shares", "elasticity"},
 }
-_FAMILIES = ("cobb-douglas",)
+_FAMILIES = ("cobb-douglas", "ces")
+WELFARE_FAMILIES = ("log", "ces", "stone-geary")
+_WELFARE_KEYS = {"family", "elasticity", "subsistence"}
+#: Elasticities (σ of technologies, η of welfare) accepted: wide enough for every study, narrow enough that
+#: x^((σ−1)/σ) stays representable.
+ELASTICITY_BOUNDS = (0.05, 20.0)
 
 
 @dataclass(frozen=True)
@@ -67,6 +90,15 @@ class Labels:
 
 def _array(value: Any, field: str, ndim: int) -> np.ndarray:
     """A finite float64 array of rank `ndim` (0: a number, 1: a non-empty list, 2: a rectangular table)."""
+    def numeric(x) -> bool:
+        if isinstance(x, list):
+            return all(numeric(y) for y in x)
+        return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+
+    if not isinstance(value, np.ndarray) and not numeric(value):
+        raise EconomyFileError(f"{field}: must be {['a number', 'a list of numbers', 'a list of lists of numbers'][ndim]} (strings and booleans are not numbers)")
+    if isinstance(value, np.ndarray) and value.dtype.kind not in "iuf":
+        raise EconomyFileError(f"{field}: must be numeric, got an array of {value.dtype}")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -91,6 +123,9 @@ def from_arrays(
     returns_to_scale: Any,
     resource_shares: Any,
     input_shares: Any,
+    elasticity: Any = None,
+    welfare_elasticity: Any = None,
+    subsistence: Any = None,
     prefix: str = "",
 ) -> ProductionEconomy:
     """Validate raw arrays and build a `ProductionEconomy` (float64 when x64 is enabled).
@@ -121,6 +156,13 @@ def from_arrays(
             raise EconomyFileError(f"{p}{field}: must be >= 0 (entry {list(idx)} is {arr[tuple(i - 1 for i in idx)]!r})")
     if not np.any(w > 0):
         raise EconomyFileError(f"{p}goods.welfare_weights: must not all be 0")
+    for arr, field in ((R, "resources.endowments"), (w, "goods.welfare_weights"), (A, "technology.tfp"),
+                       (rho, "technology.returns_to_scale")):
+        lo, hi = BOUNDS[field]
+        bad = ((arr < lo) & (arr != 0)) | (arr > hi) if lo == 0 else (arr < lo) | (arr > hi)
+        if np.any(bad):
+            i = int(np.argmax(bad))
+            raise EconomyFileError(f"{p}{field}: entry {i + 1} is {arr[i]!r}, outside the supported range [{lo:g}, {hi:g}]")
     sums = alpha.sum(axis=1) + beta.sum(axis=1)
     bad = np.abs(sums - 1.0) > SHARE_TOLERANCE
     if np.any(bad):
@@ -132,11 +174,43 @@ def from_arrays(
     if np.any(alpha.sum(axis=1) <= 0):
         i = int(np.argmax(alpha.sum(axis=1) <= 0))
         raise EconomyFileError(f"{p}technology.resource_shares: row {i + 1} is all 0 (every firm needs a resource)")
-    radius = float(np.max(np.abs(np.linalg.eigvals(rho[:, None] * beta))))
+    sigma = np.ones(n) if elasticity is None else _array(elasticity, f"{p}technology.elasticity", 1)
+    _shape(sigma, f"{p}technology.elasticity", (n,), "one per good")
+    eta = np.asarray(1.0) if welfare_elasticity is None else _array(welfare_elasticity, f"{p}welfare.elasticity", 0)
+    gamma = np.zeros(n) if subsistence is None else _array(subsistence, f"{p}welfare.subsistence", 1)
+    _shape(gamma, f"{p}welfare.subsistence", (n,), "one per good")
+    lo, hi = ELASTICITY_BOUNDS
+    for arr, field in ((sigma, "technology.elasticity"), (np.atleast_1d(eta), "welfare.elasticity")):
+        bad = (arr < lo) | (arr > hi)
+        if np.any(bad):
+            i = int(np.argmax(bad))
+            raise EconomyFileError(f"{p}{field}: entry {i + 1} is {arr[i]!r}, outside the supported range [{lo:g}, {hi:g}] (must be > 0)")
+    if np.any(gamma < 0) or np.any(gamma > BOUNDS["resources.endowments"][1]):
+        i = int(np.argmax((gamma < 0) | (gamma > BOUNDS["resources.endowments"][1])))
+        raise EconomyFileError(f"{p}welfare.subsistence: must be >= 0 and at most {BOUNDS['resources.endowments'][1]:g} (entry {i + 1} is {gamma[i]!r})")
+    general = np.any(sigma != 1.0) or eta != 1.0 or np.any(gamma > 0)
+    if general and np.any(w <= 0):
+        i = int(np.argmax(w <= 0))
+        raise EconomyFileError(
+            f"{p}goods.welfare_weights: entry {i + 1} is 0; CES technology, CES or Stone-Geary welfare need every weight > 0"
+        )
+    substitutes = sigma > 1.0
+    if np.any(substitutes & (rho > 1.0) & (beta.sum(axis=1) > 0)):
+        i = int(np.argmax(substitutes & (rho > 1.0) & (beta.sum(axis=1) > 0)))
+        raise EconomyFileError(
+            f"{p}technology: firm {i + 1} has elasticity > 1 with increasing returns and intermediate inputs, so "
+            "it could grow its output without bound from intermediate goods alone"
+        )
+    radius = float(np.max(np.abs(np.linalg.eigvals(productivity_matrix(rho, beta, A, sigma)))))
     if radius >= 1.0:
         raise EconomyFileError(
             f"{p}technology: not productive, the spectral radius of returns_to_scale * input_shares is "
             f"{radius:.6g} >= 1 (output could grow without bound)"
+        )
+    if radius > MAX_SPECTRAL_RADIUS:
+        raise EconomyFileError(
+            f"{p}technology: the spectral radius of returns_to_scale * input_shares is {radius:.6g}, above the "
+            f"supported {MAX_SPECTRAL_RADIUS} (the optimum would overflow float64)"
         )
     return ProductionEconomy(
         endowments=jnp.asarray(R),
@@ -145,7 +219,26 @@ def from_arrays(
         returns_to_scale=jnp.asarray(rho),
         resource_shares=jnp.asarray(alpha),
         input_shares=jnp.asarray(beta),
+        elasticity=jnp.asarray(sigma),
+        welfare_elasticity=jnp.asarray(eta, dtype=jnp.asarray(A).dtype),
+        subsistence=jnp.asarray(gamma),
     )
+
+
+def productivity_matrix(rho, beta, tfp, sigma) -> np.ndarray:
+    """The matrix whose spectral radius must stay below 1 for output to be bounded.
+
+    Cobb–Douglas rows (σ = 1): ρ_i β_ik (the log-linear input–output matrix). Substitutes (σ > 1, which
+    then needs ρ ≤ 1): A_i B_i^(1/θ_i − 1) β_ik with B_i = Σ_k β_ik, a bound on output from intermediate
+    goods alone (by the power-mean inequality). Complements (σ < 1): 0, since every used input, resources
+    included, is essential and bounds output.
+    """
+    rho, beta, tfp, sigma = map(np.asarray, (rho, beta, tfp, sigma))
+    theta = np.where(sigma > 1.0, (sigma - 1.0) / np.where(sigma > 1.0, sigma, 2.0), 1.0)
+    B = beta.sum(axis=1)
+    sub = tfp * np.where(B > 0, B, 1.0) ** (1.0 / theta - 1.0)
+    scale = np.where(sigma == 1.0, rho, np.where(sigma > 1.0, sub, 0.0))
+    return scale[:, None] * beta
 
 
 def _names(section: dict, field: str, count: int, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -195,14 +288,22 @@ def _economy_from_dict(doc: dict) -> tuple[ProductionEconomy, Labels]:
         extra = set(doc[section]) - keys
         if extra:
             raise EconomyFileError(f"{section}.{sorted(extra)[0]}: unknown key")
-        required = keys - {"names"}
+        required = keys - {"names", "elasticity"}
         missing = sorted(required - set(doc[section]))
         if missing:
             raise EconomyFileError(f"{section}.{missing[0]}: missing")
     tech = doc["technology"]
     if tech["family"] not in _FAMILIES:
         raise EconomyFileError(f"technology.family: unknown family {tech['family']!r} (known: {', '.join(_FAMILIES)})")
+    if tech["family"] == "ces" and "elasticity" not in tech:
+        raise EconomyFileError('technology.elasticity: missing (family "ces" needs one elasticity per firm)')
+    if tech["family"] == "cobb-douglas" and "elasticity" in tech:
+        raise EconomyFileError('technology.elasticity: only for family "ces" (Cobb-Douglas has elasticity 1)')
+    welfare_elasticity, subsistence = _welfare_table(doc.get("welfare"))
     economy = from_arrays(
+        elasticity=tech.get("elasticity"),
+        welfare_elasticity=welfare_elasticity,
+        subsistence=subsistence,
         endowments=doc["resources"]["endowments"],
         welfare_weights=doc["goods"]["welfare_weights"],
         tfp=tech["tfp"],
@@ -216,6 +317,35 @@ def _economy_from_dict(doc: dict) -> tuple[ProductionEconomy, Labels]:
         resources=_names(doc["resources"], "resources", economy.m, default.resources),
     )
     return economy, labels
+
+
+def _welfare_table(table) -> tuple[Any, Any]:
+    """(η, γ) from an optional [welfare] table (None, None: log welfare)."""
+    if table is None:
+        return None, None
+    if not isinstance(table, dict):
+        raise EconomyFileError("welfare: must be a table")
+    extra = set(table) - _WELFARE_KEYS
+    if extra:
+        raise EconomyFileError(f"welfare.{sorted(extra)[0]}: unknown key")
+    family = table.get("family", "log")
+    if family not in WELFARE_FAMILIES:
+        raise EconomyFileError(f"welfare.family: unknown family {family!r} (known: {', '.join(WELFARE_FAMILIES)})")
+    if family == "ces":
+        if "elasticity" not in table:
+            raise EconomyFileError('welfare.elasticity: missing (family "ces" needs an elasticity eta > 0)')
+        if "subsistence" in table:
+            raise EconomyFileError('welfare.subsistence: only for family "stone-geary"')
+        return table["elasticity"], None
+    if "elasticity" in table:
+        raise EconomyFileError(f'welfare.elasticity: only for family "ces", not {family!r}')
+    if family == "stone-geary":
+        if "subsistence" not in table:
+            raise EconomyFileError('welfare.subsistence: missing (family "stone-geary" needs one subsistence level per good)')
+        return None, table["subsistence"]
+    if "subsistence" in table:
+        raise EconomyFileError('welfare.subsistence: only for family "stone-geary"')
+    return None, None
 
 
 def loads_economy(text: str) -> tuple[ProductionEconomy, Labels]:
@@ -259,6 +389,13 @@ def _strs(xs) -> str:
 def dumps_economy(economy: ProductionEconomy, labels: Labels | None = None) -> str:
     """The TOML text of an economy, in the file format above (floats round-trip exactly)."""
     labels = labels or Labels.default(economy.n, economy.m)
+    cd = bool(np.all(np.asarray(economy.elasticity) == 1.0))
+    family = welfare_family(economy)
+    welfare = {
+        "log": [],
+        "ces": ["[welfare]", 'family = "ces"', f"elasticity = {_fmt(float(economy.welfare_elasticity))}", ""],
+        "stone-geary": ["[welfare]", 'family = "stone-geary"', f"subsistence = {_vec(economy.subsistence)}", ""],
+    }[family]
     return "\n".join(
         [
             'kind = "production"',
@@ -272,20 +409,31 @@ def dumps_economy(economy: ProductionEconomy, labels: Labels | None = None) -> s
             f"welfare_weights = {_vec(economy.welfare_weights)}",
             "",
             "[technology]",
-            'family = "cobb-douglas"',
+            *(['family = "cobb-douglas"'] if cd else ['family = "ces"', f"elasticity = {_vec(economy.elasticity)}"]),
             f"tfp = {_vec(economy.tfp)}",
             f"returns_to_scale = {_vec(economy.returns_to_scale)}",
             f"resource_shares = {_mat(economy.resource_shares)}",
             f"input_shares = {_mat(economy.input_shares)}",
             "",
+            *welfare,
         ]
     )
 
 
+def welfare_family(economy: ProductionEconomy) -> str:
+    """The welfare family of one (unbatched) economy: "log", "ces" or "stone-geary"."""
+    if float(economy.welfare_elasticity) != 1.0:
+        return "ces"
+    return "stone-geary" if bool(np.any(np.asarray(economy.subsistence) > 0)) else "log"
+
+
+def technology_family(economy: ProductionEconomy) -> str:
+    """"cobb-douglas" when every firm has elasticity 1, else "ces"."""
+    return "cobb-douglas" if bool(np.all(np.asarray(economy.elasticity) == 1.0)) else "ces"
+
+
 def save_economy(path: str | os.PathLike, economy: ProductionEconomy, labels: Labels | None = None) -> None:
     """Write an economy file atomically (a partial file is never left behind)."""
-    path = Path(path)
-    text = dumps_economy(economy, labels)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    from .._files import atomic_write_text
+
+    atomic_write_text(path, dumps_economy(economy, labels))

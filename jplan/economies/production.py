@@ -1,12 +1,28 @@
-"""The production economy shared by the short-run procedures (DESIGN.md §3, seed 001 §5).
+"""The production economy shared by the short-run procedures (seed 001 §5).
 
 n produced goods, one firm each, and m primary resources. Firm i turns resources r_i ∈ R^m_+ and
-intermediate goods v_i ∈ R^n_+ into output
+intermediate goods v_i ∈ R^n_+ into output with a CES technology of elasticity of substitution σ_i,
 
-    q_i = A_i · Π_j r_ij^(ρ_i α_ij) · Π_k v_ik^(ρ_i β_ik),      Σ_j α_ij + Σ_k β_ik = 1,
+    q_i = A_i · ( Σ_j α_ij r_ij^θ_i + Σ_k β_ik v_ik^θ_i )^(ρ_i/θ_i),     θ_i = (σ_i − 1)/σ_i,
+    Σ_j α_ij + Σ_k β_ik = 1,
 
-so ρ_i is firm i's returns to scale. Social welfare is U(c) = Σ_k w_k log c_k. A plan is feasible when
-c_k + Σ_i v_ik ≤ q_k for every good and Σ_i r_ij ≤ R_j for every resource.
+homogeneous of degree ρ_i (the returns to scale). σ_i = 1 is exactly Cobb–Douglas,
+q_i = A_i · Π_j r_ij^(ρ_i α_ij) · Π_k v_ik^(ρ_i β_ik) (evaluated by that formula, so Cobb–Douglas
+economies give bit-for-bit the results they always did); σ < 1 makes inputs complements (each input with
+a positive share is essential), σ > 1 substitutes.
+
+Social welfare comes in three families, all functions of consumption above subsistence y = c − γ:
+
+    log           U(c) = Σ_k w_k log c_k                                 (η = 1, γ = 0; the default)
+    stone-geary   U(c) = Σ_k w_k log(c_k − γ_k)                          (η = 1, γ ≥ 0)
+    ces           U(c) = (Σ_k w_k c_k^((η−1)/η))^(η/(η−1))               (η ≠ 1, γ = 0)
+
+Each is an increasing transformation of a *log-homogeneous* utility index u(c) = log F(c − γ), F
+homogeneous of degree 1: u = U/Σw for log and Stone–Geary, u = log U for CES. Scaling every
+consumption above subsistence by e^δ raises u by exactly δ, which is what makes the welfare gap
+(`welfare_index`, `jplan.procedures.relative_gap`) one unit-free distance for every family.
+
+A plan is feasible when c_k + Σ_i v_ik ≤ q_k for every good and Σ_i r_ij ≤ R_j for every resource.
 
 Everything here is a pure function of arrays; an economy is a pytree, so a batch of economies is the
 same class with a leading batch axis on every leaf.
@@ -27,9 +43,14 @@ __all__ = [
     "firm_output",
     "output",
     "welfare",
+    "welfare_index",
+    "is_cobb_douglas",
+    "ces_log_aggregate",
+    "ces_log_unit_cost",
     "excess_demand",
     "infeasibility",
     "plan_from_inputs",
+    "proportional_plan",
 ]
 
 
@@ -43,41 +64,112 @@ def xlogy_masked(share: Array, x: Array) -> Array:
     return jnp.where(used, share * jnp.log(safe_x), 0.0)
 
 
-class FirmTechnology(eqx.Module):
-    """What one firm knows: its own Cobb–Douglas technology (informational privacy, seed 001 §4).
+#: |θ| below this counts as Cobb–Douglas (θ = 0); the CES formulas are never evaluated there.
+_CD_THETA = 1e-9
 
-    With a leading axis of length n this is all firms at once, ready for `jax.vmap`.
+
+def _theta(sigma: Array) -> Array:
+    return (sigma - 1.0) / sigma
+
+
+def is_cobb_douglas(sigma: Array) -> Array:
+    """Where an elasticity of substitution is (numerically) 1."""
+    return jnp.abs(_theta(sigma)) < _CD_THETA
+
+
+def ces_log_aggregate(shares: Array, x: Array, sigma: Array) -> Array:
+    """log g(x) for the degree-1 CES aggregate g(x) = (Σ_l a_l x_l^θ)^(1/θ) (σ ≠ 1 only; see `firm_output`).
+
+    Inputs with a zero share are ignored. For θ < 0 (complements) a used input at 0 gives g = 0 (log −∞),
+    for θ > 0 it contributes nothing. Evaluated on safe arguments, so gradients are finite wherever the
+    value is.
+    """
+    used = shares > 0
+    theta = _theta(sigma)
+    positive = used & (x > 0)
+    log_x = jnp.log(jnp.where(positive, x, 1.0))
+    terms = jnp.where(positive, shares * jnp.exp(theta * log_x), 0.0)
+    essential_zero = jnp.any(used & ~(x > 0)) & (theta < 0)
+    inner = jnp.sum(terms)
+    ok = (inner > 0) & ~essential_zero
+    return jnp.where(ok, jnp.log(jnp.where(ok, inner, 1.0)) / theta, -jnp.inf)
+
+
+def ces_log_unit_cost(shares: Array, prices: Array, sigma: Array) -> Array:
+    """log κ(π): the least cost of one unit of the degree-1 CES aggregate at input prices π > 0.
+
+    κ(π) = (Σ_l a_l^σ π_l^(1−σ))^(1/(1−σ)), and Π_l (π_l/a_l)^a_l at σ = 1 (inputs with a zero share are
+    not used). By Shephard's lemma ∇κ gives the cost-minimising input per unit of the aggregate.
+    """
+    used = shares > 0
+    cd = is_cobb_douglas(sigma)
+    safe_a = jnp.where(used, shares, 1.0)
+    safe_p = jnp.where(used, prices, 1.0)
+    cobb_douglas = jnp.sum(jnp.where(used, shares * (jnp.log(safe_p) - jnp.log(safe_a)), 0.0))
+    one_minus = jnp.where(cd, 0.5, 1.0 - sigma)
+    terms = jnp.where(used, jnp.exp(sigma * jnp.log(safe_a) + one_minus * jnp.log(safe_p)), 0.0)
+    ces = jnp.log(jnp.sum(terms)) / one_minus
+    return jnp.where(cd, cobb_douglas, ces)
+
+
+class FirmTechnology(eqx.Module):
+    """What one firm knows: its own CES technology (informational privacy, seed 001 §4).
+
+    With a leading axis of length n this is all firms at once, ready for `jax.vmap`. `elasticity` = 1 is
+    Cobb–Douglas. The methods are the closed forms procedures may ask a firm for.
     """
 
     tfp: Float[Array, ""]
     returns_to_scale: Float[Array, ""]
     resource_shares: Float[Array, " m"]
     input_shares: Float[Array, " n"]
+    elasticity: Float[Array, ""] = eqx.field(default_factory=lambda: jnp.asarray(1.0), converter=jnp.asarray)
+
+    @property
+    def shares(self) -> Array:
+        """Resource shares then input shares, [m + n]."""
+        return jnp.concatenate([self.resource_shares, self.input_shares])
+
+    def log_unit_cost(self, input_prices: Array) -> Array:
+        """log κ at input prices [m + n] (resources then goods): the cost of one unit of the aggregate g.
+
+        Producing q takes g = (q/A)^(1/ρ) units of the aggregate, so the cost of q is (q/A)^(1/ρ)·κ.
+        """
+        return ces_log_unit_cost(self.shares, input_prices, self.elasticity)
 
 
 def firm_output(tech: FirmTechnology, resources: Array, inputs: Array) -> Array:
     """Output of one firm from its resources `resources` [m] and intermediate inputs `inputs` [n]."""
     rho = tech.returns_to_scale
-    log_q = (
+    cd = is_cobb_douglas(tech.elasticity)
+    # the Cobb–Douglas branch is the formula it always was (bit-for-bit), the CES one its generalisation;
+    # each branch sees a safe elasticity so the other's gradient is never NaN
+    log_cd = (
         jnp.log(tech.tfp)
         + rho * jnp.sum(xlogy_masked(tech.resource_shares, resources))
         + rho * jnp.sum(xlogy_masked(tech.input_shares, inputs))
     )
-    return jnp.exp(log_q)
+    x = jnp.concatenate([resources, inputs])
+    log_ces = jnp.log(tech.tfp) + rho * ces_log_aggregate(tech.shares, x, jnp.where(cd, 2.0, tech.elasticity))
+    return jnp.exp(jnp.where(cd, log_cd, log_ces))
 
 
 class ProductionEconomy(eqx.Module):
-    """A Cobb–Douglas production economy with log social welfare (DESIGN.md §3).
+    """A production economy: CES (incl. Cobb–Douglas) firms and a welfare family (see the module docstring).
 
     Attributes:
         endowments: R [m], resource endowments, > 0.
-        welfare_weights: w [n], weights of U(c) = Σ w_k log c_k, ≥ 0 and not all 0.
+        welfare_weights: w [n], ≥ 0 and not all 0.
         tfp: A [n], total factor productivity, > 0.
         returns_to_scale: ρ [n], > 0 (ρ < 1 decreasing, = 1 constant, > 1 increasing).
-        resource_shares: α [n, m], row i is firm i's resource exponents before scaling by ρ_i.
-        input_shares: β [n, n], row i is firm i's intermediate-input exponents (own use allowed).
+        resource_shares: α [n, m], row i is firm i's resource weights.
+        input_shares: β [n, n], row i is firm i's intermediate-input weights (own use allowed).
+        elasticity: σ [n], each firm's elasticity of substitution (default 1: Cobb–Douglas).
+        welfare_elasticity: η, a scalar (default 1: the log / Stone–Geary forms; η ≠ 1 is CES welfare).
+        subsistence: γ [n] ≥ 0 (default 0; > 0 only for Stone–Geary).
 
-    Rows of α and β together sum to 1. Build one with `jplan.economies.from_arrays` (validated) or
+    Rows of α and β together sum to 1. Every field is an array, so a batch may mix families (one
+    compiled program for all). Build one with `jplan.economies.from_arrays` (validated) or
     `jplan.economies.sample` (valid by construction).
     """
 
@@ -87,6 +179,22 @@ class ProductionEconomy(eqx.Module):
     returns_to_scale: Float[Array, " n"]
     resource_shares: Float[Array, "n m"]
     input_shares: Float[Array, "n n"]
+    elasticity: Float[Array, " n"]
+    welfare_elasticity: Float[Array, ""]
+    subsistence: Float[Array, " n"]
+
+    def __init__(self, endowments, welfare_weights, tfp, returns_to_scale, resource_shares, input_shares,
+                 elasticity=None, welfare_elasticity=None, subsistence=None):
+        self.endowments = endowments
+        self.welfare_weights = welfare_weights
+        self.tfp = tfp
+        self.returns_to_scale = returns_to_scale
+        self.resource_shares = resource_shares
+        self.input_shares = input_shares
+        dtype = jnp.result_type(tfp)
+        self.elasticity = jnp.ones(jnp.shape(tfp), dtype) if elasticity is None else elasticity
+        self.welfare_elasticity = jnp.ones((), dtype) if welfare_elasticity is None else welfare_elasticity
+        self.subsistence = jnp.zeros(jnp.shape(welfare_weights), dtype) if subsistence is None else subsistence
 
     @property
     def n(self) -> int:
@@ -106,6 +214,7 @@ class ProductionEconomy(eqx.Module):
             returns_to_scale=self.returns_to_scale,
             resource_shares=self.resource_shares,
             input_shares=self.input_shares,
+            elasticity=self.elasticity,
         )
 
     @property
@@ -135,9 +244,34 @@ def output(economy: ProductionEconomy, resource_use: Array, intermediate_use: Ar
     return jax.vmap(firm_output)(economy.firms, resource_use, intermediate_use)
 
 
+def _log_welfare_form(economy: ProductionEconomy) -> Array:
+    """Where the welfare is of the log / Stone–Geary form (η = 1)."""
+    return is_cobb_douglas(economy.welfare_elasticity)
+
+
 def welfare(economy: ProductionEconomy, consumption: Array) -> Array:
-    """Social welfare U(c) = Σ_k w_k log c_k (goods with w_k = 0 contribute nothing)."""
-    return jnp.sum(xlogy_masked(economy.welfare_weights, consumption))
+    """Social welfare U(c) of the economy's family (log, Stone–Geary or CES; see the module docstring).
+
+    Goods with w_k = 0 contribute nothing. Consumption at or below subsistence gives −∞ (log forms) or
+    0 (CES with complements).
+    """
+    w = economy.welfare_weights
+    y = consumption - economy.subsistence
+    log_form = jnp.sum(xlogy_masked(w, y))
+    eta = jnp.where(_log_welfare_form(economy), 2.0, economy.welfare_elasticity)
+    ces = jnp.exp(ces_log_aggregate(w, y, eta))
+    return jnp.where(_log_welfare_form(economy), log_form, ces)
+
+
+def welfare_index(economy: ProductionEconomy, welfare_value: Array) -> Array:
+    """u = log F(c − γ), the log-homogeneous index of a welfare value: U/Σw (log, Stone–Geary), log U (CES).
+
+    Scaling consumption above subsistence by e^δ raises u by δ, so differences of u are welfare gaps in
+    log points of uniform consumption (above subsistence), with one meaning for every family.
+    """
+    log_form = _log_welfare_form(economy)
+    safe = jnp.where(log_form, 1.0, welfare_value)
+    return jnp.where(log_form, welfare_value / jnp.sum(economy.welfare_weights), jnp.log(safe))
 
 
 def plan_from_inputs(
@@ -147,6 +281,31 @@ def plan_from_inputs(
     q = output(economy, resource_use, intermediate_use)
     c = q - jnp.sum(intermediate_use, axis=0)
     return Plan(consumption=c, output=q, resource_use=resource_use, intermediate_use=intermediate_use)
+
+
+def proportional_plan(economy: ProductionEconomy, fraction: float = 0.2, iterations: int = 200) -> Plan:
+    """A feasible plan with positive consumption, for samplers and tests (it reads every technology).
+
+    Resources are divided equally over the firms using them; a `fraction` of each good's output goes to
+    the firms using it, in proportion to their input shares; the rest is consumed. Outputs are the fixed
+    point q = f(r, v(q)), found by iterating in logs (a contraction for every sampled economy). Not a
+    procedure's start: a centre cannot compute it without reading the firms' technologies.
+    """
+    alpha, beta = economy.resource_shares, economy.input_shares
+    users = alpha > 0
+    count = jnp.sum(users, axis=0)
+    r = jnp.where(users, economy.endowments[None, :] / jnp.maximum(count, 1)[None, :], 0.0)
+    colsum = jnp.sum(beta, axis=0)
+    split = jnp.where(beta > 0, beta / jnp.where(colsum > 0, colsum, 1.0)[None, :], 0.0) * fraction
+
+    def body(_, log_q):
+        v = split * jnp.exp(log_q)[None, :]
+        return jnp.log(output(economy, r, v))
+
+    log_q = jax.lax.fori_loop(0, iterations, body, jnp.zeros((economy.n,), economy.tfp.dtype))
+    q = jnp.exp(log_q)
+    v = split * q[None, :]
+    return Plan(consumption=q - jnp.sum(v, axis=0), output=output(economy, r, v), resource_use=r, intermediate_use=v)
 
 
 def excess_demand(economy: ProductionEconomy, plan: Plan) -> tuple[Array, Array]:

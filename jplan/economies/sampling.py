@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import math
+
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .production import ProductionEconomy
+from .production import ProductionEconomy, proportional_plan
 
-__all__ = ["sample", "sample_batch", "MAX_INTERMEDIATE_RETURNS"]
+__all__ = ["sample", "sample_batch", "MAX_INTERMEDIATE_RETURNS", "TECHNOLOGIES", "WELFARES"]
+
+TECHNOLOGIES = ("cobb-douglas", "ces")
+WELFARES = ("log", "ces", "stone-geary")
 
 #: Every sampled firm satisfies ρ_i Σ_k β_ik ≤ this, so the spectral radius of ρβ is < 1 (productive).
 MAX_INTERMEDIATE_RETURNS = 0.9
@@ -31,8 +37,13 @@ def sample(
     tfp: float | tuple[float, float] = (0.8, 1.2),
     endowments: float | tuple[float, float] = (50.0, 150.0),
     weight_concentration: float = 1.0,
+    technology: str = "cobb-douglas",
+    elasticity: float | tuple[float, float] = 1.0,
+    welfare: str = "log",
+    welfare_elasticity: float | tuple[float, float] = 1.0,
+    subsistence: float | tuple[float, float] = 0.5,
 ) -> ProductionEconomy:
-    """Draw one random Cobb–Douglas economy.
+    """Draw one random economy of the given technology and welfare families.
 
     Args:
         key: a JAX PRNG key; `jax.vmap(lambda k: sample(k, n, m))(keys)` gives a batch.
@@ -43,19 +54,44 @@ def sample(
         density: probability that firm i uses good k at all (each link independently); 1 = dense.
         tfp: A, fixed or a range. endowments: R, fixed or a range.
         weight_concentration: Dirichlet concentration of the welfare weights (they sum to 1, all > 0).
+        technology: "cobb-douglas" (σ = 1) or "ces" (σ_i drawn from `elasticity`, fixed or a (low, high)
+            range drawn log-uniformly per firm). Firms with σ > 1 (substitutes) cannot have ρ > 1 (they
+            could grow without bound from intermediate goods; such ranges raise ValueError), and their
+            intermediate share is capped so that A_i B_i^(1/θ_i) ≤ 0.9 (bounded output).
+        welfare: "log", "ces" (η from `welfare_elasticity`, fixed or a range drawn log-uniformly) or
+            "stone-geary" (γ_k = `subsistence` × the consumption of a feasible plan, fixed or a range;
+            the fraction must be < 1, so the economy can always feed its subsistence).
 
     Returns:
         A `ProductionEconomy` satisfying every rule of the file format.
     """
+    if technology not in TECHNOLOGIES:
+        raise ValueError(f"technology: unknown family {technology!r} (known: {', '.join(TECHNOLOGIES)})")
+    if welfare not in WELFARES:
+        raise ValueError(f"welfare: unknown family {welfare!r} (known: {', '.join(WELFARES)})")
+    if technology == "ces" and max(_range(elasticity)) > 1 and max(_range(returns_to_scale)) > 1:
+        raise ValueError("elasticity > 1 (substitutes) cannot be combined with returns_to_scale > 1: output "
+                         "could grow without bound from intermediate goods alone")
+    if welfare == "stone-geary" and not 0 <= min(_range(subsistence)) <= max(_range(subsistence)) < 1:
+        raise ValueError("subsistence: a fraction in [0, 1) of a feasible plan's consumption")
     k_rho, k_b, k_mask, k_beta, k_alpha, k_tfp, k_R, k_w = jax.random.split(key, 8)
+    k_sigma, k_eta, k_gamma = jax.random.split(jax.random.fold_in(key, 1), 3)
     dtype = jnp.zeros(()).dtype
 
     def uniform(k, rng, shape):
         lo, hi = _range(rng)
         return jax.random.uniform(k, shape, dtype=dtype, minval=lo, maxval=hi)
 
+    def log_uniform(k, rng, shape):
+        lo, hi = _range(rng)
+        return jnp.exp(uniform(k, (math.log(lo), math.log(hi)), shape))
+
     rho = uniform(k_rho, returns_to_scale, (n,))
+    A = uniform(k_tfp, tfp, (n,))
+    sigma = log_uniform(k_sigma, elasticity, (n,)) if technology == "ces" else jnp.ones((n,), dtype)
     b = jnp.minimum(uniform(k_b, intermediate_share, (n,)), MAX_INTERMEDIATE_RETURNS / rho)
+    theta = jnp.where(sigma > 1, (sigma - 1) / sigma, 1.0)
+    b = jnp.where(sigma > 1, jnp.minimum(b, (MAX_INTERMEDIATE_RETURNS / A) ** theta), b)
     links = jax.random.bernoulli(k_mask, density, (n, n))
     raw = jax.random.uniform(k_beta, (n, n), dtype=dtype, minval=0.05, maxval=1.0) * links
     row = jnp.sum(raw, axis=1, keepdims=True)
@@ -67,14 +103,21 @@ def sample(
     residual = 1.0 - (jnp.sum(alpha, axis=1) + jnp.sum(beta, axis=1))
     alpha = alpha.at[jnp.arange(n), jnp.argmax(alpha, axis=1)].add(residual)
     weights = jax.random.dirichlet(k_w, jnp.full((n,), weight_concentration, dtype))
-    return ProductionEconomy(
+    eta = log_uniform(k_eta, welfare_elasticity, ()) if welfare == "ces" else jnp.ones((), dtype)
+    economy = ProductionEconomy(
         endowments=uniform(k_R, endowments, (m,)),
         welfare_weights=weights,
-        tfp=uniform(k_tfp, tfp, (n,)),
+        tfp=A,
         returns_to_scale=rho,
         resource_shares=alpha,
         input_shares=beta,
+        elasticity=sigma,
+        welfare_elasticity=eta,
     )
+    if welfare != "stone-geary":
+        return economy
+    gamma = uniform(k_gamma, subsistence, (n,)) * proportional_plan(economy).consumption
+    return eqx.tree_at(lambda e: e.subsistence, economy, gamma)
 
 
 def sample_batch(key: jax.Array, batch: int, n: int, m: int, **options) -> ProductionEconomy:

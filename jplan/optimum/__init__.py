@@ -4,6 +4,6 @@
 """
 
 from .lp import LP_STATUS, LPSolution, linprog, lp_status_name, optimal_value
-from .production import Optimum, optimum
+from .production import OPTIMUM_STATUS, Optimum, closed_form, optimum, optimum_status_name
 
-__all__ = ["LP_STATUS", "LPSolution", "Optimum", "linprog", "lp_status_name", "optimal_value", "optimum"]
+__all__ = ["LP_STATUS", "LPSolution", "OPTIMUM_STATUS", "Optimum", "closed_form", "linprog", "lp_status_name", "optimal_value", "optimum", "optimum_status_name"]

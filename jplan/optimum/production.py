@@ -1,6 +1,11 @@
 """The centralised optimal plan of a production economy: the yardstick for every "gap to optimum".
 
-The planning problem (DESIGN.md §3)
+`optimum(economy)` serves every family: Cobb–Douglas technology with log welfare by the exact closed
+form below, every other family (CES technology, CES or Stone–Geary welfare) by the KKT solve of
+`jplan.optimum.general`, with a status saying whether the result is certified (`optimal`) or only the
+best plan found (`best_known`).
+
+The Cobb–Douglas/log planning problem
 
     max Σ_k w_k log c_k   s.t.  c_k + Σ_i v_ik ≤ q_k(r_k, v_k),   Σ_i r_ij ≤ R_j
 
@@ -35,8 +40,15 @@ from jaxtyping import Array, Float
 
 from .._linalg import solve
 from ..economies.production import Plan, ProductionEconomy, welfare, xlogy_masked
+from . import general
+from .general import BEST_KNOWN, NUMERICAL_FAILURE, OPTIMAL, OPTIMUM_STATUS
 
-__all__ = ["Optimum", "optimum"]
+__all__ = ["Optimum", "optimum", "closed_form", "reference_function", "OPTIMUM_STATUS", "optimum_status_name"]
+
+
+def optimum_status_name(code) -> str:
+    """"optimal", "best_known" or "numerical_failure"."""
+    return OPTIMUM_STATUS[int(code)]
 
 
 class Optimum(eqx.Module):
@@ -47,12 +59,17 @@ class Optimum(eqx.Module):
         welfare: U* = U(c*).
         goods_prices: p* [n], ∂U*/∂(extra unit of good k delivered to the economy).
         resource_prices: s* [m], ∂U*/∂R_j (envelope theorem).
+        status: 0 optimal (certified), 1 best_known (non-convex: best KKT point found), 2 numerical_failure;
+            `optimum_status_name(status)` reads it.
+        residual: the largest KKT residual (log units; 0 for the closed form).
     """
 
     plan: Plan
     welfare: Float[Array, ""]
     goods_prices: Float[Array, " n"]
     resource_prices: Float[Array, " m"]
+    status: Array = eqx.field(default_factory=lambda: jnp.asarray(OPTIMAL))
+    residual: Array = eqx.field(default_factory=lambda: jnp.asarray(0.0))
 
 
 def _safe_div(a: Array, b: Array) -> Array:
@@ -60,9 +77,11 @@ def _safe_div(a: Array, b: Array) -> Array:
     return jnp.where(ok, a / jnp.where(ok, b, 1.0), 0.0)
 
 
-@jax.jit
-def optimum(economy: ProductionEconomy) -> Optimum:
+def closed_form(economy: ProductionEconomy) -> Optimum:
     """Exact centralised optimum of a Cobb–Douglas/log-welfare economy (any returns to scale).
+
+    Reads only the Cobb–Douglas fields (σ, η and γ are ignored): for other families it is the optimum of
+    the Cobb–Douglas/log economy with the same shares, which `optimum` uses as its homotopy start.
 
     Requires the economy to be productive (spectral radius of ρβ below 1), which file loading and the
     samplers guarantee. Pure and jit/vmap/grad-safe; `vmap` it for a batch.
@@ -87,4 +106,97 @@ def optimum(economy: ProductionEconomy) -> Optimum:
     c = _safe_div(w * q, x)
     v = ratio * q[None, :]
     plan = Plan(consumption=c, output=q, resource_use=r, intermediate_use=v)
-    return Optimum(plan=plan, welfare=welfare(economy, c), goods_prices=p, resource_prices=s)
+    return Optimum(plan=plan, welfare=welfare(economy, c), goods_prices=p, resource_prices=s,
+                   status=jnp.asarray(OPTIMAL), residual=jnp.zeros((), p.dtype))
+
+
+def _general(economy: ProductionEconomy, closed: Optimum, starts: int) -> tuple[Optimum, Array]:
+    """The KKT solve (see `jplan.optimum.general`): multistart, best welfare index, status, plan."""
+    n, m = economy.n, economy.m
+    total = jnp.sum(economy.welfare_weights)
+    base = jnp.concatenate([
+        jnp.log(closed.goods_prices / total), jnp.log(closed.resource_prices / total), jnp.log(closed.plan.output)
+    ])
+    # start 0 is the Cobb–Douglas/log optimum itself; the others tilt its prices and outputs (fixed keys,
+    # so results are deterministic); they matter only where the problem is not certified convex
+    tilts = jax.random.normal(jax.random.PRNGKey(20261124), (starts, base.shape[0]), base.dtype) * 0.5
+    tilts = tilts.at[0].set(0.0)
+    z0s = base[None, :] + tilts
+    zs = jax.vmap(lambda z0: general.solve_kkt(economy, z0))(z0s)
+    residuals = jax.vmap(lambda z: jnp.max(jnp.abs(general.kkt_residual(economy, z))))(zs)
+    converged = jnp.isfinite(residuals) & (residuals <= 1e3 * general.TOLERANCE)
+    index = jax.vmap(lambda z: _plan_index(economy, z))(zs)
+    score = jnp.where(converged, index, -jnp.inf)
+    best = jnp.argmax(score)
+    z = general.implicit_step(economy, zs[best])
+    residual = residuals[best]
+    ok = converged[best]
+    status = jnp.where(~ok, NUMERICAL_FAILURE, jnp.where(general.certified_convex(economy), OPTIMAL, BEST_KNOWN))
+    log_p, log_s, log_q = z[:n], z[n : n + m], z[n + m :]
+    r, v, _, _ = general._inputs(economy, log_p, log_s, log_q)
+    c = economy.subsistence + general._demand(economy, log_p)
+    q = jnp.exp(log_q)
+    u_welfare = welfare(economy, c)
+    # prices in units of U: dU/du = Σw for the log forms, U for CES welfare
+    scale = jnp.where(general.is_cobb_douglas(economy.welfare_elasticity), total, u_welfare)
+    plan = Plan(consumption=c, output=q, resource_use=r, intermediate_use=v)
+    return Optimum(plan=plan, welfare=u_welfare, goods_prices=jnp.exp(log_p) * scale,
+                   resource_prices=jnp.exp(log_s) * scale, status=status, residual=residual), ok
+
+
+def _plan_index(economy: ProductionEconomy, z: Array) -> Array:
+    from ..economies.production import welfare_index
+
+    c = economy.subsistence + general._demand(economy, z[: economy.n])
+    u = welfare_index(economy, welfare(economy, c))
+    return jnp.where(jnp.isfinite(u), u, -jnp.inf)
+
+
+def optimum(economy: ProductionEconomy, starts: int = general.MULTISTARTS) -> Optimum:
+    """The reference optimum of one economy of any family, with its status (`vmap` it for a batch).
+
+    Cobb–Douglas/log: the exact closed form (`closed_form`). Otherwise the KKT solve of
+    `jplan.optimum.general` from `starts` starting points (the first is the Cobb–Douglas/log optimum of the
+    same shares); status `optimal` where the problem is certified convex, `best_known` where it is not,
+    `numerical_failure` where Newton did not converge (check it before trusting the numbers). Pure,
+    jit/vmap-safe and differentiable (`jax.grad`; implicit differentiation of the KKT conditions).
+
+    A concrete Cobb–Douglas/log economy goes straight to the closed form; under a transformation (vmap,
+    grad, jit) both branches are traced and the right one is selected per economy. A caller that knows a
+    whole batch is Cobb–Douglas/log (a study scenario) can call `closed_form` itself.
+    """
+    leaves = jax.tree_util.tree_leaves(economy)
+    if not any(isinstance(x, jax.core.Tracer) for x in leaves) and bool(general.uses_closed_form(economy)):
+        return _closed_form_jit(economy)
+    return _optimum_jit(economy, starts)
+
+
+_closed_form_jit = jax.jit(closed_form)
+
+
+def reference_function(economy: ProductionEconomy):
+    """`closed_form` when `economy` (one, or a batch) is concrete and all Cobb–Douglas/log, else `optimum`:
+    the function to vmap or differentiate for that economy or batch (it saves compiling the KKT solve)."""
+    if any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(economy)):
+        return optimum
+    check = general.uses_closed_form
+    for _ in range(economy.welfare_weights.ndim - 1):
+        check = jax.vmap(check)
+    return closed_form if bool(jnp.all(check(economy))) else optimum
+
+
+@eqx.filter_jit
+def _optimum_jit(economy: ProductionEconomy, starts: int) -> Optimum:
+    closed = closed_form(economy)
+    use_closed = general.uses_closed_form(economy)
+    # the KKT branch must stay finite for economies the closed form serves (e.g. zero welfare weights),
+    # or its zero cotangents would turn into NaN gradients
+    safe = eqx.tree_at(
+        lambda e: e.welfare_weights,
+        economy,
+        jnp.where(use_closed, jnp.full_like(economy.welfare_weights, 1.0 / economy.n), economy.welfare_weights),
+    )
+    safe_closed = closed_form(safe)
+    kkt, _ = _general(safe, safe_closed, starts)
+    pick = lambda a, b: jax.tree_util.tree_map(lambda x, y: jnp.where(use_closed, x, y), a, b)
+    return pick(closed, kkt)

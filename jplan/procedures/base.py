@@ -24,7 +24,14 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
-from ..economies.production import Plan, ProductionEconomy, infeasibility, welfare
+from ..economies.production import (
+    Plan,
+    ProductionEconomy,
+    infeasibility,
+    is_cobb_douglas,
+    welfare,
+    welfare_index,
+)
 from ..errors import DomainError
 
 __all__ = [
@@ -123,13 +130,17 @@ def check_domain(procedure: Procedure, economy: ProductionEconomy) -> None:
 
 
 def relative_gap(economy: ProductionEconomy, welfare_value: Array, optimal_welfare: Array) -> Array:
-    """|U − U*| / Σ_k w_k: the welfare gap in log points of uniform consumption.
+    """The welfare gap |u* − u|: the uniform proportional change of consumption (above subsistence, for
+    Stone–Geary) that would make up the welfare difference, in log points (1e-2 ≈ 1% of every good).
 
-    With log welfare, scaling every consumption by e^δ changes U by δ Σ w, so this is the uniform
-    proportional change of consumption that separates the plan from the optimum (1e-2 ≈ 1%).
-    It does not depend on the units of goods or on the scale of the weights.
+    u is the log-homogeneous welfare index (`jplan.economies.welfare_index`): for log and Stone–Geary
+    welfare the gap is |U* − U|/Σw, for CES welfare |log U* − log U|. It depends neither on the units of
+    goods nor on the scale of the weights, and means the same for every welfare family.
     """
-    return jnp.abs(optimal_welfare - welfare_value) / jnp.sum(economy.welfare_weights)
+    log_form = is_cobb_douglas(economy.welfare_elasticity)
+    by_weights = jnp.abs(optimal_welfare - welfare_value) / jnp.sum(economy.welfare_weights)
+    by_index = jnp.abs(welfare_index(economy, optimal_welfare) - welfare_index(economy, welfare_value))
+    return jnp.where(log_form, by_weights, by_index)
 
 
 class Trace(eqx.Module):

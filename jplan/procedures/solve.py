@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import equinox as eqx
@@ -20,6 +21,9 @@ __all__ = ["make_procedure", "solve", "SolveResult", "DEFAULT_STEPS", "PROCEDURE
 #: The procedures by their command-line names.
 PROCEDURES = {cls.name: cls for cls in (ArrowHurwicz, Malinvaud, Heal)}
 
+#: The largest step budget accepted (a run records every step).
+MAX_STEPS = 100_000
+
 #: Generous step limits; every procedure stops earlier at its own tolerance.
 DEFAULT_STEPS = {"arrow-hurwicz": 20000, "malinvaud": 200, "heal": 2000}
 
@@ -32,8 +36,8 @@ def make_procedure(name: str, *, step_size=None, rule=None, tolerance=None, **op
     if step_size is not None:
         if name == "malinvaud":
             raise JplanInputError("malinvaud has no step size")
-        if not step_size > 0:
-            raise JplanInputError(f"step size must be > 0, got {step_size}")
+        if not (step_size > 0 and math.isfinite(step_size)):
+            raise JplanInputError(f"step size must be a finite number > 0, got {step_size}")
         kwargs["step_size"] = step_size
     if rule is not None:
         if name != "arrow-hurwicz":
@@ -42,8 +46,8 @@ def make_procedure(name: str, *, step_size=None, rule=None, tolerance=None, **op
             raise JplanInputError(f"unknown arrow-hurwicz rule {rule!r} (known: {', '.join(RULES)})")
         kwargs["rule"] = rule
     if tolerance is not None:
-        if not tolerance > 0:
-            raise JplanInputError(f"tolerance must be > 0, got {tolerance}")
+        if not 0 < tolerance < 1:
+            raise JplanInputError(f"tolerance must be between 0 and 1 (a relative residual), got {tolerance}")
         kwargs["tolerance"] = tolerance
     return PROCEDURES[name](**kwargs)
 
@@ -66,8 +70,8 @@ def _run(procedure, economy, optimal_welfare, steps):
 def solve(procedure: Procedure, economy: ProductionEconomy, steps: int | None = None) -> SolveResult:
     """Run `procedure` on one economy until it stops (tolerance, divergence or the step limit)."""
     steps = int(steps) if steps is not None else DEFAULT_STEPS.get(procedure.name, 1000)
-    if steps < 1:
-        raise JplanInputError(f"--steps must be at least 1, got {steps}")
+    if not 1 <= steps <= MAX_STEPS:
+        raise JplanInputError(f"--steps must be between 1 and {MAX_STEPS}, got {steps}")
     u_star = optimum(economy).welfare
     trace = _run(procedure, economy, u_star, steps)
     return SolveResult(trace=trace, status=status_name(trace.status), optimal_welfare=u_star, steps_limit=steps)

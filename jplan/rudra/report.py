@@ -214,10 +214,9 @@ def _plt():
 
 
 def _save(fig, path) -> None:
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=130, bbox_inches="tight")
-    tmp.replace(path)
+    from .._files import atomic_write
+
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=130, bbox_inches="tight", format="png"), suffix=".png")
 
 
 def plot_example(rep: dict, path) -> None:

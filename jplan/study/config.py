@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,18 +97,37 @@ class StudyConfig:
         return next(p for p in self.procedures if p.name == name)
 
 
-def _int(value: Any, where: str, minimum: int = 1) -> int:
+#: Names of studies and scenarios become folder names: letters, digits, '-', '_' and '.', not starting
+#: with '.', at most 64 characters (so no '.', '..', separators or control characters).
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
+
+
+def _safe_name(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not _SAFE_NAME.fullmatch(value):
+        raise ConfigError(
+            f"{where}: must be 1-64 letters, digits, '-', '_' or '.', not starting with '.', got {value!r}"
+        )
+    return value
+
+
+#: Size limits, refused with one line before anything is allocated.
+LIMITS = {"n": 500, "m": 100, "batch": 1_000_000, "chunk": 65_536, "steps": 100_000, "seed": 2**63 - 1}
+
+
+def _int(value: Any, where: str, minimum: int = 1, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"{where}: must be an integer, got {value!r}")
     if value < minimum:
         raise ConfigError(f"{where}: must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{where}: must be at most {maximum}, got {value}")
     return value
 
 
 def _number_or_range(value: Any, where: str, positive: bool = True):
     def num(x):
-        if isinstance(x, bool) or not isinstance(x, (int, float)):
-            raise ConfigError(f"{where}: must be a number or [low, high], got {value!r}")
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+            raise ConfigError(f"{where}: must be a finite number or [low, high], got {value!r}")
         if positive and not x > 0 or not positive and x < 0:
             raise ConfigError(f"{where}: must be {'> 0' if positive else '>= 0'}, got {x!r}")
         return float(x)
@@ -126,12 +147,10 @@ def parse_config(doc: dict, source: str = "") -> StudyConfig:
     unknown = set(doc) - _TOP
     if unknown:
         raise ConfigError(f"{sorted(unknown)[0]}: unknown key")
-    name = doc.get("name", Path(source).stem if source else "study")
-    if not isinstance(name, str) or not name or "/" in name:
-        raise ConfigError(f"name: must be a non-empty string without '/', got {name!r}")
-    seed = _int(doc.get("seed", 0), "seed", 0)
-    batch = _int(doc.get("batch", 256), "batch")
-    chunk = _int(doc.get("chunk", min(batch, 128)), "chunk")
+    name = _safe_name(doc.get("name", Path(source).stem if source else "study"), "name")
+    seed = _int(doc.get("seed", 0), "seed", 0, LIMITS["seed"])
+    batch = _int(doc.get("batch", 256), "batch", 1, LIMITS["batch"])
+    chunk = _int(doc.get("chunk", min(batch, 128)), "chunk", 1, LIMITS["chunk"])
     if "procedures" not in doc or not isinstance(doc["procedures"], dict) or not doc["procedures"]:
         raise ConfigError("[procedures]: missing (name at least one procedure table)")
     procs = []
@@ -143,14 +162,14 @@ def parse_config(doc: dict, source: str = "") -> StudyConfig:
         extra = set(table) - {"steps"} - _HYPER[pname]
         if extra:
             raise ConfigError(f"procedures.{pname}.{sorted(extra)[0]}: unknown option")
-        steps = _int(table.get("steps", 100), f"procedures.{pname}.steps")
+        steps = _int(table.get("steps", 100), f"procedures.{pname}.steps", 1, LIMITS["steps"])
         options = {k: v for k, v in table.items() if k != "steps"}
         for k, v in options.items():
             if k == "rule":
                 if v not in ("additive", "multiplicative", "adaptive"):
                     raise ConfigError(f"procedures.{pname}.rule: unknown rule {v!r}")
-            elif isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
-                raise ConfigError(f"procedures.{pname}.{k}: must be a number > 0, got {v!r}")
+            elif isinstance(v, bool) or not isinstance(v, (int, float)) or not (v > 0 and math.isfinite(v)):
+                raise ConfigError(f"procedures.{pname}.{k}: must be a finite number > 0, got {v!r}")
         procs.append(ProcedureSpec(pname, steps, options))
     scenarios_doc = doc.get("scenarios")
     if not isinstance(scenarios_doc, list) or not scenarios_doc:
@@ -163,14 +182,14 @@ def parse_config(doc: dict, source: str = "") -> StudyConfig:
         extra = set(sc) - _SCENARIO
         if extra:
             raise ConfigError(f"{where}.{sorted(extra)[0]}: unknown key")
-        sname = sc.get("name", f"scenario{i + 1}")
-        if not isinstance(sname, str) or not sname or "/" in sname or sname in seen:
-            raise ConfigError(f"{where}.name: must be a unique non-empty string without '/', got {sname!r}")
+        sname = _safe_name(sc.get("name", f"scenario{i + 1}"), f"{where}.name")
+        if sname in seen:
+            raise ConfigError(f"{where}.name: {sname!r} names two scenarios")
         seen.add(sname)
         for key in ("n", "m"):
             if key not in sc:
                 raise ConfigError(f"{where}.{key}: missing")
-        n, m = _int(sc["n"], f"{where}.n"), _int(sc["m"], f"{where}.m")
+        n, m = _int(sc["n"], f"{where}.n", 1, LIMITS["n"]), _int(sc["m"], f"{where}.m", 1, LIMITS["m"])
         sampler = {}
         for key in _RANGES:
             if key in sc:

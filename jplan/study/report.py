@@ -20,7 +20,10 @@ import numpy as np
 from ..procedures import STATUS_NAMES
 from ..procedures.base import OUT_OF_DOMAIN
 from .config import StudyConfig
-from .runner import RECORD_FIELDS, atomic_write_text, load_records
+from .._json import number
+from .._files import atomic_write, atomic_write_text
+from .runner import RECORD_FIELDS, load_records
+from .storage import save_arrays
 
 __all__ = ["summarize", "write_outputs", "TOLERANCES", "iterations_to"]
 
@@ -69,7 +72,7 @@ def summarize(rec: dict) -> dict:
     per_step = np.maximum(steps, 1)
     out.update(
         final_gap={"median": _median(gap[:, -1]), **_q(gap[:, -1])},
-        final_infeasibility={"median": _median(infeas[:, -1]), "max": float(np.max(infeas[:, -1]))},
+        final_infeasibility={"median": _median(infeas[:, -1]), "max": number(np.max(infeas[:, -1]))},
         steps_taken={"median": _median(steps), "max": int(np.max(steps))},
         fraction_feasible_every_iterate=float(np.mean(np.all(infeas <= FEASIBLE_TOL, axis=1))),
         fraction_monotone=float(np.mean(~np.any(drops, axis=1))),
@@ -79,7 +82,6 @@ def summarize(rec: dict) -> dict:
             "down": _median(down[:, 1:].sum(axis=1) / per_step),
             "up": _median(up[:, 1:].sum(axis=1) / per_step),
         },
-        wall_seconds_per_economy_step=_median(rec["seconds_per_economy_step"]),
     )
     reach = {}
     for tol in TOLERANCES:
@@ -100,7 +102,7 @@ def _fmt(x, spec=".2e") -> str:
     return "—" if x is None else format(x, spec)
 
 
-def _table(summary: dict) -> str:
+def _table(summary: dict, timings: dict) -> str:
     header = ["scenario", "procedure", "in domain", "converged", "median gap", "it→1e-2", "it→1e-4", "it→1e-6",
               "feasible", "monotone", "msgs/step ↓/↑", "µs/econ-step"]
     rows = []
@@ -117,11 +119,16 @@ def _table(summary: dict) -> str:
                 it("0.01"), it("0.0001"), it("1e-06"),
                 f"{s['fraction_feasible_every_iterate']:.0%}", f"{s['fraction_monotone']:.0%}",
                 f"{_fmt(mps['down'], '.0f')}/{_fmt(mps['up'], '.0f')}",
-                _fmt(None if s["wall_seconds_per_economy_step"] is None else s["wall_seconds_per_economy_step"] * 1e6, ".2f"),
+                _fmt(_per_step_us(timings, sc, p), ".2f"),
             ])
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
     return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
+
+
+def _per_step_us(timings: dict, scenario: str, procedure: str) -> float | None:
+    seconds = timings.get(f"{scenario}/{procedure}", {}).get("wall_seconds_per_economy_step")
+    return None if seconds is None else seconds * 1e6
 
 
 def _plots(config: StudyConfig, records: dict, out: Path) -> list[str]:
@@ -144,7 +151,7 @@ def _plots(config: StudyConfig, records: dict, out: Path) -> list[str]:
 
     def save(fig, name):
         fig.tight_layout()
-        fig.savefig(out / name, dpi=110)
+        atomic_write(out / name, lambda tmp: fig.savefig(tmp, dpi=110, format="png"), suffix=".png")
         plt.close(fig)
         files.append(name)
 
@@ -199,9 +206,12 @@ def _plots(config: StudyConfig, records: dict, out: Path) -> list[str]:
 def write_outputs(config: StudyConfig, out: Path, timings: dict) -> tuple[dict, str]:
     """Aggregate the chunks into summary.json, traces/*.npz, report.md and figures; return (summary, table)."""
     timings_path = out / "timings.json"
-    previous = json.loads(timings_path.read_text()) if timings_path.exists() else {}
-    previous.update(timings)
-    atomic_write_text(timings_path, json.dumps(previous, indent=2))
+    try:
+        previous = json.loads(timings_path.read_text()) if timings_path.exists() else {}
+    except (OSError, ValueError):
+        previous = {}  # timings are informative only; a damaged file is rebuilt
+    for job, t in timings.items():
+        previous.setdefault(job, {}).update(t)
     records, scenarios = {}, {}
     for sc in config.scenarios:
         scenarios[sc.name] = {}
@@ -210,13 +220,11 @@ def write_outputs(config: StudyConfig, out: Path, timings: dict) -> tuple[dict, 
             records[(sc.name, p)] = rec
             s = summarize(rec)
             s["steps_budget"] = config.procedure(p).steps
-            s["compile_seconds"] = previous.get(f"{sc.name}/{p}", {}).get("compile_seconds")
             scenarios[sc.name][p] = s
+            job = previous.setdefault(f"{sc.name}/{p}", {})
+            job["wall_seconds_per_economy_step"] = _median(rec["seconds_per_economy_step"])
             if config.traces:
-                (out / "traces").mkdir(exist_ok=True)
-                tmp = out / "traces" / f"{sc.name}__{p}.tmp.npz"
-                np.savez_compressed(tmp, **{k: rec[k] for k in RECORD_FIELDS})
-                tmp.replace(out / "traces" / f"{sc.name}__{p}.npz")
+                save_arrays(out / "traces" / f"{sc.name}__{p}.npz", {k: rec[k] for k in RECORD_FIELDS})
     summary = {
         "study": config.name,
         "description": config.description,
@@ -226,8 +234,9 @@ def write_outputs(config: StudyConfig, out: Path, timings: dict) -> tuple[dict, 
         "procedures_config": {p.name: {"steps": p.steps, **p.options} for p in config.procedures},
         "scenarios": scenarios,
     }
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
-    table = _table(summary)
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, allow_nan=False))
+    atomic_write_text(timings_path, json.dumps(previous, indent=2, allow_nan=False))
+    table = _table(summary, previous)
     figures = _plots(config, records, out) if config.plots else []
     report = [
         f"# Study `{config.name}`",

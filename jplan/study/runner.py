@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,11 +31,13 @@ from tqdm.auto import tqdm
 
 from ..economies.sampling import sample
 from ..errors import ConfigError
-from ..optimum import optimum
+from ..optimum import closed_form, optimum
+from ..optimum.production import reference_function
 from ..procedures import make_procedure, run
 from .config import StudyConfig
+from .storage import chunk_path, load_chunk, open_study, save_chunk
 
-__all__ = ["run_study", "chunk_path", "StudyResult", "RECORD_FIELDS"]
+__all__ = ["run_study", "chunk_path", "StudyResult", "RECORD_FIELDS", "load_records"]
 
 #: Per-run arrays stored for each chunk (and in the traces files).
 RECORD_FIELDS = ("gap", "welfare", "infeasibility", "messages_down", "messages_up", "status", "steps", "residual", "optimal_welfare")
@@ -47,24 +48,6 @@ class StudyResult:
     out: Path
     summary: dict
     table: str
-
-
-def _atomic_savez(path: Path, **arrays) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def chunk_path(out: Path, scenario: str, procedure: str, index: int) -> Path:
-    return out / "chunks" / scenario / procedure / f"{index:05d}.npz"
 
 
 _COMPILED: dict = {}
@@ -104,6 +87,7 @@ def _make_chunk_fn(procedure, steps: int, n_devices: int) -> Callable:
 
 
 _optimum_batch = jax.jit(jax.vmap(optimum))
+_closed_form_batch = jax.jit(jax.vmap(closed_form))
 
 
 @functools.lru_cache(maxsize=64)
@@ -117,7 +101,8 @@ def _sample_chunk(config: StudyConfig, scenario_index: int, start: int, size: in
     key = jax.random.fold_in(jax.random.PRNGKey(config.seed), scenario_index)
     keys = jax.random.split(key, config.batch)[start : start + size]
     economies = _sampler(sc.n, sc.m, json.dumps(sc.sampler, sort_keys=True))(keys)
-    return economies, _optimum_batch(economies)
+    reference = _optimum_batch if reference_function(economies) is optimum else _closed_form_batch
+    return economies, reference(economies)
 
 
 def _pad(tree, size: int):
@@ -130,37 +115,25 @@ def _pad(tree, size: int):
     return jax.tree_util.tree_map(pad, tree)
 
 
-def _check_out(out: Path, config: StudyConfig, fresh: bool) -> None:
-    meta = out / "study.json"
-    if out.exists() and any(out.iterdir()) and not meta.exists():
-        raise ConfigError(f"{out}: exists and is not a jplan study folder; choose another --out")
-    if fresh and meta.exists():
-        shutil.rmtree(out)
-    if meta.exists():
-        try:
-            previous = json.loads(meta.read_text())
-        except (OSError, json.JSONDecodeError):
-            previous = {}
-        if previous.get("fingerprint") != config.fingerprint():
-            raise ConfigError(
-                f"{out}: holds results of a different study configuration; pass --fresh to discard them "
-                "or choose another --out"
-            )
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(
-        meta,
-        json.dumps(
-            {"name": config.name, "fingerprint": config.fingerprint(), "source": config.source,
-             "jax_version": jax.__version__, "devices": [str(d) for d in jax.devices()]},
-            indent=2,
-        ),
-    )
+def _marker(config: StudyConfig) -> dict:
+    return {"name": config.name, "fingerprint": config.fingerprint(), "source": config.source,
+            "jax_version": jax.__version__}
+
+
+def _padded(size: int, n_devices: int) -> int:
+    """Economies per compiled call: the chunk padded to a multiple of the device count."""
+    return -(-size // n_devices) * n_devices
 
 
 def run_chunks(config: StudyConfig, out: Path, *, progress: bool = True) -> dict:
-    """Run (or resume) every chunk of every scenario × procedure; returns compile/run timings."""
+    """Run (or resume) every chunk of every scenario × procedure; returns compile timings.
+
+    Chunk boundaries depend on the config alone (never on the device count), so a study resumed on a
+    machine with another number of devices completes the same chunks; each chunk is padded to a
+    multiple of the device count for the sharded call and the padding is dropped.
+    """
     n_dev = jax.device_count()
-    chunk = -(-config.chunk // n_dev) * n_dev  # a multiple of the device count
+    chunk = config.chunk
     n_chunks = -(-config.batch // chunk)
     jobs = [(si, sc, p) for si, sc in enumerate(config.scenarios) for p in sc.procedures]
     timings: dict = {}
@@ -168,7 +141,7 @@ def run_chunks(config: StudyConfig, out: Path, *, progress: bool = True) -> dict
     try:
         for si, sc, pname in jobs:
             spec = config.procedure(pname)
-            todo = [c for c in range(n_chunks) if not chunk_path(out, sc.name, pname, c).exists()]
+            todo = [c for c in range(n_chunks) if load_chunk(chunk_path(out, sc.name, pname, c), RECORD_FIELDS) is None]
             bar.set_postfix_str(f"{sc.name}/{pname}")
             bar.update(n_chunks - len(todo))
             if not todo:
@@ -178,16 +151,17 @@ def run_chunks(config: StudyConfig, out: Path, *, progress: bool = True) -> dict
                 start = c * chunk
                 size = min(chunk, config.batch - start)
                 economies, opt = _sample_chunk(config, si, start, size)
-                args = (_pad(economies, chunk), _pad(opt.welfare, chunk))
+                width = _padded(chunk, n_dev)
+                args = (_pad(economies, width), _pad(opt.welfare, width))
                 compiled, compile_s = _compiled_chunk_fn(spec, args, n_dev)
                 t0 = time.perf_counter()
                 record = jax.block_until_ready(compiled(*args))
                 seconds = time.perf_counter() - t0
                 record = {k: np.asarray(v)[:size] for k, v in record.items()}
                 record["optimal_welfare"] = np.asarray(opt.welfare)
-                _atomic_savez(
+                save_chunk(
                     chunk_path(out, sc.name, pname, c), **record,
-                    wall_seconds=np.asarray(seconds), chunk_size=np.asarray(chunk), steps_budget=np.asarray(spec.steps),
+                    wall_seconds=np.asarray(seconds), chunk_size=np.asarray(width), steps_budget=np.asarray(spec.steps),
                 )
                 bar.update(1)
             timings[f"{sc.name}/{pname}"] = {"compile_seconds": compile_s}
@@ -198,24 +172,29 @@ def run_chunks(config: StudyConfig, out: Path, *, progress: bool = True) -> dict
 
 def load_records(config: StudyConfig, out: Path, scenario: str, procedure: str) -> dict:
     """Concatenate every chunk of one scenario × procedure (plus per-chunk wall times)."""
-    n_dev = jax.device_count()
-    chunk = -(-config.chunk // n_dev) * n_dev
-    n_chunks = -(-config.batch // chunk)
-    parts = [np.load(chunk_path(out, scenario, procedure, c)) for c in range(n_chunks)]
+    n_chunks = -(-config.batch // config.chunk)
+    parts = []
+    for c in range(n_chunks):
+        part = load_chunk(chunk_path(out, scenario, procedure, c), RECORD_FIELDS)
+        if part is None:
+            raise ConfigError(f"{chunk_path(out, scenario, procedure, c)}: missing or corrupt chunk; run the study again to recompute it")
+        parts.append(part)
     rec = {k: np.concatenate([p[k] for p in parts]) for k in RECORD_FIELDS}
     rec["seconds_per_economy_step"] = np.array(
         [float(p["wall_seconds"]) / (int(p["chunk_size"]) * int(p["steps_budget"])) for p in parts]
     )
     return rec
-
-
 def run_study(config: StudyConfig, out: str | os.PathLike | None = None, *, fresh: bool = False,
               progress: bool = True, echo: Callable[[str], None] | None = None) -> StudyResult:
     """Run a study end to end: chunks (resumable), then summary.json, traces, report.md and plots."""
+    out = Path(out) if out is not None else Path("results") / config.name
+    with open_study(out, _marker(config), fresh):
+        return _run_locked(config, out, progress, echo)
+
+
+def _run_locked(config, out, progress, echo) -> StudyResult:
     from .report import write_outputs
 
-    out = Path(out) if out is not None else Path("results") / config.name
-    _check_out(out, config, fresh)
     if echo:
         echo(
             f"jplan study '{config.name}': {len(config.scenarios)} scenario(s) x {config.batch} economies, "

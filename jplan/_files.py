@@ -1,0 +1,73 @@
+"""Safe file output shared by every writer in jplan (economy files, study records, figures, reports).
+
+Every write goes to a *unique* temporary file in the target's own folder and is then renamed over the
+target, so a reader never sees a half-written file and two writers never share a temporary name. A
+target that exists but is not a regular file (a directory, a symlink, a device node, a FIFO) is refused
+with a one-line `JplanInputError` instead of being replaced.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from .errors import JplanInputError
+
+__all__ = ["atomic_write", "atomic_write_text", "check_writable_target", "OutputError"]
+
+
+class OutputError(JplanInputError):
+    """An output location that cannot be written (missing folder, not a regular file, permissions, full disk)."""
+
+
+def check_writable_target(path: str | os.PathLike) -> Path:
+    """Check, before any work is done, that `path` can be created or replaced as a regular file.
+
+    Raises `OutputError` (one line) if its folder is missing or not writable, or if `path` exists and is
+    not a regular file.
+    """
+    path = Path(path)
+    if "\x00" in str(path):
+        raise OutputError("output path contains a NUL character")
+    folder = path.parent
+    if not folder.is_dir():
+        raise OutputError(f"{folder}: directory does not exist")
+    if os.path.lexists(path):
+        mode = os.lstat(path).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a directory" if stat.S_ISDIR(mode) else "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file"
+            raise OutputError(f"{path}: is {kind}; refusing to replace it")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"{folder}: directory is not writable")
+    return path
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[str], None], *, suffix: str = "") -> None:
+    """Write `path` atomically: `write(tmp_name)` fills a unique temporary file that then replaces `path`.
+
+    `suffix` keeps the extension some writers need (matplotlib and NumPy choose formats by it).
+    """
+    path = check_writable_target(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc.__class__.__name__})") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write a UTF-8 text file atomically (see `atomic_write`)."""
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+
+    atomic_write(path, write)

@@ -1,0 +1,171 @@
+"""Storage of a study folder: the marker, the lock, chunk records with checksums, and cleaning.
+
+Layout of a study folder (everything jplan writes, and the only things `--fresh` removes):
+
+    study.json          marker: {"jplan_study": 1, "name", "fingerprint", ...}
+    chunks/<scenario>/<procedure>/<index>.npz   one finished chunk each, with a checksum
+    traces/<scenario>__<procedure>.npz          all runs of one job (if traces are on)
+    summary.json  timings.json  report.md  *.png
+
+A chunk file that cannot be read or whose checksum does not match (a truncated or corrupt file, e.g.
+after a full disk or a kill mid-write on a filesystem without atomic rename) counts as not done and is
+recomputed. A lock file keeps two runners from working in one folder at the same time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from .._files import OutputError, atomic_write, atomic_write_text
+from ..errors import ConfigError
+
+__all__ = [
+    "MARKER",
+    "chunk_path",
+    "save_chunk",
+    "load_chunk",
+    "chunk_done",
+    "StudyLock",
+    "open_study",
+    "save_arrays",
+]
+
+MARKER = "study.json"
+_PRODUCTS = ("summary.json", "timings.json", "report.md", "gap_vs_iteration.png", "gap_vs_messages.png",
+             "gap_vs_iteration_by_messages.png", "iterations_to_tolerance.png", "runs.csv")
+_PRODUCT_DIRS = ("chunks", "traces")
+_LOCK = ".jplan.lock"
+
+
+def chunk_path(out: Path, scenario: str, procedure: str, index: int) -> Path:
+    return out / "chunks" / scenario / procedure / f"{index:05d}.npz"
+
+
+def _checksum(arrays: dict) -> str:
+    h = hashlib.sha256()
+    for key in sorted(arrays):
+        a = np.ascontiguousarray(arrays[key])
+        h.update(key.encode())
+        h.update(str(a.dtype).encode())
+        h.update(repr(a.shape).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def save_arrays(path: Path, arrays: dict) -> None:
+    """Write a compressed .npz atomically, with a checksum of its arrays."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = dict(arrays)
+    payload["checksum"] = np.asarray(_checksum(arrays))
+    atomic_write(path, lambda tmp: np.savez_compressed(tmp, **payload), suffix=".npz")
+
+
+def save_chunk(path: Path, **arrays) -> None:
+    save_arrays(path, arrays)
+
+
+def load_chunk(path: Path, fields) -> dict | None:
+    """The arrays of a chunk file, or None if it is missing, unreadable, incomplete or fails its checksum."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files if k != "checksum"}
+            stored = str(data["checksum"]) if "checksum" in data.files else None
+    except (OSError, ValueError, EOFError, KeyError, Exception):  # BadZipFile and friends
+        return None
+    if stored is None or stored != _checksum(arrays) or any(f not in arrays for f in fields):
+        return None
+    return arrays
+
+
+def chunk_done(path: Path, fields) -> bool:
+    return load_chunk(path, fields) is not None
+
+
+class StudyLock:
+    """An exclusive, non-blocking lock on a study folder (released when the runner ends or dies)."""
+
+    def __init__(self, out: Path):
+        self.path = out / _LOCK
+        self.fh = None
+
+    def __enter__(self):
+        import fcntl
+
+        self.fh = open(self.path, "a+")
+        try:
+            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            self.fh.close()
+            if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise ConfigError(f"{self.path.parent}: another jplan study is running in this folder") from None
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        import fcntl
+
+        fcntl.flock(self.fh, fcntl.LOCK_UN)
+        self.fh.close()
+        return False
+
+
+def _is_study_folder(out: Path) -> bool:
+    try:
+        return json.loads((out / MARKER).read_text()).get("jplan_study") == 1
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _clean(out: Path) -> None:
+    """Remove what jplan wrote in a study folder, and nothing else (never the folder itself)."""
+    for d in _PRODUCT_DIRS:
+        target = out / d
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+    for f in (*_PRODUCTS, MARKER):
+        target = out / f
+        if target.is_file() and not target.is_symlink():
+            target.unlink()
+
+
+@contextlib.contextmanager
+def open_study(out: Path, marker: dict, fresh: bool):
+    """Check, lock and prepare the output folder before any work; yields while the study runs.
+
+    A path that is not a folder is refused; so is a folder that exists, is not empty and is not a jplan
+    study folder, and a study folder holding another configuration unless `fresh`. `fresh` removes only
+    the files jplan wrote there (never the folder itself, never anything else in it).
+    """
+    if "\x00" in str(out):
+        raise OutputError("output folder contains a NUL character")
+    if os.path.lexists(out) and not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a directory")
+    is_study = out.is_dir() and _is_study_folder(out)
+    if out.is_dir() and not is_study and any(p.name != _LOCK for p in out.iterdir()):
+        raise ConfigError(f"{out}: exists and is not a jplan study folder; choose another --out")
+    if is_study and not fresh:
+        previous = json.loads((out / MARKER).read_text())
+        if previous.get("fingerprint") != marker["fingerprint"]:
+            raise ConfigError(
+                f"{out}: holds results of a different study configuration; pass --fresh to discard them "
+                "or choose another --out"
+            )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot create the folder ({exc.strerror})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise OutputError(f"{out}: folder is not writable")
+    with StudyLock(out):
+        if is_study and fresh:
+            _clean(out)
+        atomic_write_text(out / MARKER, json.dumps({"jplan_study": 1, **marker}, indent=2))
+        yield out
