@@ -26,7 +26,9 @@ from .optimum import Optimum, optimum
 from .procedures import (
     PROCEDURES,
     ArrowHurwicz,
+    ArrowHurwiczAdaptive,
     Heal,
+    HealProportional,
     Malinvaud,
     Procedure,
     Trace,
@@ -40,7 +42,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ArrowHurwicz",
+    "ArrowHurwiczAdaptive",
     "Heal",
+    "HealProportional",
     "Labels",
     "Malinvaud",
     "Optimum",

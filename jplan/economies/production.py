@@ -51,6 +51,7 @@ __all__ = [
     "infeasibility",
     "plan_from_inputs",
     "proportional_plan",
+    "consumer_demand",
 ]
 
 
@@ -272,6 +273,29 @@ def welfare_index(economy: ProductionEconomy, welfare_value: Array) -> Array:
     log_form = _log_welfare_form(economy)
     safe = jnp.where(log_form, 1.0, welfare_value)
     return jnp.where(log_form, welfare_value / jnp.sum(economy.welfare_weights), jnp.log(safe))
+
+
+def consumer_demand(economy: ProductionEconomy, prices: Array, income: Array | None = None) -> Array:
+    """The consumption a price-guided centre plans: argmax U(c) subject to p·(c − γ) = income.
+
+    Log and Stone–Geary welfare: c_k = γ_k + (w_k/Σw)·income/p_k; CES welfare:
+    c_k = γ_k + income · w_k^η p_k^(−η) / Σ_l w_l^η p_l^(1−η). With `income` None the centre maximises
+    U(c) − p·c for the log forms (c_k = γ_k + w_k/p_k, prices in units of U, as in Arrow–Hurwicz) and
+    u(c) − p·c for CES welfare (u = log U; income 1).
+    """
+    w = economy.welfare_weights
+    eta = economy.welfare_elasticity
+    log_form = is_cobb_douglas(eta)
+    used = w > 0
+    safe_p = jnp.where(used, prices, 1.0)
+    share = w / jnp.sum(w)
+    log_y = jnp.where(used, w / safe_p, 0.0) if income is None else jnp.where(used, share * income / safe_p, 0.0)
+    safe_w = jnp.where(used, w, 1.0)
+    eta_safe = jnp.where(log_form, 2.0, eta)
+    terms = jnp.where(used, jnp.exp(eta_safe * jnp.log(safe_w) + (1.0 - eta_safe) * jnp.log(safe_p)), 0.0)
+    ces = jnp.where(used, jnp.exp(eta_safe * jnp.log(safe_w) - eta_safe * jnp.log(safe_p)), 0.0) / jnp.sum(terms)
+    ces = ces * (1.0 if income is None else income)
+    return economy.subsistence + jnp.where(log_form, log_y, ces)
 
 
 def plan_from_inputs(

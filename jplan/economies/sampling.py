@@ -10,7 +10,7 @@ import jax.numpy as jnp
 
 from .production import ProductionEconomy, proportional_plan
 
-__all__ = ["sample", "sample_batch", "MAX_INTERMEDIATE_RETURNS", "TECHNOLOGIES", "WELFARES"]
+__all__ = ["sample", "sample_batch", "check_options", "MAX_INTERMEDIATE_RETURNS", "TECHNOLOGIES", "WELFARES"]
 
 TECHNOLOGIES = ("cobb-douglas", "ces")
 WELFARES = ("log", "ces", "stone-geary")
@@ -24,6 +24,19 @@ def _range(value) -> tuple[float, float]:
         lo, hi = value
         return float(lo), float(hi)
     return float(value), float(value)
+
+
+def check_options(technology="cobb-douglas", elasticity=1.0, returns_to_scale=0.9, welfare="log", subsistence=0.5) -> None:
+    """Raise ValueError (one line) for sampler options that cannot give valid economies."""
+    if technology not in TECHNOLOGIES:
+        raise ValueError(f"technology: unknown family {technology!r} (known: {', '.join(TECHNOLOGIES)})")
+    if welfare not in WELFARES:
+        raise ValueError(f"welfare: unknown family {welfare!r} (known: {', '.join(WELFARES)})")
+    if technology == "ces" and max(_range(elasticity)) > 1 and max(_range(returns_to_scale)) > 1:
+        raise ValueError("elasticity > 1 (substitutes) cannot be combined with returns_to_scale > 1: output "
+                         "could grow without bound from intermediate goods alone")
+    if welfare == "stone-geary" and not 0 <= min(_range(subsistence)) <= max(_range(subsistence)) < 1:
+        raise ValueError("subsistence: a fraction in [0, 1) of a feasible plan's consumption")
 
 
 def sample(
@@ -65,15 +78,7 @@ def sample(
     Returns:
         A `ProductionEconomy` satisfying every rule of the file format.
     """
-    if technology not in TECHNOLOGIES:
-        raise ValueError(f"technology: unknown family {technology!r} (known: {', '.join(TECHNOLOGIES)})")
-    if welfare not in WELFARES:
-        raise ValueError(f"welfare: unknown family {welfare!r} (known: {', '.join(WELFARES)})")
-    if technology == "ces" and max(_range(elasticity)) > 1 and max(_range(returns_to_scale)) > 1:
-        raise ValueError("elasticity > 1 (substitutes) cannot be combined with returns_to_scale > 1: output "
-                         "could grow without bound from intermediate goods alone")
-    if welfare == "stone-geary" and not 0 <= min(_range(subsistence)) <= max(_range(subsistence)) < 1:
-        raise ValueError("subsistence: a fraction in [0, 1) of a feasible plan's consumption")
+    check_options(technology, elasticity, returns_to_scale, welfare, subsistence)
     k_rho, k_b, k_mask, k_beta, k_alpha, k_tfp, k_R, k_w = jax.random.split(key, 8)
     k_sigma, k_eta, k_gamma = jax.random.split(jax.random.fold_in(key, 1), 3)
     dtype = jnp.zeros(()).dtype

@@ -1,6 +1,6 @@
 """Planning procedures: one module each, one protocol, one run loop. Knows nothing of files or the CLI."""
 
-from .arrow_hurwicz import ArrowHurwicz
+from .arrow_hurwicz import ArrowHurwicz, ArrowHurwiczAdaptive
 from .base import (
     CONVERGED,
     DIVERGED,
@@ -17,13 +17,15 @@ from .base import (
     run,
     status_name,
 )
-from .heal import Heal
+from .heal import Heal, HealProportional
 from .malinvaud import Malinvaud
 from .solve import DEFAULT_STEPS, PROCEDURES, SolveResult, make_procedure, solve
 
 __all__ = [
     "ArrowHurwicz",
+    "ArrowHurwiczAdaptive",
     "Heal",
+    "HealProportional",
     "Malinvaud",
     "Messages",
     "Observation",

@@ -2,20 +2,34 @@
 
 Each step the centre (CPB) announces prices for goods p and resources s; every firm, seeing only its
 own technology and those prices, returns its profit-maximising plan; the centre chooses consumption to
-maximise U(c) − p·c (c_k = w_k/p_k) and moves prices by excess demand z = demand − supply.
+maximise U(c) − p·c (log and Stone–Geary welfare: c_k = γ_k + w_k/p_k; for CES welfare, whose U is
+homogeneous of degree 1, it uses u = log U, see `jplan.economies.consumer_demand`) and moves prices by
+excess demand z = demand − supply. Under the seed's anonymity the centre hears only totals: each good's
+supply and the firms' total demand for each good and resource (2n + m floats up), and broadcasts the
+n + m prices once.
+
+Firms' supply is in closed form for CES technology (Cobb–Douglas included): with κ the unit cost of the
+firm's degree-1 aggregate at the input prices, q = (ρ p_i A^(1/ρ)/κ)^(ρ/(1−ρ)), inputs (q/A)^(1/ρ)·∇κ.
 
 Price rules (`rule`):
 
-- ``"additive"``: the seed's rule p ← max(0, p + η z), resources alike. Faithful, but scale-dependent:
-  it converges on decreasing-returns economies only for small η and slowly, and diverges for large η
-  (the run then reports status "diverged").
+- ``"additive"`` (`arrow-hurwicz`, the seed's rule): p_k ← max(0, p_k + ρ_k z_k), resources alike, with
+  one fixed speed per good as Arrow and Hurwicz allow. The seed's start is "an arbitrary price vector";
+  ours uses public data only, so that prices start at the right scale: s⁰_j = Σw/(m R_j) (resources
+  worth the planner's total weight) and p⁰_k = w_k / R̄ (consumption of about one mean endowment R̄ of
+  each good). Unit normalisation of the speeds: ρ_k = η p⁰_k / (D⁰_k + S⁰_k), with D⁰_k and S⁰_k good k's
+  demand and supply in the opening round, and ρ_j = η s⁰_j / R_j, so η is unit-free and the first step
+  moves no price by more than η times its starting level. Faithful and slow: supplies of firms with returns near 1 are very
+  elastic, so stable speeds are small. It diverges for large η (status "diverged"; a price driven to 0
+  makes consumption demand unbounded, reported the same way).
 - ``"multiplicative"``: log p ← log p + η e with e = (D − S)/(D + S) ∈ [−1, 1] the relative excess
   demand. Prices stay positive and no step moves a price by more than a factor e^η. Because e has the
   sign of z, this is a diagonally scaled gradient step on the dual function below.
-- ``"adaptive"`` (default): the multiplicative rule with a step size the centre adapts by testing
+- ``"adaptive"`` (`arrow-hurwicz-adaptive`, a variant, not the seed's rule): the multiplicative rule with
+  a step size the centre adapts by testing
   the dual function g(p, s) = max_c [U(c) − p·c] + Σ_i profit_i + s·R, whose minimum is U*.
   A trial step that lowers g is accepted and η grows by `grow`; otherwise the prices stay and η is
-  multiplied by `shrink`. Firms report their profit as one extra float each.
+  multiplied by `shrink`. The centre also hears the firms' total profit (one extra float).
 
 AH is not feasible before the limit (its plan is what the prices call forth) and needs every firm to
 have decreasing returns (ρ < 1): with constant returns the profit-maximising supply is 0 or unbounded
@@ -32,10 +46,19 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
-from ..economies.production import FirmTechnology, Plan, ProductionEconomy, xlogy_masked
+from ..economies.production import (
+    FirmTechnology,
+    Plan,
+    ProductionEconomy,
+    consumer_demand,
+    is_cobb_douglas,
+    welfare,
+    welfare_index,
+    xlogy_masked,
+)
 from .base import Messages, Observation, Procedure
 
-__all__ = ["ArrowHurwicz", "firm_supply", "AHState"]
+__all__ = ["ArrowHurwicz", "ArrowHurwiczAdaptive", "firm_supply", "AHState"]
 
 RULES = ("additive", "multiplicative", "adaptive")
 
@@ -50,7 +73,8 @@ def firm_supply(tech: FirmTechnology, index: Array, prices: Array) -> tuple[Arra
 
     Returns:
         (output q_i, resource demands r_i [m], input demands v_i [n], profit), closed form for
-        Cobb–Douglas: q = [A (ρ p_i)^ρ Π (a_l/π_l)^(ρ a_l)]^(1/(1−ρ)), input_l = ρ a_l p_i q / π_l.
+        Cobb–Douglas: q = [A (ρ p_i)^ρ Π (a_l/π_l)^(ρ a_l)]^(1/(1−ρ)), input_l = ρ a_l p_i q / π_l,
+        and for CES: q = (ρ p_i A^(1/ρ)/κ)^(ρ/(1−ρ)), inputs (q/A)^(1/ρ)·∇κ (Shephard's lemma).
     """
     m = tech.resource_shares.shape[0]
     n = tech.input_shares.shape[0]
@@ -64,17 +88,31 @@ def firm_supply(tech: FirmTechnology, index: Array, prices: Array) -> tuple[Arra
     q = jnp.exp(log_q)
     demand = jnp.where(shares > 0, rho * shares * own_price * q / jnp.where(shares > 0, input_prices, 1.0), 0.0)
     profit = (1.0 - rho) * own_price * q
+    # CES (σ ≠ 1): the same optimum through the unit cost of the aggregate
+    cd = is_cobb_douglas(tech.elasticity)
+    ces_tech = eqx.tree_at(lambda t: t.elasticity, tech, jnp.where(cd, 2.0, tech.elasticity))
+    safe_prices = jnp.where(shares > 0, input_prices, 1.0)
+    log_kappa, grad_log_kappa = jax.value_and_grad(ces_tech.log_unit_cost)(safe_prices)
+    log_q_ces = rho / (1.0 - rho) * (jnp.log(rho * own_price) + jnp.log(tech.tfp) / rho - log_kappa)
+    q_ces = jnp.exp(log_q_ces)
+    G = jnp.exp((log_q_ces - jnp.log(tech.tfp)) / rho)
+    demand_ces = jnp.where(shares > 0, G * jnp.exp(log_kappa) * grad_log_kappa, 0.0)
+    q = jnp.where(cd, q, q_ces)
+    demand = jnp.where(cd, demand, demand_ces)
+    profit = (1.0 - rho) * own_price * q
     return q, demand[:m], demand[m:], profit
 
 
 class AHState(eqx.Module):
-    """Current prices, the plan they call forth, the dual value there, and the adaptive step size."""
+    """Current prices, the plan they call forth, the dual value there, the adaptive step size, and the
+    per-good scales of the additive rule (opening-round supplies, endowments)."""
 
     goods_prices: Array
     resource_prices: Array
     plan: Plan
     dual: Array
     step_size: Array
+    scale: Array
 
 
 class ArrowHurwicz(Procedure):
@@ -82,15 +120,16 @@ class ArrowHurwicz(Procedure):
 
     Attributes:
         step_size: η (an array, so it can be swept, vmapped or differentiated).
-        rule: "additive" (seed), "multiplicative" or "adaptive" (default).
+        rule: "additive" (the seed's rule, default), "multiplicative" or "adaptive"
+            (`ArrowHurwiczAdaptive` is the adaptive variant under its own name).
         tolerance: stop when the largest relative excess demand |D − S|/(D + S) is below this.
         initial_price: starting price of every good and resource.
         grow, shrink, max_step: the adaptive rule's step-size control.
     """
 
     name: ClassVar[str] = "arrow-hurwicz"
-    step_size: Array = eqx.field(default_factory=lambda: jnp.asarray(0.1), converter=jnp.asarray)
-    rule: str = eqx.field(default="adaptive", static=True)
+    step_size: Array = eqx.field(default_factory=lambda: jnp.asarray(0.03), converter=jnp.asarray)
+    rule: str = eqx.field(default="additive", static=True)
     tolerance: Array = eqx.field(default_factory=lambda: jnp.asarray(1e-7), converter=jnp.asarray)
     initial_price: Array = eqx.field(default_factory=lambda: jnp.asarray(1.0), converter=jnp.asarray)
     grow: Array = eqx.field(default_factory=lambda: jnp.asarray(1.25), converter=jnp.asarray)
@@ -112,17 +151,25 @@ class ArrowHurwicz(Procedure):
 
     # -- agents and centre -------------------------------------------------------------------------
     def _respond(self, economy: ProductionEconomy, p: Array, s: Array):
-        """Centre → firms: prices; firms → centre: their plans (and profits). Returns plan, dual, msgs."""
+        """Centre → firms: prices (one broadcast); firms → centre: totals only (anonymity).
+
+        Returns the plan (each firm's, for the record), the dual value and the messages: the centre's
+        own computations use only the broadcast prices and the totals.
+        """
         n = economy.n
-        message = jnp.broadcast_to(jnp.concatenate([p, s]), (n, n + economy.m))
+        prices = jnp.concatenate([p, s])
+        message = jnp.broadcast_to(prices, (n, n + economy.m))
         q, r, v, profit = jax.vmap(firm_supply)(economy.firms, jnp.arange(n), message)
-        w = economy.welfare_weights
-        c = jnp.where(w > 0, w / p, 0.0)
+        c = consumer_demand(economy, p)
         plan = Plan(consumption=c, output=q, resource_use=r, intermediate_use=v)
-        consumer = jnp.sum(xlogy_masked(w, c)) - jnp.sum(p * c)
+        # U − p·c for the log forms, u − p·c for CES welfare (see consumer_demand)
+        u = welfare(economy, c)
+        value = jnp.where(is_cobb_douglas(economy.welfare_elasticity), u, welfare_index(economy, u))
+        consumer = value - jnp.sum(p * c)
+        totals = (q, jnp.sum(v, axis=0), jnp.sum(r, axis=0))
         dual = consumer + jnp.sum(profit) + jnp.sum(s * economy.endowments)
-        reports = (q, r, v, profit) if self.rule == "adaptive" else (q, r, v)
-        return plan, dual, Messages.of(message, reports)
+        reports = (*totals, jnp.sum(profit)) if self.rule == "adaptive" else totals
+        return plan, dual, Messages.of(prices, reports)
 
     @staticmethod
     def _relative_excess(economy: ProductionEconomy, plan: Plan):
@@ -137,26 +184,33 @@ class ArrowHurwicz(Procedure):
         dtype = economy.tfp.dtype
         p = jnp.full((economy.n,), self.initial_price, dtype)
         s = jnp.full((economy.m,), self.initial_price, dtype)
+        if self.rule == "additive":  # the public-data start (see the module docstring)
+            w, R = economy.welfare_weights, economy.endowments
+            p = jnp.where(w > 0, w, jnp.min(jnp.where(w > 0, w, jnp.inf))) / jnp.mean(R)
+            s = jnp.sum(w) / (economy.m * R)
         plan, dual, msgs = self._respond(economy, p, s)
-        return AHState(p, s, plan, dual, jnp.asarray(self.step_size, dtype)), msgs
+        demand = plan.consumption + jnp.sum(plan.intermediate_use, axis=0)
+        scale = jnp.concatenate([(demand + plan.output) / p, economy.endowments / s])
+        return AHState(p, s, plan, dual, jnp.asarray(self.step_size, dtype), scale), msgs
 
     def step(self, economy: ProductionEconomy, state: AHState) -> tuple[AHState, Messages]:
         (e_goods, e_res), (z_goods, z_res) = self._relative_excess(economy, state.plan)
         eta = state.step_size
         if self.rule == "additive":
-            p = jnp.maximum(0.0, state.goods_prices + eta * z_goods)
-            s = jnp.maximum(0.0, state.resource_prices + eta * z_res)
+            n = economy.n
+            p = jnp.maximum(0.0, state.goods_prices + eta * z_goods / state.scale[:n])
+            s = jnp.maximum(0.0, state.resource_prices + eta * z_res / state.scale[n:])
         else:
             p = state.goods_prices * jnp.exp(eta * e_goods)
             s = state.resource_prices * jnp.exp(eta * e_res)
         plan, dual, msgs = self._respond(economy, p, s)
         if self.rule != "adaptive":
-            return AHState(p, s, plan, dual, eta), msgs
+            return AHState(p, s, plan, dual, eta, state.scale), msgs
         accept = jnp.isfinite(dual) & (dual <= state.dual)
         new_eta = jnp.where(accept, jnp.minimum(eta * self.grow, self.max_step), eta * self.shrink)
         keep = lambda new, old: jax.tree_util.tree_map(lambda a, b: jnp.where(accept, a, b), new, old)
         p, s, plan, dual = keep((p, s, plan, dual), (state.goods_prices, state.resource_prices, state.plan, state.dual))
-        return AHState(p, s, plan, dual, new_eta), msgs
+        return AHState(p, s, plan, dual, new_eta, state.scale), msgs
 
     def observe(self, economy: ProductionEconomy, state: AHState) -> Observation:
         (e_goods, e_res), _ = self._relative_excess(economy, state.plan)
@@ -168,3 +222,15 @@ class ArrowHurwicz(Procedure):
             residual=residual,
             failed=jnp.asarray(False),
         )
+
+
+class ArrowHurwiczAdaptive(ArrowHurwicz):
+    """The adaptive multiplicative variant of Arrow–Hurwicz (not the seed's rule; see the module docstring).
+
+    Multiplicative price steps log p ← log p + η (D − S)/(D + S) whose η the centre adapts by testing
+    the dual function (accept and grow ×`grow`, or refuse and shrink ×`shrink`).
+    """
+
+    name: ClassVar[str] = "arrow-hurwicz-adaptive"
+    step_size: Array = eqx.field(default_factory=lambda: jnp.asarray(0.1), converter=jnp.asarray)
+    rule: str = eqx.field(default="adaptive", static=True)

@@ -65,16 +65,23 @@ def status_name(code) -> str:
 
 
 class Messages(eqx.Module):
-    """Floats exchanged in one step: centre → agents (`down`) and agents → centre (`up`)."""
+    """What one step costs: floats centre → agents (`down`), agents → centre (`up`), and the centre's
+    work, `solves` (dense linear systems of order n it solves; Lustosa's criterion 2).
+
+    Counting conventions (seed 001 §6): a price vector broadcast to every agent counts once; where the
+    centre hears only totals (Arrow–Hurwicz's anonymity) only the totals count; an allocation sent to
+    each firm counts every firm's own part.
+    """
 
     down: Int[Array, ""]
     up: Int[Array, ""]
+    solves: Int[Array, ""] = eqx.field(default_factory=lambda: jnp.asarray(0), converter=jnp.asarray)
 
     @staticmethod
-    def of(down_arrays, up_arrays) -> "Messages":
+    def of(down_arrays, up_arrays, solves: int = 0) -> "Messages":
         """Count the floats in the message arrays actually passed between centre and agents."""
         count = lambda arrays: sum(int(np.prod(jnp.shape(a))) for a in jax.tree_util.tree_leaves(arrays))
-        return Messages(down=jnp.asarray(count(down_arrays)), up=jnp.asarray(count(up_arrays)))
+        return Messages(down=jnp.asarray(count(down_arrays)), up=jnp.asarray(count(up_arrays)), solves=jnp.asarray(solves))
 
 
 class Observation(eqx.Module):
@@ -148,8 +155,9 @@ class Trace(eqx.Module):
 
     Attributes:
         welfare, gap, infeasibility, residual: per-step series (gap is NaN without a reference optimum).
-        messages_down, messages_up: floats exchanged in each step (index 0: the opening round that
+        messages_down, messages_up: floats exchanged in each step (index 0: the opening round(s) that
             formed the first plan; 0 after the run stopped).
+        solves: linear systems the centre solved in each step.
         active: whether the procedure was still iterating at that index.
         plan, goods_prices, resource_prices: the final iterate.
         status: final status code (see `STATUS_NAMES`).
@@ -162,6 +170,7 @@ class Trace(eqx.Module):
     residual: Float[Array, " T"]
     messages_down: Int[Array, " T"]
     messages_up: Int[Array, " T"]
+    solves: Int[Array, " T"]
     active: Bool[Array, " T"]
     plan: Plan
     goods_prices: Float[Array, " n"]
@@ -231,6 +240,7 @@ def run(
             residual=obs.residual,
             messages_down=jnp.where(active, msgs.down, 0),
             messages_up=jnp.where(active, msgs.up, 0),
+            solves=jnp.where(active, msgs.solves, 0),
             active=active,
         )
 

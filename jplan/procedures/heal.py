@@ -1,49 +1,49 @@
-"""Heal's quantity-guided procedure, "planning without prices" (Heal 1969; seed 001 §5.2).
+"""Heal's quantity-guided procedure, "planning without prices" (Heal 1969; seed 001 §5.2), and a variant.
 
 The centre allocates resources r and intermediate goods v to firms; consumption is what is left,
-c_k = q_k − Σ_i v_ik. Firms (vmapped, each seeing only its own production function and its own
-allocation) report output q_i and marginal productivities ∂f_i/∂r_ij, ∂f_i/∂v_ik, obtained by
-`jax.grad` of their production function. The centre computes marginal social values by `jax.grad` of U:
-π_k = ∂U/∂c_k is good k's value in consumption, σ_ij = π_i ∂f_i/∂r_ij resource j's value in firm i, and
-μ_ik = π_i ∂f_i/∂v_ik good k's value in firm i. It then moves each good towards the uses where its
-marginal social value is above the average over the uses it takes part in.
+c_k = q_k − Σ_i v_ik, so it absorbs every change in output and every plan the centre sends balances
+exactly. Firms (vmapped, each seeing only its own production function and its own allocation) report
+their output q_i and marginal productivities ∂f_i/∂r_ij, ∂f_i/∂v_ik (by `jax.grad`). The centre values
+each use by its marginal social value: π_k = ∂U/∂c_k in consumption, π_i ∂f_i/∂r_ij for resource j in
+firm i and π_i ∂f_i/∂v_ik for good k in firm i (extra output of i is consumed, so it is worth π_i).
 
-Discrete-time rule (ours; Heal states the procedure as a differential equation). The centre shares
-every good k's output among its uses u (the firms using it and final consumption) in fractions f_uk,
-and every resource j among the firms using it in fractions g_ij. Each step it moves the fractions
-towards uses of above-average marginal social value,
+`heal` — Heal's rule. Each allocation of a good (over the firms using it and consumption) and of a
+resource (over the firms) moves by an amount proportional to the difference between its marginal social
+value in that use and the average over the good's uses,
 
-    f_uk ← f_uk (value_uk / avg_k)^η / Σ_u' f_u'k (value_u'k / avg_k)^η,   avg_k = Σ_u f_uk value_uk,
+    x_u ← x_u + s_k (value_u − average_k),        s_k = κ X_k / (N_k · v̄_k),
 
-(resources alike), which is an ascent direction: to first order welfare changes by the covariance of
-log(value) and value over the uses, ≥ 0. The value of a use in production is the marginal productivity
-times λ_i, the worth of one more unit of firm i's output *shared over i's uses in their current
-fractions* (a linear system solved from the firms' reports; λ = π at the optimum). Valuing it at π_i
-instead, its worth in consumption alone, is not an ascent direction when a good matters mostly as an
-input, and stalled the procedure on such economies. At η = 1 every use gets the share of its current value flow
-(proportional response).
+where X_k is the good's total (its output, or the endowment), N_k the number of uses it is allocated to
+and v̄_k = Σ_u x_u value_u / X_k: one speed per good that makes κ unit-free (a step moves allocations by κ
+times the relative value difference, spread over the uses). Heal's device for non-negativity — a use at
+zero whose value is below the average stays at zero and drops out of the average — is, in discrete time,
+the Euclidean projection of the moved allocations onto {x ≥ 0, Σ x = X_k}: the projection is
+max(y − τ_k, 0) with one shift τ_k per good, i.e. the rule above with the average taken over the uses
+that stay positive. Uses of positive value are never moved to zero (their marginal productivity is
+unbounded there, so the optimum keeps them positive): per good, the move towards the projected point is
+cut to the fraction t_k ≤ 1 at which no such use loses more than half its allocation (t_k is part of the
+good's speed; the moved allocation stays on the simplex). Step-size control: the centre sends the moved allocation, firms report their outputs
+there, and the centre accepts it only if every consumption stays above subsistence and welfare does not
+fall (κ then grows ×`grow` up to `max_step`); otherwise the allocation stays and κ shrinks ×`shrink`.
+Every iterate is therefore feasible and welfare is non-decreasing.
 
-Outputs change when inputs do, and the centre must allocate quantities, not fractions, so it predicts
-the new outputs from what the firms reported: their marginal productivities give the output
-elasticities ε = (∂f_i/∂x)·x / q_i, and the log-linear prediction solves
+`heal-proportional` — a variant (not Heal's rule), documented as exploiting log-linear structure: it moves
+each good's *fractions* of output towards above-average uses multiplicatively (proportional response),
+values inputs at λ_i (the worth of firm i's output shared over its uses, a linear system in the reports)
+and predicts new outputs from the reported output elasticities, which is exact for Cobb–Douglas: with
+Cobb–Douglas technology and log welfare its log-fractions move as (1 − η)·old + η·optimal, so it lands on
+the optimum in about three steps whatever n is. It uses the same start and step-size control.
 
-    (I − ε_v) Δlog q = ε_r Δlog g + ε_v Δlog f       (Δlog v_ik = Δlog f_ik + Δlog q_k).
+Start (both): the centre cannot read technologies, so it forms the first plan from reports alone. It
+divides every resource equally over all firms (it does not know which firms use which), and for
+`OPENING_ROUNDS` rounds sends every firm a `START_FRACTION`/n share of each good's last reported output
+(starting from a token 1e-6 of each), the firms reporting their outputs back; each round's messages
+count. Firms that do not use a good are given some at first; the procedure moves it away. With strong
+complementarity (σ ≪ 1, many inputs) the opening rounds can let output collapse, so that the start
+leaves no consumption above subsistence; the run then ends at once with status "failed" (it never
+reports an infeasible plan as a result).
 
-It then sends r_ij = g_ij R_j and v_ik = f_ik q̂_k; consumption takes what is left of actual output.
-For Cobb–Douglas technology the elasticities are constant and the prediction is exact, so consumption is
-exactly f_ck q_k > 0.
-
-Step-size control, which is what makes the procedure feasible and monotone in discrete time: the centre
-sends the proposed allocation, firms report output there, and the centre accepts it only if every
-consumption stays positive and welfare does not fall; then η grows (×`grow`, capped at `max_step`).
-Otherwise the allocation stays and η shrinks (×`shrink`). So every iterate is feasible and welfare is
-non-decreasing by construction, for any returns to scale. In log coordinates the problem is a convex
-geometric program, which is why the procedure also reaches the optimum under increasing returns.
-
-The start is a feasible allocation that spreads each resource equally over the firms using it and
-gives firms intermediate goods in proportion to their input shares, scaled so that about 18% of every
-good's output is used as input (Heal assumes a feasible start is given). Domain: every welfare weight > 0
-(a good nobody values has no consumption value to compare against).
+Domain: every welfare weight > 0 (a good nobody values has no consumption value to compare against).
 """
 
 from __future__ import annotations
@@ -56,10 +56,14 @@ import jax.numpy as jnp
 from jaxtyping import Array
 
 from .._linalg import solve
-from ..economies.production import FirmTechnology, Plan, ProductionEconomy, firm_output, welfare, xlogy_masked
+from ..economies.production import FirmTechnology, Plan, ProductionEconomy, firm_output, welfare
 from .base import Messages, Observation, Procedure
 
-__all__ = ["Heal", "firm_report", "feasible_start"]
+__all__ = ["Heal", "HealProportional", "firm_report", "reported_start", "project_simplex",
+           "OPENING_ROUNDS", "START_FRACTION"]
+
+OPENING_ROUNDS = 8
+START_FRACTION = 0.2
 
 
 def firm_report(tech: FirmTechnology, resources: Array, inputs: Array) -> tuple[Array, Array, Array]:
@@ -68,27 +72,39 @@ def firm_report(tech: FirmTechnology, resources: Array, inputs: Array) -> tuple[
     return q, mp_r, mp_v
 
 
-def feasible_start(economy: ProductionEconomy) -> tuple[Array, Array]:
-    """A strictly feasible starting allocation (r [n, m], v [n, n]) with positive consumption of every good.
+def reported_start(economy: ProductionEconomy) -> tuple[Array, Array, Messages]:
+    """The centre's first allocation (r [n, m], v [n, n]) from public data and firms' reports only.
 
-    v_ik = θ_k β_ik with log θ solving (I − M) log θ = a − log(2e Σ_i β_ik), where M = ρβ and a is the
-    log output at unit θ; then each good's intermediate use is 1/(2e) ≈ 18% of its output.
+    Resources: equal division over all firms (public: the endowments). Goods: `OPENING_ROUNDS` rounds in
+    which every firm receives `START_FRACTION`/n of each good's last reported output (a token 1e-6 at
+    first) and reports its output back. Only `economy.endowments`, the dimensions and the firms' reports
+    are read here; the messages of all opening rounds are returned.
     """
-    alpha, beta = economy.resource_shares, economy.input_shares
-    users = alpha > 0
-    count = jnp.sum(users, axis=0)
-    r = jnp.where(users, economy.endowments[None, :] / jnp.maximum(count, 1)[None, :], 0.0)
-    M = economy.scaled_input_shares
-    a = (
-        jnp.log(economy.tfp)
-        + jnp.sum(xlogy_masked(economy.returns_to_scale[:, None] * alpha, r), axis=1)
-        + jnp.sum(xlogy_masked(M, beta), axis=1)
-    )
-    colsum = jnp.sum(beta, axis=0)
-    target = a - jnp.where(colsum > 0, jnp.log(2.0 * jnp.e * jnp.where(colsum > 0, colsum, 1.0)), 0.0)
-    log_theta = solve(jnp.eye(economy.n, dtype=a.dtype) - M, target)
-    v = beta * jnp.exp(log_theta)[None, :]
-    return r, v
+    n, m = economy.n, economy.m
+    dtype = economy.endowments.dtype
+    r = jnp.broadcast_to(economy.endowments[None, :] / n, (n, m))
+
+    def round_(v, _):
+        q = jax.vmap(firm_output)(economy.firms, r, v)  # firms report outputs
+        return jnp.broadcast_to(START_FRACTION * q[None, :] / n, (n, n)), None
+
+    v0 = jnp.full((n, n), 1e-6, dtype)
+    v, _ = jax.lax.scan(round_, v0, None, length=OPENING_ROUNDS)
+    per_round = Messages.of((r, v), jnp.zeros((n,), dtype))
+    msgs = Messages(down=per_round.down * OPENING_ROUNDS, up=per_round.up * OPENING_ROUNDS)
+    return r, v, msgs
+
+
+def project_simplex(y: Array, total: Array) -> Array:
+    """Euclidean projection of y [k] onto {x ≥ 0, Σ x = total}: max(y − τ, 0) with one shift τ."""
+    k = y.shape[0]
+    u = jnp.sort(y)[::-1]
+    css = jnp.cumsum(u) - total
+    idx = jnp.arange(1, k + 1, dtype=y.dtype)
+    cond = u - css / idx > 0
+    last = k - 1 - jnp.argmax(cond[::-1])
+    tau = css[last] / (last + 1)
+    return jnp.maximum(y - tau, 0.0)
 
 
 class HealState(eqx.Module):
@@ -97,6 +113,129 @@ class HealState(eqx.Module):
     marginal_resources: Array  # firms' last reported ∂f_i/∂r_ij
     marginal_inputs: Array  # firms' last reported ∂f_i/∂v_ik
     step_size: Array
+
+
+class _HealBase(Procedure):
+    """What Heal and its variant share: the firm round, the reported start, the step-size control."""
+
+    has_prices: ClassVar[bool] = False
+    step_size: Array = eqx.field(default_factory=lambda: jnp.asarray(0.5), converter=jnp.asarray)
+    tolerance: Array = eqx.field(default_factory=lambda: jnp.asarray(1e-7), converter=jnp.asarray)
+    grow: Array = eqx.field(default_factory=lambda: jnp.asarray(1.5), converter=jnp.asarray)
+    shrink: Array = eqx.field(default_factory=lambda: jnp.asarray(0.5), converter=jnp.asarray)
+    max_step: Array = eqx.field(default_factory=lambda: jnp.asarray(1.0), converter=jnp.asarray)
+
+    def domain_violation(self, economy: ProductionEconomy) -> Array:
+        return jnp.any(economy.welfare_weights <= 0)
+
+    def domain_message(self) -> str:
+        return f"{self.name}: needs every welfare weight > 0"
+
+    def _round(self, economy: ProductionEconomy, r: Array, v: Array):
+        """Centre → firms: each firm its allocation; firms → centre: output and marginal productivities."""
+        q, mp_r, mp_v = jax.vmap(firm_report)(economy.firms, r, v)
+        c = q - jnp.sum(v, axis=0)
+        plan = Plan(consumption=c, output=q, resource_use=r, intermediate_use=v)
+        return plan, mp_r, mp_v, Messages.of((r, v), (q, mp_r, mp_v))
+
+    def init(self, economy: ProductionEconomy) -> tuple[HealState, Messages]:
+        r, v, opening = reported_start(economy)
+        plan, mp_r, mp_v, msgs = self._round(economy, r, v)
+        eta = jnp.asarray(self.step_size, economy.tfp.dtype)
+        u = self._welfare(economy, plan)
+        msgs = Messages(down=msgs.down + opening.down, up=msgs.up + opening.up)
+        return HealState(plan, u, mp_r, mp_v, eta), msgs
+
+    @staticmethod
+    def _welfare(economy: ProductionEconomy, plan: Plan) -> Array:
+        """Welfare of a plan, −∞ unless every consumption is above subsistence."""
+        ok = jnp.all(plan.consumption > economy.subsistence)
+        return jnp.where(ok, welfare(economy, jnp.where(ok, plan.consumption, economy.subsistence + 1.0)), -jnp.inf)
+
+    def _control(self, economy: ProductionEconomy, state: HealState, r: Array, v: Array, solves: int = 0):
+        """Send the proposal, hear the reports, accept only a feasible plan that does not lower welfare."""
+        new_plan, mp_r, mp_v, msgs = self._round(economy, r, v)
+        msgs = Messages(down=msgs.down, up=msgs.up, solves=jnp.asarray(solves))
+        new_welfare = self._welfare(economy, new_plan)
+        eta = state.step_size
+        accept = jnp.isfinite(new_welfare) & (new_welfare >= state.welfare)
+        new_eta = jnp.where(accept, jnp.minimum(eta * self.grow, self.max_step), eta * self.shrink)
+        proposed = HealState(new_plan, new_welfare, mp_r, mp_v, new_eta)
+        kept = HealState(state.plan, state.welfare, state.marginal_resources, state.marginal_inputs, new_eta)
+        return jax.tree_util.tree_map(lambda a, b: jnp.where(accept, a, b), proposed, kept), msgs
+
+    @staticmethod
+    def _consumption_values(economy: ProductionEconomy, plan: Plan) -> Array:
+        return jax.grad(welfare, argnums=1)(economy, plan.consumption)
+
+
+class Heal(_HealBase):
+    """Heal's rule (Heal 1969): allocations move by κ_k (value − average); see the module docstring.
+
+    Attributes:
+        step_size: initial κ (unit-free). grow, shrink, max_step: the step-size control.
+        tolerance: stop when every used allocation's marginal social value is within this relative
+            distance of its good's average (and no unused one is above it).
+    """
+
+    name: ClassVar[str] = "heal"
+
+    def _values(self, economy: ProductionEconomy, state: HealState):
+        """(resource values σ [n, m], goods values [n + 1, n]: rows firms then consumption)."""
+        pi = self._consumption_values(economy, state.plan)
+        sigma = pi[:, None] * state.marginal_resources
+        mu = pi[:, None] * state.marginal_inputs
+        return sigma, jnp.concatenate([mu, pi[None, :]])
+
+    @staticmethod
+    def _move(x: Array, value: Array, total: Array, kappa: Array) -> Array:
+        """One good's (or resource's) allocation x [uses] moved by Heal's rule and projected."""
+        held = x > 0
+        count = jnp.maximum(jnp.sum(held), 1)
+        mean_value = jnp.sum(x * value) / jnp.where(total > 0, total, 1.0)
+        safe_mean = jnp.where(mean_value > 0, mean_value, 1.0)
+        average = jnp.sum(jnp.where(held, value, 0.0)) / count
+        speed = kappa * total / (count * safe_mean)
+        target = project_simplex(x + speed * (value - average), total)
+        # a use of positive value never loses more than half its allocation in one step: its marginal
+        # productivity is unbounded at zero (CES and Cobb–Douglas inputs), so the optimum keeps it positive
+        d = target - x
+        shrinking = (value > 0) & (d < 0)
+        limit = jnp.min(jnp.where(shrinking, 0.5 * x / jnp.where(shrinking, -d, 1.0), 1.0))
+        return x + jnp.minimum(limit, 1.0) * d
+
+    def step(self, economy: ProductionEconomy, state: HealState) -> tuple[HealState, Messages]:
+        plan = state.plan
+        sigma, goods_values = self._values(economy, state)
+        kappa = state.step_size
+        r = jax.vmap(self._move, in_axes=(1, 1, 0, None), out_axes=1)(
+            plan.resource_use, sigma, economy.endowments, kappa
+        )
+        uses = jnp.concatenate([plan.intermediate_use, plan.consumption[None, :]])
+        moved = jax.vmap(self._move, in_axes=(1, 1, 0, None), out_axes=1)(uses, goods_values, plan.output, kappa)
+        return self._control(economy, state, r, moved[:-1])
+
+    def observe(self, economy: ProductionEconomy, state: HealState) -> Observation:
+        sigma, goods_values = self._values(economy, state)
+        plan = state.plan
+        uses = jnp.concatenate([plan.intermediate_use, plan.consumption[None, :]])
+
+        def deviation(x, value):
+            held = x > 0
+            average = jnp.sum(jnp.where(held, value, 0.0)) / jnp.maximum(jnp.sum(held), 1)
+            rel = value / jnp.where(average > 0, average, 1.0) - 1.0
+            return jnp.max(jnp.where(held, jnp.abs(rel), jnp.maximum(rel, 0.0)))
+
+        dev_r = jax.vmap(deviation, in_axes=(1, 1))(plan.resource_use, sigma)
+        dev_v = jax.vmap(deviation, in_axes=(1, 1))(uses, goods_values)
+        nan = lambda k: jnp.full((k,), jnp.nan, sigma.dtype)
+        return Observation(
+            plan=plan,
+            goods_prices=nan(economy.n),
+            resource_prices=nan(economy.m),
+            residual=jnp.maximum(jnp.max(dev_r), jnp.max(dev_v)),
+            failed=~jnp.isfinite(state.welfare),  # only an infeasible start: later plans are accepted only if feasible
+        )
 
 
 def _reshare(x: Array, value: Array, eta: Array) -> Array:
@@ -120,8 +259,8 @@ def _log_ratio(new: Array, old: Array) -> Array:
     return jnp.where(ok, jnp.log(jnp.where(ok, new, 1.0)) - jnp.log(jnp.where(ok, old, 1.0)), 0.0)
 
 
-class Heal(Procedure):
-    """Heal's procedure; see the module docstring for the rule and its step-size control.
+class HealProportional(_HealBase):
+    """The proportional-response variant of Heal's procedure (not Heal's rule; see the module docstring).
 
     Attributes:
         step_size: initial η. grow, shrink, max_step: step-size control.
@@ -129,32 +268,7 @@ class Heal(Procedure):
             reference it is compared with (the optimality conditions hold to this accuracy).
     """
 
-    name: ClassVar[str] = "heal"
-    has_prices: ClassVar[bool] = False
-    step_size: Array = eqx.field(default_factory=lambda: jnp.asarray(0.5), converter=jnp.asarray)
-    tolerance: Array = eqx.field(default_factory=lambda: jnp.asarray(1e-7), converter=jnp.asarray)
-    grow: Array = eqx.field(default_factory=lambda: jnp.asarray(1.5), converter=jnp.asarray)
-    shrink: Array = eqx.field(default_factory=lambda: jnp.asarray(0.5), converter=jnp.asarray)
-    max_step: Array = eqx.field(default_factory=lambda: jnp.asarray(1.0), converter=jnp.asarray)
-
-    def domain_violation(self, economy: ProductionEconomy) -> Array:
-        return jnp.any(economy.welfare_weights <= 0)
-
-    def domain_message(self) -> str:
-        return "heal: needs every welfare weight > 0"
-
-    def _round(self, economy: ProductionEconomy, r: Array, v: Array):
-        """Centre → firms: allocations; firms → centre: outputs and marginal productivities."""
-        q, mp_r, mp_v = jax.vmap(firm_report)(economy.firms, r, v)
-        c = q - jnp.sum(v, axis=0)
-        plan = Plan(consumption=c, output=q, resource_use=r, intermediate_use=v)
-        return plan, mp_r, mp_v, Messages.of((r, v), (q, mp_r, mp_v))
-
-    def init(self, economy: ProductionEconomy) -> tuple[HealState, Messages]:
-        r, v = feasible_start(economy)
-        plan, mp_r, mp_v, msgs = self._round(economy, r, v)
-        eta = jnp.asarray(self.step_size, economy.tfp.dtype)
-        return HealState(plan, welfare(economy, plan.consumption), mp_r, mp_v, eta), msgs
+    name: ClassVar[str] = "heal-proportional"
 
     def _values(self, economy: ProductionEconomy, state: HealState):
         """Marginal social values of every use: (σ, σ̄, μ, π).
@@ -166,7 +280,7 @@ class Heal(Procedure):
         λ = π.
         """
         plan = state.plan
-        pi = jax.grad(welfare, argnums=1)(economy, plan.consumption)
+        pi = self._consumption_values(economy, plan)
         q = plan.output
         # B[j, i] = f_ji ∂f_j/∂v_ji: output of j gained per unit of i's output sent along i's uses
         B = plan.intermediate_use * state.marginal_inputs / q[None, :]
@@ -198,25 +312,21 @@ class Heal(Procedure):
         dlog_q = solve(jnp.eye(n, dtype=q.dtype) - eps_v, rhs)
         r = g_new * economy.endowments[None, :]
         v = f_new[:n] * (q * jnp.exp(dlog_q))[None, :]
-        new_plan, mp_r, mp_v, msgs = self._round(economy, r, v)
-        new_welfare = welfare(economy, jnp.maximum(new_plan.consumption, 0.0))
-        accept = jnp.all(new_plan.consumption > 0) & (new_welfare >= state.welfare)
-        new_eta = jnp.where(accept, jnp.minimum(eta * self.grow, self.max_step), eta * self.shrink)
-        proposed = HealState(new_plan, new_welfare, mp_r, mp_v, new_eta)
-        kept = HealState(state.plan, state.welfare, state.marginal_resources, state.marginal_inputs, new_eta)
-        return jax.tree_util.tree_map(lambda a, b: jnp.where(accept, a, b), proposed, kept), msgs
+        return self._control(economy, state, r, v, solves=2)
 
     def observe(self, economy: ProductionEconomy, state: HealState) -> Observation:
         sigma, sigma_bar, mu, pi = self._values(economy, state)
-        uses_r = economy.resource_shares > 0
-        uses_v = economy.input_shares > 0
+        plan = state.plan
+        # uses the firms actually hold (the reported start also gives firms goods they do not use)
+        uses_r = plan.resource_use > 0
+        uses_v = plan.intermediate_use > 0
         dev_r = jnp.where(uses_r, jnp.abs(sigma / jnp.where(sigma_bar > 0, sigma_bar, 1.0)[None, :] - 1.0), 0.0)
-        dev_v = jnp.where(uses_v, jnp.abs(mu / pi[None, :] - 1.0), 0.0)
+        dev_v = jnp.where(uses_v & (state.marginal_inputs > 0), jnp.abs(mu / pi[None, :] - 1.0), 0.0)
         nan = lambda k: jnp.full((k,), jnp.nan, pi.dtype)
         return Observation(
             plan=state.plan,
             goods_prices=nan(economy.n),
             resource_prices=nan(economy.m),
             residual=jnp.maximum(jnp.max(dev_r, initial=0.0), jnp.max(dev_v, initial=0.0)),
-            failed=jnp.asarray(False),
+            failed=~jnp.isfinite(state.welfare),
         )

@@ -16,8 +16,17 @@ shows, prices fall and welfare rises from the first iterate on; the prices conve
 non-substitution-theorem prices, the plan to the optimum.
 
 A technique matrix that is not productive (spectral radius ≥ 1) shows up as a non-positive price
-vector; the run then ends with status "failed". The default starting prices, a uniform price t at which
-every firm's unit cost is at most t, make the first reported matrix productive.
+vector; the run then ends with status "failed".
+
+Technology: any CES firm (Cobb–Douglas included) through the unit cost of its aggregate (`jax.grad` of
+it gives the coefficients). Welfare: every family (`jplan.economies.consumer_demand` with income L).
+
+Start: LSM needs a productive first technique. The centre forms it from reports alone: it announces a
+uniform price t = 1, 2, 4, … (one probe round each, messages counted, at most `START_PROBES`) until every
+firm's reported coefficients cover its cost, a0_j + t Σ_h a_hj ≤ t. Then pᵀ(I − A) ≥ a0ᵀ > 0 at
+p = t·1, so the reported matrix is productive. What the centre must know: only that labour is the
+numeraire and the firms' reports. With strong complementarity (σ ≪ 1 and many inputs) no uniform price
+covers costs; the start then fails and the run says so (status "failed").
 """
 
 from __future__ import annotations
@@ -30,20 +39,37 @@ import jax.numpy as jnp
 from jaxtyping import Array
 
 from .._linalg import solve
-from ..economies.production import FirmTechnology, Plan, ProductionEconomy, output, xlogy_masked
+from ..economies.production import (
+    FirmTechnology,
+    Plan,
+    ProductionEconomy,
+    consumer_demand,
+    is_cobb_douglas,
+    output,
+    xlogy_masked,
+)
 from .base import Messages, Observation, Procedure
 
-__all__ = ["Malinvaud", "unit_cost", "firm_coefficients", "cost_covering_price"]
+__all__ = ["Malinvaud", "unit_cost", "firm_coefficients", "reported_start_price", "START_PROBES"]
+
+START_PROBES = 60
 
 
 def unit_cost(tech: FirmTechnology, input_prices: Array) -> Array:
     """Minimum cost of one unit of output at input prices [1 + n] (labour first), constant returns.
 
-    For Cobb–Douglas with shares a: c(π) = (1/A) Π_l (π_l / a_l)^(a_l). Labour is the first resource
-    (in the procedure's domain the only one).
+    For Cobb–Douglas with shares a: c(π) = (1/A) Π_l (π_l / a_l)^(a_l); for CES κ(π)/A with κ the unit cost
+    of the aggregate. Labour is the first resource (in the procedure's domain the only one).
     """
     shares = jnp.concatenate([tech.resource_shares[:1], tech.input_shares])
-    return jnp.exp(jnp.sum(xlogy_masked(shares, input_prices)) - jnp.sum(xlogy_masked(shares, shares)) - jnp.log(tech.tfp))
+    cobb_douglas = jnp.exp(jnp.sum(xlogy_masked(shares, input_prices)) - jnp.sum(xlogy_masked(shares, shares)) - jnp.log(tech.tfp))
+    cd = is_cobb_douglas(tech.elasticity)
+    m = tech.resource_shares.shape[0]
+    # CES: all m resources priced at the labour price (only labour exists in the domain)
+    prices = jnp.concatenate([jnp.broadcast_to(input_prices[:1], (m,)), input_prices[1:]])
+    ces_tech = eqx.tree_at(lambda t: t.elasticity, tech, jnp.where(cd, 2.0, tech.elasticity))
+    ces = jnp.exp(ces_tech.log_unit_cost(prices) - jnp.log(tech.tfp))
+    return jnp.where(cd, cobb_douglas, ces)
 
 
 def firm_coefficients(tech: FirmTechnology, goods_prices: Array) -> tuple[Array, Array]:
@@ -57,16 +83,27 @@ def firm_coefficients(tech: FirmTechnology, goods_prices: Array) -> tuple[Array,
     return grad[0], grad[1:]
 
 
-def cost_covering_price(economy: ProductionEconomy) -> Array:
-    """A uniform price t with unit_cost_j(1, t, …, t) ≤ t for every firm (twice the smallest such t).
+def reported_start_price(economy: ProductionEconomy) -> tuple[Array, Messages]:
+    """The first uniform price t = 2^k (k = 0, 1, …) at which every firm's reported coefficients cover
+    its unit cost, and the messages of the probe rounds used. Reads only the firms' reports.
 
-    With labour share α_j and κ_j = unit_cost_j(1, 1, …, 1): unit_cost_j(1, t·1) = κ_j t^(1−α_j), which
-    is ≤ t iff t ≥ κ_j^(1/α_j).
+    Returns t = NaN (the run then fails) if no probe up to 2^(START_PROBES − 1) covers every cost.
     """
-    ones = jnp.ones((economy.n, 1 + economy.n), economy.tfp.dtype)
-    kappa = jax.vmap(unit_cost)(economy.firms, ones)
-    alpha = economy.resource_shares[:, 0]
-    return 2.0 * jnp.max(jnp.exp(jnp.log(kappa) / alpha))
+    n = economy.n
+    dtype = economy.endowments.dtype
+    ts = 2.0 ** jnp.arange(START_PROBES, dtype=dtype)
+
+    def probe(t):
+        a0, inputs = jax.vmap(firm_coefficients)(economy.firms, jnp.full((n, n), t, dtype))
+        return jnp.all(a0 + t * jnp.sum(inputs, axis=1) <= t)
+
+    # probe rounds are independent given t, so they are evaluated together; the centre uses the first
+    covered = jax.vmap(probe)(ts)
+    k = jnp.argmax(covered)
+    t = jnp.where(jnp.any(covered), ts[k], jnp.nan)
+    per_round = Messages.of(jnp.zeros((n,), dtype), jnp.zeros((n, 1 + n), dtype))
+    rounds = jnp.where(jnp.any(covered), k + 1, START_PROBES)
+    return t, Messages(down=per_round.down * rounds, up=per_round.up * rounds)
 
 
 class MalinvaudState(eqx.Module):
@@ -81,7 +118,7 @@ class Malinvaud(Procedure):
 
     Attributes:
         tolerance: stop when the largest relative price change |p^{s+1}/p^s − 1| is below this.
-        initial_prices: optional starting prices [n] (labour = 1); default: `cost_covering_price`.
+        initial_prices: optional starting prices [n] (labour = 1); default: `reported_start_price`.
     """
 
     name: ClassVar[str] = "malinvaud"
@@ -100,7 +137,8 @@ class Malinvaud(Procedure):
         )
 
     def _round(self, economy: ProductionEconomy, prices: Array):
-        """Centre → firms: prices; firms → centre: coefficients; the centre's Leontief calculation."""
+        """Centre → firms: prices (one broadcast); firms → centre: coefficients; the centre's Leontief
+        calculation."""
         n = economy.n
         message = jnp.broadcast_to(prices, (n, n))
         a0, inputs = jax.vmap(firm_coefficients)(economy.firms, message)  # inputs[j, h]: good h per unit of j
@@ -108,8 +146,7 @@ class Malinvaud(Procedure):
         new_prices = solve(eye - inputs, a0)
         failed = ~jnp.all(jnp.isfinite(new_prices) & (new_prices > 0))
         labour = economy.endowments[0]
-        w = economy.welfare_weights
-        c = w / jnp.sum(w) * labour / new_prices
+        c = consumer_demand(economy, new_prices, labour - jnp.sum(new_prices * economy.subsistence))
         g = solve(eye - inputs.T, c)
         # labour is resource 1; other columns exist only for economies outside the domain (status)
         resource_use = jnp.zeros((n, economy.m), g.dtype).at[:, 0].set(a0 * g)
@@ -120,15 +157,18 @@ class Malinvaud(Procedure):
             resource_use=resource_use,
             intermediate_use=intermediate_use,
         )
-        return new_prices, plan, failed, Messages.of(message, (a0, inputs))
+        return new_prices, plan, failed, Messages.of(prices, (a0, inputs), solves=2)
 
     def init(self, economy: ProductionEconomy) -> tuple[MalinvaudState, Messages]:
         if self.initial_prices is None:
-            p0 = jnp.full((economy.n,), cost_covering_price(economy))
+            t, probes = reported_start_price(economy)
+            p0 = jnp.full((economy.n,), t)
         else:
             p0 = jnp.broadcast_to(jnp.asarray(self.initial_prices, economy.tfp.dtype), (economy.n,))
+            probes = Messages(down=jnp.asarray(0), up=jnp.asarray(0))
         prices, plan, failed, msgs = self._round(economy, p0)
-        return MalinvaudState(prices, p0, plan, failed), msgs
+        msgs = Messages(down=msgs.down + probes.down, up=msgs.up + probes.up, solves=msgs.solves)
+        return MalinvaudState(prices, p0, plan, failed | ~jnp.all(jnp.isfinite(p0))), msgs
 
     def step(self, economy: ProductionEconomy, state: MalinvaudState) -> tuple[MalinvaudState, Messages]:
         prices, plan, failed, msgs = self._round(economy, state.prices)

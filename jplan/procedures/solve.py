@@ -11,21 +11,22 @@ import jax.numpy as jnp
 from ..economies.production import ProductionEconomy
 from ..errors import JplanInputError
 from ..optimum import optimum
-from .arrow_hurwicz import RULES, ArrowHurwicz
+from .arrow_hurwicz import RULES, ArrowHurwicz, ArrowHurwiczAdaptive
 from .base import Procedure, Trace, run, status_name
-from .heal import Heal
+from .heal import Heal, HealProportional
 from .malinvaud import Malinvaud
 
 __all__ = ["make_procedure", "solve", "SolveResult", "DEFAULT_STEPS", "PROCEDURES"]
 
 #: The procedures by their command-line names.
-PROCEDURES = {cls.name: cls for cls in (ArrowHurwicz, Malinvaud, Heal)}
+PROCEDURES = {cls.name: cls for cls in (ArrowHurwicz, ArrowHurwiczAdaptive, Malinvaud, Heal, HealProportional)}
 
 #: The largest step budget accepted (a run records every step).
 MAX_STEPS = 100_000
 
 #: Generous step limits; every procedure stops earlier at its own tolerance.
-DEFAULT_STEPS = {"arrow-hurwicz": 20000, "malinvaud": 200, "heal": 2000}
+DEFAULT_STEPS = {"arrow-hurwicz": 50000, "arrow-hurwicz-adaptive": 20000, "malinvaud": 200, "heal": 20000,
+                 "heal-proportional": 2000}
 
 
 def make_procedure(name: str, *, step_size=None, rule=None, tolerance=None, **options) -> Procedure:
@@ -40,7 +41,7 @@ def make_procedure(name: str, *, step_size=None, rule=None, tolerance=None, **op
             raise JplanInputError(f"step size must be a finite number > 0, got {step_size}")
         kwargs["step_size"] = step_size
     if rule is not None:
-        if name != "arrow-hurwicz":
+        if not name.startswith("arrow-hurwicz"):
             raise JplanInputError(f"--rule applies to arrow-hurwicz only, not {name}")
         if rule not in RULES:
             raise JplanInputError(f"unknown arrow-hurwicz rule {rule!r} (known: {', '.join(RULES)})")

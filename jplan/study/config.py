@@ -47,14 +47,22 @@ __all__ = ["StudyConfig", "Scenario", "ProcedureSpec", "load_config", "parse_con
 
 _TOP = {"name", "seed", "batch", "chunk", "scenarios", "procedures", "outputs", "description"}
 _SCENARIO = {"name", "n", "m", "returns_to_scale", "density", "intermediate_share", "tfp", "endowments",
-             "weight_concentration", "procedures"}
-_RANGES = ("returns_to_scale", "intermediate_share", "tfp", "endowments")
+             "weight_concentration", "procedures", "technology", "elasticity", "welfare", "welfare_elasticity",
+             "subsistence"}
+_RANGES = ("returns_to_scale", "intermediate_share", "tfp", "endowments", "elasticity", "welfare_elasticity",
+           "subsistence")
+#: Sampler bounds for config ranges (the economy file format's supported magnitudes).
+_BOUNDS = {"returns_to_scale": (1e-3, 10.0), "tfp": (1e-12, 1e12), "endowments": (1e-9, 1e12),
+           "elasticity": (0.05, 20.0), "welfare_elasticity": (0.05, 20.0), "intermediate_share": (0.0, 0.99),
+           "subsistence": (0.0, 0.99)}
 _OUTPUTS = {"plots", "traces"}
-_HYPER = {
-    "arrow-hurwicz": {"rule", "step_size", "tolerance", "initial_price", "grow", "shrink", "max_step"},
-    "malinvaud": {"tolerance"},
-    "heal": {"step_size", "tolerance", "grow", "shrink", "max_step"},
-}
+def _hyperparameters(name: str) -> set[str]:
+    """The options a procedure takes in a config: its array fields and `rule` (read from the registry,
+    so a procedure a user registers in `jplan.PROCEDURES` joins studies without editing this file)."""
+    import dataclasses
+
+    cls = PROCEDURES[name]
+    return {f.name for f in dataclasses.fields(cls) if f.name != "initial_prices"}
 
 
 @dataclass(frozen=True)
@@ -142,6 +150,10 @@ def _number_or_range(value: Any, where: str, positive: bool = True):
     return num(value)
 
 
+def _as_range(value) -> tuple[float, float]:
+    return value if isinstance(value, tuple) else (value, value)
+
+
 def parse_config(doc: dict, source: str = "") -> StudyConfig:
     """Validate a parsed TOML document into a `StudyConfig` (one-line `ConfigError` on any problem)."""
     unknown = set(doc) - _TOP
@@ -159,7 +171,7 @@ def parse_config(doc: dict, source: str = "") -> StudyConfig:
             raise ConfigError(f"procedures.{pname}: unknown procedure (known: {', '.join(PROCEDURES)})")
         if not isinstance(table, dict):
             raise ConfigError(f"procedures.{pname}: must be a table")
-        extra = set(table) - {"steps"} - _HYPER[pname]
+        extra = set(table) - {"steps"} - _hyperparameters(pname)
         if extra:
             raise ConfigError(f"procedures.{pname}.{sorted(extra)[0]}: unknown option")
         steps = _int(table.get("steps", 100), f"procedures.{pname}.steps", 1, LIMITS["steps"])
@@ -167,7 +179,7 @@ def parse_config(doc: dict, source: str = "") -> StudyConfig:
         for k, v in options.items():
             if k == "rule":
                 if v not in ("additive", "multiplicative", "adaptive"):
-                    raise ConfigError(f"procedures.{pname}.rule: unknown rule {v!r}")
+                    raise ConfigError(f"procedures.{pname}.rule: unknown rule {v!r} (additive, multiplicative, adaptive)")
             elif isinstance(v, bool) or not isinstance(v, (int, float)) or not (v > 0 and math.isfinite(v)):
                 raise ConfigError(f"procedures.{pname}.{k}: must be a finite number > 0, got {v!r}")
         procs.append(ProcedureSpec(pname, steps, options))
@@ -191,13 +203,28 @@ def parse_config(doc: dict, source: str = "") -> StudyConfig:
                 raise ConfigError(f"{where}.{key}: missing")
         n, m = _int(sc["n"], f"{where}.n", 1, LIMITS["n"]), _int(sc["m"], f"{where}.m", 1, LIMITS["m"])
         sampler = {}
+        for key in ("technology", "welfare"):
+            if key in sc:
+                from ..economies.sampling import TECHNOLOGIES, WELFARES
+
+                known = TECHNOLOGIES if key == "technology" else WELFARES
+                if sc[key] not in known:
+                    raise ConfigError(f"{where}.{key}: unknown family {sc[key]!r} (known: {', '.join(known)})")
+                sampler[key] = sc[key]
         for key in _RANGES:
             if key in sc:
-                sampler[key] = _number_or_range(sc[key], f"{where}.{key}", positive=key != "intermediate_share")
-        if "intermediate_share" in sampler:
-            hi = max(sampler["intermediate_share"]) if isinstance(sampler["intermediate_share"], tuple) else sampler["intermediate_share"]
-            if hi >= 1:
-                raise ConfigError(f"{where}.intermediate_share: must be < 1")
+                value = _number_or_range(sc[key], f"{where}.{key}", positive=key not in ("intermediate_share", "subsistence"))
+                lo, hi = _BOUNDS[key]
+                if min(_as_range(value)) < lo or max(_as_range(value)) > hi:
+                    raise ConfigError(f"{where}.{key}: must lie in [{lo:g}, {hi:g}], got {sc[key]!r}")
+                sampler[key] = value
+        try:
+            from ..economies.sampling import check_options
+
+            check_options(**{k: v for k, v in sampler.items() if k in ("technology", "elasticity", "returns_to_scale",
+                                                                        "welfare", "subsistence")})
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
         if "density" in sc:
             d = sc["density"]
             if isinstance(d, bool) or not isinstance(d, (int, float)) or not 0 <= d <= 1:

@@ -7,7 +7,12 @@ Definitions used throughout (also written into report.md):
   of the run (so a price procedure crossing the optimum's welfare on its way does not count).
 - feasible at every iterate: largest relative excess demand ≤ 1e-9 at every iterate.
 - monotone: welfare never falls by more than 1e-12 (relative) from one iterate to the next.
-- messages per step: floats sent centre → agents (down) and agents → centre (up) per step.
+- messages per step: floats sent centre → agents (down) and agents → centre (up) per step, counted
+  under the seed's conventions (a broadcast counts once; Arrow–Hurwicz's centre hears totals only).
+- floats to a tolerance: all floats exchanged, opening rounds included, until the gap stays below it.
+- gap after k iterations: Lustosa's criterion (b), how close the first few iterations get.
+- reference: share of economies whose reference optimum is certified (`optimal`) rather than the best
+  plan found (`best_known`, non-convex economies).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..optimum.general import BEST_KNOWN, NUMERICAL_FAILURE
 from ..procedures import STATUS_NAMES
 from ..procedures.base import OUT_OF_DOMAIN
 from .config import StudyConfig
@@ -28,6 +34,7 @@ from .storage import save_arrays
 __all__ = ["summarize", "write_outputs", "TOLERANCES", "iterations_to"]
 
 TOLERANCES = (1e-2, 1e-4, 1e-6)
+EARLY = (5, 10, 50)
 FEASIBLE_TOL = 1e-9
 
 
@@ -58,8 +65,11 @@ def summarize(rec: dict) -> dict:
     status = rec["status"]
     runs = int(status.size)
     fractions = {name: float(np.mean(status == code)) for code, name in enumerate(STATUS_NAMES)}
-    ok = status != OUT_OF_DOMAIN
-    out = {"runs": runs, "in_domain": int(ok.sum()), "status_fractions": fractions}
+    reference = rec["reference_status"]
+    ok = (status != OUT_OF_DOMAIN) & (reference != NUMERICAL_FAILURE)
+    out = {"runs": runs, "in_domain": int((status != OUT_OF_DOMAIN).sum()), "status_fractions": fractions,
+           "reference": {"optimal": float(np.mean(reference == 0)), "best_known": float(np.mean(reference == BEST_KNOWN)),
+                         "numerical_failure": float(np.mean(reference == NUMERICAL_FAILURE))}}
     if not ok.any():
         return out
     gap = rec["gap"][ok]
@@ -82,6 +92,9 @@ def summarize(rec: dict) -> dict:
             "down": _median(down[:, 1:].sum(axis=1) / per_step),
             "up": _median(up[:, 1:].sum(axis=1) / per_step),
         },
+        opening_messages=_median(down[:, 0] + up[:, 0]),
+        solves_per_step=_median(rec["solves"][ok][:, 1:].sum(axis=1) / per_step),
+        gap_after={str(k): (_median(gap[:, k]) if gap.shape[1] > k else None) for k in EARLY},
     )
     reach = {}
     for tol in TOLERANCES:
@@ -103,22 +116,25 @@ def _fmt(x, spec=".2e") -> str:
 
 
 def _table(summary: dict, timings: dict) -> str:
-    header = ["scenario", "procedure", "in domain", "converged", "median gap", "it→1e-2", "it→1e-4", "it→1e-6",
-              "feasible", "monotone", "msgs/step ↓/↑", "µs/econ-step"]
+    header = ["scenario", "procedure", "runs", "conv.", "feas.", "mono.", "gap@5", "gap@10", "gap@50",
+              "final gap", "it→1e-2", "it→1e-4", "it→1e-6", "floats→1e-4", "floats/step ↓/↑", "solves/step", "µs/econ-step"]
     rows = []
     for sc, procs in summary["scenarios"].items():
         for p, s in procs.items():
-            if not s.get("in_domain"):
-                rows.append([sc, p, "0", "—", "out of domain", "—", "—", "—", "—", "—", "—", "—"])
+            if "reach" not in s:
+                rows.append([sc, p, "out of domain"] + ["—"] * (len(header) - 3))
                 continue
             r = s["reach"]
             it = lambda t: "—" if r[t]["iterations_median"] is None else f"{r[t]['iterations_median']:.0f} ({r[t]['fraction_reached']:.0%})"
             mps = s["messages_per_step"]
+            ref = s["reference"]
+            runs = f"{s['in_domain']}/{s['runs']}" + ("" if ref["best_known"] == 0 else f" ({ref['best_known']:.0%} best-known)")
             rows.append([
-                sc, p, f"{s['in_domain']}/{s['runs']}", f"{s['fraction_converged']:.0%}", _fmt(s["final_gap"]["median"]),
-                it("0.01"), it("0.0001"), it("1e-06"),
+                sc, p, runs, f"{s['fraction_converged']:.0%}",
                 f"{s['fraction_feasible_every_iterate']:.0%}", f"{s['fraction_monotone']:.0%}",
-                f"{_fmt(mps['down'], '.0f')}/{_fmt(mps['up'], '.0f')}",
+                *[_fmt(s["gap_after"][str(k)], ".1e") for k in EARLY], _fmt(s["final_gap"]["median"], ".1e"),
+                it("0.01"), it("0.0001"), it("1e-06"), _fmt(r["0.0001"]["messages_median"], ".3g"),
+                f"{_fmt(mps['down'], '.0f')}/{_fmt(mps['up'], '.0f')}", _fmt(s["solves_per_step"], ".0f"),
                 _fmt(_per_step_us(timings, sc, p), ".2f"),
             ])
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
@@ -137,9 +153,11 @@ def _plots(config: StudyConfig, records: dict, out: Path) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colours = {"arrow-hurwicz": "tab:red", "malinvaud": "tab:blue", "heal": "tab:green"}
+    colours = {"arrow-hurwicz": "tab:red", "arrow-hurwicz-adaptive": "tab:orange", "malinvaud": "tab:blue",
+               "heal": "tab:green", "heal-proportional": "tab:olive"}
     k = len(config.scenarios)
     files = []
+    colour = lambda p: colours.get(p, "tab:purple")
 
     def in_domain(sc):
         """(procedure, its in-domain runs' gap and message series) for each procedure with any."""
@@ -156,9 +174,13 @@ def _plots(config: StudyConfig, records: dict, out: Path) -> list[str]:
         files.append(name)
 
     def grid(title):
-        fig, axes = plt.subplots(1, k, figsize=(5.2 * k, 4.2), squeeze=False)
+        cols = min(k, 4)
+        rows = -(-k // cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.8 * rows), squeeze=False)
         fig.suptitle(title)
-        return fig, axes[0]
+        for ax in axes.ravel()[k:]:
+            ax.set_visible(False)
+        return fig, axes.ravel()[:k]
 
     # 1. median gap vs iteration with interquartile bands
     fig, axes = grid("Relative welfare gap |U − U*|/Σw by iteration (median, 25–75% band)")
@@ -167,8 +189,8 @@ def _plots(config: StudyConfig, records: dict, out: Path) -> list[str]:
             gap = np.maximum(runs["gap"], 1e-16)
             t = np.arange(gap.shape[1]) + 1
             lo, med, hi = np.quantile(gap, [0.25, 0.5, 0.75], axis=0)
-            ax.plot(t, med, color=colours[p], label=p)
-            ax.fill_between(t, lo, hi, color=colours[p], alpha=0.2)
+            ax.plot(t, med, color=colour(p), label=p)
+            ax.fill_between(t, lo, hi, color=colour(p), alpha=0.2)
         ax.set(xscale="log", yscale="log", xlabel="iteration + 1", ylabel="gap", title=f"{sc.name} (n={sc.n}, m={sc.m})")
         ax.grid(True, which="major", alpha=0.3)
         ax.legend()
@@ -179,7 +201,7 @@ def _plots(config: StudyConfig, records: dict, out: Path) -> list[str]:
     for ax, sc in zip(axes, config.scenarios):
         for p, runs in in_domain(sc):
             msgs = np.cumsum(runs["messages_down"] + runs["messages_up"], axis=1)
-            ax.plot(np.median(msgs, axis=0), np.maximum(np.median(runs["gap"], axis=0), 1e-16), color=colours[p], label=p)
+            ax.plot(np.median(msgs, axis=0), np.maximum(np.median(runs["gap"], axis=0), 1e-16), color=colour(p), label=p)
         ax.set(xscale="log", yscale="log", xlabel="floats exchanged (down + up, cumulative)", ylabel="median gap", title=sc.name)
         ax.grid(True, alpha=0.3)
         ax.legend()

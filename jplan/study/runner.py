@@ -40,7 +40,8 @@ from .storage import chunk_path, load_chunk, open_study, save_chunk
 __all__ = ["run_study", "chunk_path", "StudyResult", "RECORD_FIELDS", "load_records"]
 
 #: Per-run arrays stored for each chunk (and in the traces files).
-RECORD_FIELDS = ("gap", "welfare", "infeasibility", "messages_down", "messages_up", "status", "steps", "residual", "optimal_welfare")
+RECORD_FIELDS = ("gap", "welfare", "infeasibility", "messages_down", "messages_up", "solves", "status", "steps",
+                 "residual", "optimal_welfare", "reference_status")
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def _make_chunk_fn(procedure, steps: int, n_devices: int) -> Callable:
         tr = run(procedure, economy, steps, optimal_welfare=u_star)
         return dict(
             gap=tr.gap, welfare=tr.welfare, infeasibility=tr.infeasibility,
-            messages_down=tr.messages_down, messages_up=tr.messages_up,
+            messages_down=tr.messages_down, messages_up=tr.messages_up, solves=tr.solves,
             status=tr.status, steps=tr.steps, residual=tr.residual[-1],
         )
 
@@ -159,6 +160,7 @@ def run_chunks(config: StudyConfig, out: Path, *, progress: bool = True) -> dict
                 seconds = time.perf_counter() - t0
                 record = {k: np.asarray(v)[:size] for k, v in record.items()}
                 record["optimal_welfare"] = np.asarray(opt.welfare)
+                record["reference_status"] = np.asarray(opt.status)
                 save_chunk(
                     chunk_path(out, sc.name, pname, c), **record,
                     wall_seconds=np.asarray(seconds), chunk_size=np.asarray(width), steps_budget=np.asarray(spec.steps),
