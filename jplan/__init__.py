@@ -22,7 +22,7 @@ from .economies import (
     save_economy,
     welfare,
 )
-from .optimum import Optimum, optimum
+from .optimum import Optimum, optimum, optimum_status_name
 from .procedures import (
     PROCEDURES,
     ArrowHurwicz,
@@ -60,6 +60,7 @@ __all__ = [
     "make_procedure",
     "rudra",
     "optimum",
+    "optimum_status_name",
     "run",
     "sample",
     "sample_batch",

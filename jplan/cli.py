@@ -12,6 +12,8 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from ._json import number, numbers
 from .errors import JplanInputError
 
@@ -30,7 +32,13 @@ def _output_path(text: str, *, png: bool = False) -> Path:
 
 
 def _print_json(obj) -> None:
-    print(json.dumps(obj, indent=2))
+    print(json.dumps(obj, indent=2, allow_nan=False))
+
+
+def jax_leaves(tree) -> list:
+    import jax
+
+    return jax.tree_util.tree_leaves(tree)
 
 
 def _table(rows: list[tuple[str, str]]) -> str:
@@ -56,22 +64,35 @@ def cmd_optimum(args) -> int:
     from .economies import infeasibility, load_economy
     from .optimum import optimum
 
+    from .optimum import optimum_status_name
+
     economy, labels = load_economy(args.file)
     opt = optimum(economy)
+    status = optimum_status_name(opt.status)
+    leaves = [opt.welfare, opt.goods_prices, opt.resource_prices, *jax_leaves(opt.plan)]
+    if status != "numerical_failure" and not all(bool(np.all(np.isfinite(np.asarray(x)))) for x in leaves):
+        status = "numerical_failure"
+    code = 1 if status == "numerical_failure" else 0
     if args.json:
         _print_json(
             {
-                "welfare": float(opt.welfare),
+                "welfare": number(opt.welfare),
                 **_plan_json(opt.plan),
                 "goods_prices": numbers(opt.goods_prices),
                 "resource_prices": numbers(opt.resource_prices),
-                "infeasibility": float(infeasibility(economy, opt.plan)),
+                "infeasibility": number(infeasibility(economy, opt.plan)),
                 "steps": 0,
-                "status": "optimal",
+                "status": status,
+                "kkt_residual": number(opt.residual),
             }
         )
-        return 0
-    print(f"Optimal plan of {args.file} (n={economy.n} goods, m={economy.m} resources)")
+        return code
+    if status == "numerical_failure":
+        print(f"jplan: error: {args.file}: numerical_failure: the optimum could not be computed to tolerance "
+              f"(KKT residual {float(opt.residual):.2e}); no plan is reported", file=sys.stderr)
+        return 1
+    kind = "Optimal plan" if status == "optimal" else "Best known plan (not certified: the problem is not convex)"
+    print(f"{kind} of {args.file} (n={economy.n} goods, m={economy.m} resources)")
     print(
         _table(
             [
@@ -81,10 +102,11 @@ def cmd_optimum(args) -> int:
                 ("goods shadow prices", _vector_line(labels.goods, opt.goods_prices)),
                 ("resource shadow prices", _vector_line(labels.resources, opt.resource_prices)),
                 ("infeasibility", f"{float(infeasibility(economy, opt.plan)):.2e}"),
+                ("status", status),
             ]
         )
     )
-    return 0
+    return code
 
 
 def cmd_solve(args) -> int:
@@ -113,6 +135,18 @@ def cmd_solve(args) -> int:
                 "residual": number(trace.residual[-1]),
                 "messages_down": int(trace.messages_down.sum()),
                 "messages_up": int(trace.messages_up.sum()),
+                **(
+                    {
+                        "trace": {
+                            "welfare": numbers(trace.welfare[: int(trace.steps) + 1]),
+                            "gap": numbers(trace.gap[: int(trace.steps) + 1]),
+                            "infeasibility": numbers(trace.infeasibility[: int(trace.steps) + 1]),
+                            "messages": numbers((trace.messages_down + trace.messages_up)[: int(trace.steps) + 1]),
+                        }
+                    }
+                    if args.trace
+                    else {}
+                ),
             }
         )
         return 0 if result.status == "converged" else 1
@@ -326,12 +360,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("solve", help="run a planning procedure on an economy file")
     p.add_argument("file", help="economy TOML file")
-    p.add_argument("--procedure", required=True, choices=["arrow-hurwicz", "malinvaud", "heal"])
+    from .procedures import PROCEDURES
+
+    p.add_argument("--procedure", required=True, choices=list(PROCEDURES))
     p.add_argument("--steps", type=int, default=None, help="step limit (default: per procedure)")
     p.add_argument("--step-size", type=float, default=None, help="initial step size (AH, Heal)")
     p.add_argument("--rule", default=None, help="Arrow–Hurwicz price rule: adaptive, multiplicative, additive")
     p.add_argument("--tolerance", type=float, default=None, help="stopping tolerance on the procedure's residual")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--trace", action="store_true", help="with --json: add the per-step series (index 0 is the start)")
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("sample", help="write a random economy as TOML")

@@ -70,5 +70,8 @@ def conic_optimum(e) -> dict:
     try:
         prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10, max_iter=500)
     except cp.error.SolverError:
-        prob.solve(solver=cp.CLARABEL, max_iter=500)
+        try:
+            prob.solve(solver=cp.CLARABEL, max_iter=500)
+        except cp.error.SolverError:
+            return {"status": "solver_error", "c": None, "q": None}
     return {"status": prob.status, "c": np.asarray(c.value), "q": np.asarray(q.value)}

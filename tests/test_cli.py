@@ -35,10 +35,15 @@ def test_optimum_json(economy_file, capsys):
     assert np.shape(data["resource_use"]) == (4, 2) and np.shape(data["intermediate_use"]) == (4, 4)
 
 
-@pytest.mark.parametrize("procedure", ["arrow-hurwicz", "heal"])
+@pytest.mark.parametrize("procedure", ["arrow-hurwicz-adaptive", "heal", "heal-proportional"])
 def test_solve_json_and_table(economy_file, procedure, capsys):
-    assert main(["solve", str(economy_file), "--procedure", procedure, "--json"]) == 0
+    assert main(["solve", str(economy_file), "--procedure", procedure, "--json", "--trace"]) == 0
     data = json.loads(capsys.readouterr().out)
+    trace = data["trace"]
+    assert len(trace["welfare"]) == data["steps"] + 1 == len(trace["gap"]) == len(trace["messages"])
+    if procedure.startswith("heal"):  # feasible at every iterate and monotone, checkable without Python
+        assert max(trace["infeasibility"]) <= 1e-9
+        assert all(b >= a for a, b in zip(trace["welfare"], trace["welfare"][1:]))
     assert KEYS | {"procedure"} <= set(data)
     assert data["procedure"] == procedure and data["status"] == "converged" and data["gap"] <= 1e-4
     if procedure == "heal":
@@ -60,10 +65,10 @@ def test_solve_malinvaud_worked_example(capsys):
     [
         (["optimum", "missing.toml"], "economy file not found"),
         (["solve", "{file}", "--procedure", "malinvaud"], "malinvaud: needs exactly one resource"),
-        (["solve", "{file}", "--procedure", "heal", "--steps", "0"], "--steps must be at least 1"),
+        (["solve", "{file}", "--procedure", "heal", "--steps", "0"], "--steps must be between 1 and"),
         (["solve", "{file}", "--procedure", "arrow-hurwicz", "--rule", "sideways"], "unknown arrow-hurwicz rule"),
-        (["solve", "{file}", "--procedure", "heal", "--step-size", "-1"], "step size must be > 0"),
-        (["sample", "--n", "0"], "--n and --m must be at least 1"),
+        (["solve", "{file}", "--procedure", "heal", "--step-size", "-1"], "step size must be a finite number > 0"),
+        (["sample", "--n", "0"], "--n must be between 1 and"),
         (["sample", "--rho", "abc"], "--rho: expected a number or LOW:HIGH"),
         (["sample", "--out", "/nonexistent/dir/e.toml"], "directory does not exist"),
     ],

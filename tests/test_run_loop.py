@@ -5,15 +5,19 @@ import numpy as np
 import pytest
 
 from jplan.procedures import (
+    ArrowHurwiczAdaptive,
+    HealProportional,
     CONVERGED, DIVERGED, OUT_OF_DOMAIN, ArrowHurwicz, Heal, Malinvaud, run,
 )
 
 from .helpers import batch, index
 
 CASES = [
+    (ArrowHurwiczAdaptive(), dict(n=4, m=2, returns_to_scale=0.8), 60),
     (ArrowHurwicz(), dict(n=4, m=2, returns_to_scale=0.8), 60),
     (Malinvaud(), dict(n=4, m=1, returns_to_scale=1.0), 8),
     (Heal(), dict(n=4, m=2, returns_to_scale=(0.8, 1.3)), 12),
+    (HealProportional(), dict(n=4, m=2, returns_to_scale=(0.8, 1.3)), 12),
 ]
 
 
@@ -77,13 +81,13 @@ def test_messages_are_counted_from_exchanged_arrays():
     assert int(heal.messages_down[1]) == n * (m + n)  # allocation per firm
     assert int(heal.messages_up[1]) == n * (1 + m + n)  # output + marginal productivities
     ah = run(ArrowHurwicz(rule="multiplicative"), e, 3)
-    assert int(ah.messages_down[1]) == n * (n + m)  # every price to every firm
-    assert int(ah.messages_up[1]) == n * (1 + m + n)  # supply and input demands
-    adaptive = run(ArrowHurwicz(), e, 3)
-    assert int(adaptive.messages_up[1]) == n * (2 + m + n)  # plus its profit
+    assert int(ah.messages_down[1]) == n + m  # prices broadcast once
+    assert int(ah.messages_up[1]) == 2 * n + m  # anonymous totals: supplies, goods and resource demands
+    adaptive = run(ArrowHurwiczAdaptive(), e, 3)
+    assert int(adaptive.messages_up[1]) == 2 * n + m + 1  # plus the total profit
     economies1, _ = batch(4, 1, n, 1, returns_to_scale=1.0)
     lsm = run(Malinvaud(), index(economies1, 0), 3)
-    assert int(lsm.messages_down[1]) == n * n and int(lsm.messages_up[1]) == n * (1 + n)
+    assert int(lsm.messages_down[1]) == n and int(lsm.messages_up[1]) == n * (1 + n)
 
 
 def test_converged_runs_freeze_and_stop_sending():

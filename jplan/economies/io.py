@@ -162,7 +162,7 @@ def from_arrays(
         bad = ((arr < lo) & (arr != 0)) | (arr > hi) if lo == 0 else (arr < lo) | (arr > hi)
         if np.any(bad):
             i = int(np.argmax(bad))
-            raise EconomyFileError(f"{p}{field}: entry {i + 1} is {arr[i]!r}, outside the supported range [{lo:g}, {hi:g}]")
+            raise EconomyFileError(f"{p}{field}: entry {i + 1} is {arr[i].item()!r}, outside the supported range [{lo:g}, {hi:g}]")
     sums = alpha.sum(axis=1) + beta.sum(axis=1)
     bad = np.abs(sums - 1.0) > SHARE_TOLERANCE
     if np.any(bad):
@@ -184,10 +184,10 @@ def from_arrays(
         bad = (arr < lo) | (arr > hi)
         if np.any(bad):
             i = int(np.argmax(bad))
-            raise EconomyFileError(f"{p}{field}: entry {i + 1} is {arr[i]!r}, outside the supported range [{lo:g}, {hi:g}] (must be > 0)")
+            raise EconomyFileError(f"{p}{field}: entry {i + 1} is {arr[i].item()!r}, outside the supported range [{lo:g}, {hi:g}] (must be > 0)")
     if np.any(gamma < 0) or np.any(gamma > BOUNDS["resources.endowments"][1]):
         i = int(np.argmax((gamma < 0) | (gamma > BOUNDS["resources.endowments"][1])))
-        raise EconomyFileError(f"{p}welfare.subsistence: must be >= 0 and at most {BOUNDS['resources.endowments'][1]:g} (entry {i + 1} is {gamma[i]!r})")
+        raise EconomyFileError(f"{p}welfare.subsistence: must be >= 0 and at most {BOUNDS['resources.endowments'][1]:g} (entry {i + 1} is {gamma[i].item()!r})")
     general = np.any(sigma != 1.0) or eta != 1.0 or np.any(gamma > 0)
     if general and np.any(w <= 0):
         i = int(np.argmax(w <= 0))

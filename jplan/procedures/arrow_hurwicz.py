@@ -180,14 +180,18 @@ class ArrowHurwicz(Procedure):
         raw = (demand_goods - plan.output, demand_res - economy.endowments)
         return (e_goods, e_res), raw
 
-    def init(self, economy: ProductionEconomy) -> tuple[AHState, Messages]:
-        dtype = economy.tfp.dtype
-        p = jnp.full((economy.n,), self.initial_price, dtype)
-        s = jnp.full((economy.m,), self.initial_price, dtype)
+    def start_prices(self, economy: ProductionEconomy) -> tuple[Array, Array]:
+        """The centre's first prices (p⁰, s⁰), from public data only (welfare weights, endowments)."""
+        dtype = economy.endowments.dtype
         if self.rule == "additive":  # the public-data start (see the module docstring)
             w, R = economy.welfare_weights, economy.endowments
             p = jnp.where(w > 0, w, jnp.min(jnp.where(w > 0, w, jnp.inf))) / jnp.mean(R)
-            s = jnp.sum(w) / (economy.m * R)
+            return p, jnp.sum(w) / (economy.m * R)
+        return jnp.full((economy.n,), self.initial_price, dtype), jnp.full((economy.m,), self.initial_price, dtype)
+
+    def init(self, economy: ProductionEconomy) -> tuple[AHState, Messages]:
+        dtype = economy.tfp.dtype
+        p, s = self.start_prices(economy)
         plan, dual, msgs = self._respond(economy, p, s)
         demand = plan.consumption + jnp.sum(plan.intermediate_use, axis=0)
         scale = jnp.concatenate([(demand + plan.output) / p, economy.endowments / s])

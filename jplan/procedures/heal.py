@@ -59,7 +59,7 @@ from .._linalg import solve
 from ..economies.production import FirmTechnology, Plan, ProductionEconomy, firm_output, welfare
 from .base import Messages, Observation, Procedure
 
-__all__ = ["Heal", "HealProportional", "firm_report", "reported_start", "project_simplex",
+__all__ = ["Heal", "HealProportional", "firm_report", "centre_opening", "reported_start", "project_simplex",
            "OPENING_ROUNDS", "START_FRACTION"]
 
 OPENING_ROUNDS = 8
@@ -72,6 +72,14 @@ def firm_report(tech: FirmTechnology, resources: Array, inputs: Array) -> tuple[
     return q, mp_r, mp_v
 
 
+def centre_opening(economy: ProductionEconomy) -> tuple[Array, Array]:
+    """The centre's first message, from public data only: equal division of every resource over all
+    firms, and a token 1e-6 of every good to every firm."""
+    n, m = economy.n, economy.m
+    r = jnp.broadcast_to(economy.endowments[None, :] / n, (n, m))
+    return r, jnp.full((n, n), 1e-6, economy.endowments.dtype)
+
+
 def reported_start(economy: ProductionEconomy) -> tuple[Array, Array, Messages]:
     """The centre's first allocation (r [n, m], v [n, n]) from public data and firms' reports only.
 
@@ -80,17 +88,15 @@ def reported_start(economy: ProductionEconomy) -> tuple[Array, Array, Messages]:
     first) and reports its output back. Only `economy.endowments`, the dimensions and the firms' reports
     are read here; the messages of all opening rounds are returned.
     """
-    n, m = economy.n, economy.m
-    dtype = economy.endowments.dtype
-    r = jnp.broadcast_to(economy.endowments[None, :] / n, (n, m))
+    n = economy.n
+    r, v0 = centre_opening(economy)
 
     def round_(v, _):
         q = jax.vmap(firm_output)(economy.firms, r, v)  # firms report outputs
         return jnp.broadcast_to(START_FRACTION * q[None, :] / n, (n, n)), None
 
-    v0 = jnp.full((n, n), 1e-6, dtype)
     v, _ = jax.lax.scan(round_, v0, None, length=OPENING_ROUNDS)
-    per_round = Messages.of((r, v), jnp.zeros((n,), dtype))
+    per_round = Messages.of((r, v), jnp.zeros((n,), v.dtype))
     msgs = Messages(down=per_round.down * OPENING_ROUNDS, up=per_round.up * OPENING_ROUNDS)
     return r, v, msgs
 
@@ -175,10 +181,13 @@ class Heal(_HealBase):
     Attributes:
         step_size: initial κ (unit-free). grow, shrink, max_step: the step-size control.
         tolerance: stop when every used allocation's marginal social value is within this relative
-            distance of its good's average (and no unused one is above it).
+            distance of its good's average (and no unused one is above it). Default 1e-6: near the
+            optimum a step's welfare gain is of the order of the residual squared, and below a residual of
+            about √(machine epsilon) it drowns in rounding, so the acceptance test refuses every step.
     """
 
     name: ClassVar[str] = "heal"
+    tolerance: Array = eqx.field(default_factory=lambda: jnp.asarray(1e-6), converter=jnp.asarray)
 
     def _values(self, economy: ProductionEconomy, state: HealState):
         """(resource values σ [n, m], goods values [n + 1, n]: rows firms then consumption)."""

@@ -83,6 +83,11 @@ def firm_coefficients(tech: FirmTechnology, goods_prices: Array) -> tuple[Array,
     return grad[0], grad[1:]
 
 
+def probe_prices(economy: ProductionEconomy) -> Array:
+    """The uniform prices the centre probes, 1, 2, 4, …: public (labour is the numeraire), no technology."""
+    return 2.0 ** jnp.arange(START_PROBES, dtype=economy.endowments.dtype)
+
+
 def reported_start_price(economy: ProductionEconomy) -> tuple[Array, Messages]:
     """The first uniform price t = 2^k (k = 0, 1, …) at which every firm's reported coefficients cover
     its unit cost, and the messages of the probe rounds used. Reads only the firms' reports.
@@ -91,7 +96,7 @@ def reported_start_price(economy: ProductionEconomy) -> tuple[Array, Messages]:
     """
     n = economy.n
     dtype = economy.endowments.dtype
-    ts = 2.0 ** jnp.arange(START_PROBES, dtype=dtype)
+    ts = probe_prices(economy)
 
     def probe(t):
         a0, inputs = jax.vmap(firm_coefficients)(economy.firms, jnp.full((n, n), t, dtype))

@@ -1,0 +1,134 @@
+"""Faithful procedures (issue 11): Heal's rule, the seed's Arrow–Hurwicz, LSM on CES, private information,
+and the information accounting under the seed's conventions.
+
+Properties are checked over 100 random economies per family in one vmapped call each.
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jplan
+from jplan.economies import sample_batch
+from jplan.procedures import ArrowHurwicz, ArrowHurwiczAdaptive, Heal, HealProportional, Malinvaud, run, status_name
+from jplan.procedures.heal import centre_opening
+from jplan.procedures.malinvaud import probe_prices
+
+from .helpers import batch, index
+
+TECHNOLOGY = ("tfp", "returns_to_scale", "resource_shares", "input_shares", "elasticity")
+
+
+def without_technology(e):
+    """The economy as the centre may see it: every firm's technology replaced by NaN."""
+    return eqx.tree_at(lambda x: tuple(getattr(x, f) for f in TECHNOLOGY), e,
+                       tuple(jnp.full_like(getattr(e, f), jnp.nan) for f in TECHNOLOGY))
+
+
+def test_no_centre_start_reads_a_firms_technology():
+    e = jplan.sample(jax.random.PRNGKey(0), 5, 2, technology="ces", elasticity=(0.5, 2.0))
+    hidden = without_technology(e)
+    for proc in (ArrowHurwicz(), ArrowHurwiczAdaptive()):
+        p, s = proc.start_prices(hidden)
+        assert bool(jnp.all(jnp.isfinite(p)) & jnp.all(jnp.isfinite(s)))
+    r, v = centre_opening(hidden)
+    assert bool(jnp.all(jnp.isfinite(r)) & jnp.all(jnp.isfinite(v)))
+    assert bool(jnp.all(jnp.isfinite(probe_prices(hidden))))
+    # and the starts really do not depend on technology: identical with and without it
+    for a, b in zip(jax.tree_util.tree_leaves(centre_opening(e)), jax.tree_util.tree_leaves(centre_opening(hidden))):
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+FAMILIES = {
+    "cd-decreasing": (2, dict(returns_to_scale=(0.6, 0.9))),
+    "ces-decreasing": (2, dict(returns_to_scale=(0.6, 0.9), technology="ces", elasticity=(0.5, 3.0))),
+    "cd-constant": (1, dict(returns_to_scale=1.0)),
+    "ces-constant": (1, dict(returns_to_scale=1.0, technology="ces", elasticity=(0.7, 2.0))),
+}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_heal_is_feasible_monotone_and_approaches_the_optimum(family):
+    m, options = FAMILIES[family]
+    economies, opt = batch(31, 100, 4, m, density=0.7, **options)
+    tr = jax.jit(jax.vmap(lambda e, u: run(Heal(), e, 1500, optimal_welfare=u)))(economies, opt.welfare)
+    status = np.asarray(tr.status)
+    ok = status != 4  # a start the centre could not make feasible is reported as failed, never used
+    assert ok.mean() >= 0.95
+    infeas, welfare, gap = (np.asarray(x)[ok] for x in (tr.infeasibility, tr.welfare, tr.gap))
+    assert np.all(infeas <= 1e-9)  # feasible at every iterate
+    assert np.all(np.diff(welfare, axis=1) >= -1e-12 * np.abs(welfare[:, 1:]))  # monotone
+    assert np.all(gap[:, -1] < gap[:, 0])  # every run got closer
+    assert np.median(gap[:, -1]) < 1e-3 and np.median(gap[:, 200]) < np.median(gap[:, 10])
+
+
+def test_additive_arrow_hurwicz_diverges_for_large_steps_and_says_so():
+    economies, opt = batch(32, 16, 4, 2, returns_to_scale=(0.6, 0.9))
+    tr = jax.jit(jax.vmap(lambda e, u: run(ArrowHurwicz(step_size=50.0), e, 500, optimal_welfare=u)))(economies, opt.welfare)
+    assert np.mean(np.asarray(tr.status) == 2) >= 0.5  # "diverged"
+    assert all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree_util.tree_leaves(tr.plan))  # last good iterate
+
+
+def test_additive_arrow_hurwicz_moves_prices_by_excess_demand():
+    e = jplan.sample(jax.random.PRNGKey(3), 3, 2, returns_to_scale=0.8)
+    ah = ArrowHurwicz(step_size=0.01)
+    state, _ = ah.init(e)
+    new, _ = ah.step(e, state)
+    demand = state.plan.consumption + state.plan.intermediate_use.sum(0)
+    z = demand - state.plan.output
+    np.testing.assert_allclose(new.goods_prices, np.maximum(0, state.goods_prices + 0.01 * z / state.scale[:3]), rtol=1e-14)
+
+
+def test_malinvaud_converges_quadratically_on_ces():
+    economies, opt = batch(33, 8, 5, 1, returns_to_scale=1.0, technology="ces", elasticity=(0.7, 2.0))
+    init = eqx.filter_jit(lambda p, e: p.init(e))
+    step = eqx.filter_jit(lambda p, e, s: p.step(e, s))
+    for i in range(8):
+        e = index(economies, i)
+        proc = Malinvaud(tolerance=1e-300)
+        state, _ = init(proc, e)
+        if bool(state.failed):
+            continue
+        p_star = opt.goods_prices[i] / opt.resource_prices[i]  # LSM prices are in labour units
+        errors = []
+        for _ in range(5):
+            errors.append(float(jnp.max(jnp.abs(state.prices / p_star - 1))))
+            state, _ = step(proc, e, state)
+        k = next(j for j in range(4) if errors[j] < 1e-2)
+        assert errors[k + 1] <= 10 * errors[k] ** 2 + 1e-13, errors
+
+
+def test_information_counts_match_a_hand_count():
+    # n = 2 goods, m = 1 resource
+    e = jplan.sample(jax.random.PRNGKey(4), 2, 1, returns_to_scale=0.8)
+    n, m = 2, 1
+    expect = [
+        (ArrowHurwicz(), (n + m, 2 * n + m)),  # prices broadcast once; totals: supplies, goods demand, resource demand
+        (ArrowHurwiczAdaptive(), (n + m, 2 * n + m + 1)),  # ... plus the total profit
+        (Heal(), (n * (m + n), n * (1 + m + n))),  # each firm its allocation; output and marginal productivities
+        (HealProportional(), (n * (m + n), n * (1 + m + n))),
+    ]
+    for proc, (down, up) in expect:
+        state, _ = proc.init(e)
+        _, msgs = proc.step(e, state)
+        assert (int(msgs.down), int(msgs.up)) == (down, up), proc.name
+    crs = jplan.sample(jax.random.PRNGKey(4), 2, 1, returns_to_scale=1.0)
+    state, _ = Malinvaud().init(crs)
+    _, msgs = Malinvaud().step(crs, state)
+    assert (int(msgs.down), int(msgs.up), int(msgs.solves)) == (n, n * (1 + n), 2)
+
+
+def test_every_public_procedure_under_jit_vmap_and_grad():
+    economies, opt = batch(34, 4, 3, 1, returns_to_scale=(0.7, 0.9), technology="ces", elasticity=(0.6, 1.6))
+    for proc in (ArrowHurwicz(), ArrowHurwiczAdaptive(), Heal(), HealProportional()):
+        f = lambda e, u: run(proc, e, 20, optimal_welfare=u).welfare[-1]
+        batched = jax.jit(jax.vmap(f))(economies, opt.welfare)
+        one = jax.jit(f)
+        loop = [one(index(economies, i), opt.welfare[i]) for i in range(4)]
+        np.testing.assert_allclose(batched, loop, rtol=1e-10)
+        g = jax.jit(jax.grad(lambda R: f(eqx.tree_at(lambda x: x.endowments, index(economies, 0), R), opt.welfare[0])))(
+            index(economies, 0).endowments)
+        assert bool(jnp.all(jnp.isfinite(g))), proc.name
+    assert status_name(1) == "converged"
