@@ -346,8 +346,16 @@ def cmd_rudra_sensitivity(args) -> int:
 
 
 # -- parser ------------------------------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    """argparse with the error contract: one line on stderr, exit 2 (no usage block)."""
+
+    def error(self, message: str):
+        print(f"jplan: error: {message} (see jplan {self.prog.split(' ', 1)[-1] if ' ' in self.prog else ''} --help)".replace("  ", " "), file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="jplan",
         description="Decentralised economic planning procedures in JAX: optima, procedures, Monte Carlo studies.",
     )

@@ -11,7 +11,7 @@ import pytest
 from jplan.cli import main
 from jplan.economies import save_economy
 from jplan.optimum import closed_form
-from jplan.procedures import Heal, Malinvaud, run
+from jplan.procedures import HealProportional, Malinvaud, run
 from jplan.sensitivity import plan_jacobian, welfare_gradient
 
 from .helpers import batch, index
@@ -72,7 +72,7 @@ def test_envelope_theorem_and_vmap_equals_loop():
             np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
-@pytest.mark.parametrize("proc,m,rho,steps", [(Malinvaud(), 1, 1.0, 15), (Heal(), 2, 0.9, 60)], ids=["malinvaud", "heal"])
+@pytest.mark.parametrize("proc,m,rho,steps", [(Malinvaud(), 1, 1.0, 15), (HealProportional(), 2, 0.9, 60)], ids=["malinvaud", "heal-proportional"])
 def test_unrolled_gradient_through_converged_run_equals_implicit(proc, m, rho, steps):
     economies, _ = batch(74, 3, 4, m, returns_to_scale=rho)
     unrolled_grad = jax.jit(jax.grad(lambda x: run(proc, x, steps, checkpoint=True).welfare[-1]))

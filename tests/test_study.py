@@ -25,18 +25,18 @@ name = "dec"
 n = 3
 m = 2
 returns_to_scale = [0.6, 0.9]
-procedures = ["arrow-hurwicz", "heal"]
+procedures = ["arrow-hurwicz", "heal-proportional"]
 [[scenarios]]
 name = "lab"
 n = 3
 m = 1
 returns_to_scale = 1.0
-procedures = ["malinvaud", "heal"]
+procedures = ["malinvaud", "heal-proportional"]
 [procedures.arrow-hurwicz]
 steps = 400
 [procedures.malinvaud]
 steps = 10
-[procedures.heal]
+[procedures.heal-proportional]
 steps = 30
 [outputs]
 plots = false
@@ -79,12 +79,12 @@ def test_tiny_study_outputs(tiny, tmp_path):
     out = res.out
     s = json.loads((out / "summary.json").read_text())
     dec = s["scenarios"]["dec"]
-    assert dec["heal"]["fraction_converged"] == 1.0 and dec["heal"]["fraction_monotone"] == 1.0
-    assert dec["heal"]["fraction_feasible_every_iterate"] == 1.0
+    assert dec["heal-proportional"]["fraction_converged"] == 1.0 and dec["heal-proportional"]["fraction_monotone"] == 1.0
+    assert dec["heal-proportional"]["fraction_feasible_every_iterate"] == 1.0
     assert dec["arrow-hurwicz"]["fraction_feasible_every_iterate"] == 0.0
     assert s["scenarios"]["lab"]["malinvaud"]["reach"]["1e-06"]["fraction_reached"] == 1.0
-    assert dec["heal"]["messages_per_step"] == {"down": 3 * 5, "up": 3 * 6}
-    t = np.load(out / "traces" / "dec__heal.npz")
+    assert dec["heal-proportional"]["messages_per_step"] == {"down": 3 * 5, "up": 3 * 6}
+    t = np.load(out / "traces" / "dec__heal-proportional.npz")
     assert t["gap"].shape == (10, 31)
     assert "| dec " in res.table and (out / "report.md").exists()
 
@@ -106,7 +106,7 @@ def test_deterministic(tiny, tmp_path):
 
 def test_resume_after_interruption_gives_identical_results(tiny, tmp_path, monkeypatch):
     run_study(tiny, tmp_path / "full", progress=False)
-    real_save = runner_module._atomic_savez
+    real_save = runner_module.save_chunk
     calls = {"n": 0}
 
     def flaky(path, **arrays):
@@ -115,12 +115,12 @@ def test_resume_after_interruption_gives_identical_results(tiny, tmp_path, monke
             raise KeyboardInterrupt  # as if Ctrl-C arrived mid-study
         real_save(path, **arrays)
 
-    monkeypatch.setattr(runner_module, "_atomic_savez", flaky)
+    monkeypatch.setattr(runner_module, "save_chunk", flaky)
     with pytest.raises(KeyboardInterrupt):
         run_study(tiny, tmp_path / "resumed", progress=False)
     done = list((tmp_path / "resumed" / "chunks").rglob("*.npz"))
     assert len(done) == 3 and not list((tmp_path / "resumed").rglob("*.tmp*"))
-    monkeypatch.setattr(runner_module, "_atomic_savez", real_save)
+    monkeypatch.setattr(runner_module, "save_chunk", real_save)
     run_study(tiny, tmp_path / "resumed", progress=False)
     assert_same(tmp_path / "full", tmp_path / "resumed")
 
@@ -159,10 +159,10 @@ BAD_CONFIGS = [
     ("n = 3\nm = 2", "n = 0\nm = 2", "scenarios[0].n: must be at least 1"),
     ("returns_to_scale = [0.6, 0.9]", "returns_to_scale = [0.9, 0.6]", "scenarios[0].returns_to_scale: low 0.9 is above high 0.6"),
     ("returns_to_scale = [0.6, 0.9]", "returns_to_scale = -1", "scenarios[0].returns_to_scale: must be > 0"),
-    ("[procedures.heal]", "[procedures.gosplan]", "procedures.gosplan: unknown procedure"),
+    ("[procedures.heal-proportional]", "[procedures.gosplan]", "procedures.gosplan: unknown procedure"),
     ("[procedures.malinvaud]\nsteps = 10", "[procedures.malinvaud]\nsteps = 10\nstep_size = 1.0", "procedures.malinvaud.step_size: unknown option"),
     ("steps = 400", "steps = 400\nrule = 'sideways'", "procedures.arrow-hurwicz.rule: unknown rule"),
-    ('procedures = ["malinvaud", "heal"]', 'procedures = ["malinvaud", "lange"]', "scenarios[1].procedures: 'lange' has no [procedures.lange] table"),
+    ('procedures = ["malinvaud", "heal-proportional"]', 'procedures = ["malinvaud", "lange"]', "scenarios[1].procedures: 'lange' has no [procedures.lange] table"),
     ("plots = false", "plots = 'yes'", "outputs.plots: must be true or false"),
 ]
 
@@ -183,6 +183,82 @@ def test_missing_config_and_bundled_default_parses(capsys, tmp_path):
     assert main(["study", str(tmp_path / "none.toml")]) == 2
     assert "study file not found" in capsys.readouterr().err
     config = load_config("default")
-    assert config.name == "default" and len(config.scenarios) == 3
+    assert config.name == "default" and len(config.scenarios) == 8
     with pytest.raises(ConfigError, match="scenarios"):
         parse_config({"procedures": {"heal": {}}})
+
+
+# -- faults (issue 12) ---------------------------------------------------------------------------------
+def _subprocess_study(config, out, devices=1):
+    code = (
+        "import jax; jax.config.update('jax_enable_x64', True);"
+        "from jplan.study import load_config, run_study;"
+        f"run_study(load_config({str(config)!r}), {str(out)!r}, progress=False)"
+    )
+    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}", JAX_PLATFORMS="cpu")
+    return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=Path(__file__).parents[1])
+
+
+def test_truncated_or_empty_chunks_are_detected_and_recomputed(tiny, tmp_path):
+    run_study(tiny, tmp_path / "full", progress=False)
+    run_study(tiny, tmp_path / "hurt", progress=False)
+    chunks = sorted((tmp_path / "hurt" / "chunks").rglob("*.npz"))
+    data = chunks[1].read_bytes()
+    chunks[1].write_bytes(data[: len(data) // 2])
+    chunks[2].write_bytes(b"")
+    run_study(tiny, tmp_path / "hurt", progress=False)
+    assert_same(tmp_path / "full", tmp_path / "hurt")
+    assert (tmp_path / "full" / "summary.json").read_bytes() == (tmp_path / "hurt" / "summary.json").read_bytes()
+
+
+def test_resume_on_another_device_count_completes_every_economy(tiny, tmp_path):
+    run_study(tiny, tmp_path / "full", progress=False)
+    assert _subprocess_study(tiny.source, tmp_path / "mixed", devices=4).wait() == 0
+    for chunk in sorted((tmp_path / "mixed" / "chunks").rglob("*.npz"))[::2]:
+        chunk.unlink()  # as if interrupted; the rest was computed on 4 devices
+    res = run_study(tiny, tmp_path / "mixed", progress=False)
+    for procs in res.summary["scenarios"].values():
+        for s in procs.values():
+            assert s["runs"] == tiny.batch
+    a, b = traces(tmp_path / "full"), traces(tmp_path / "mixed")
+    for name in a:
+        np.testing.assert_array_equal(a[name]["status"], b[name]["status"])
+        np.testing.assert_allclose(a[name]["welfare"], b[name]["welfare"], rtol=1e-12)
+
+
+def test_sigkill_mid_study_then_resume_gives_identical_results(tiny, tmp_path):
+    import signal
+    import time
+
+    config = tmp_path / "long.toml"
+    config.write_text(TINY.replace("batch = 10", "batch = 40"))
+    run_study(load_config(str(config)), tmp_path / "full", progress=False)
+    proc = _subprocess_study(config, tmp_path / "killed")
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((tmp_path / "killed").rglob("chunks/*/*/*.npz")):
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = list((tmp_path / "killed").rglob("chunks/*/*/*.npz"))
+    assert 0 < len(done) < 4 * 10  # it really was interrupted mid-study
+    run_study(load_config(str(config)), tmp_path / "killed", progress=False)
+    assert_same(tmp_path / "full", tmp_path / "killed")
+
+
+def test_fresh_removes_only_what_jplan_wrote(tiny, tmp_path):
+    out = tmp_path / "o"
+    run_study(tiny, out, progress=False)
+    (out / "my_notes.txt").write_text("keep me")
+    run_study(tiny, out, progress=False, fresh=True)
+    assert (out / "my_notes.txt").read_text() == "keep me"
+    assert (out / "summary.json").exists()
+
+
+def test_a_second_runner_in_the_same_folder_is_refused(tiny, tmp_path):
+    from jplan.study.storage import StudyLock
+
+    out = tmp_path / "o"
+    run_study(tiny, out, progress=False)
+    with StudyLock(out):
+        with pytest.raises(ConfigError, match="another jplan study is running"):
+            run_study(tiny, out, progress=False)

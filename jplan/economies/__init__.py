@@ -27,8 +27,12 @@ from .rudra import (
 )
 from .rudra_io import RudraFile, load_rudra, loads_rudra
 from .sampling import sample, sample_batch
+from .technology import Technology, generic_supply, with_technology
 
 __all__ = [
+    "Technology",
+    "generic_supply",
+    "with_technology",
     "FirmTechnology",
     "GrowthPath",
     "ProjectFrontier",

@@ -131,6 +131,10 @@ class FirmTechnology(eqx.Module):
         """Resource shares then input shares, [m + n]."""
         return jnp.concatenate([self.resource_shares, self.input_shares])
 
+    def output(self, resources: Array, inputs: Array) -> Array:
+        """Output from resources [m] and inputs [n] (the `jplan.economies.Technology` protocol)."""
+        return firm_output(self, resources, inputs)
+
     def log_unit_cost(self, input_prices: Array) -> Array:
         """log κ at input prices [m + n] (resources then goods): the cost of one unit of the aggregate g.
 
@@ -141,6 +145,8 @@ class FirmTechnology(eqx.Module):
 
 def firm_output(tech: FirmTechnology, resources: Array, inputs: Array) -> Array:
     """Output of one firm from its resources `resources` [m] and intermediate inputs `inputs` [n]."""
+    if not isinstance(tech, FirmTechnology):  # a user technology (jplan.economies.Technology)
+        return tech.output(resources, inputs)
     rho = tech.returns_to_scale
     cd = is_cobb_douglas(tech.elasticity)
     # the Cobb–Douglas branch is the formula it always was (bit-for-bit), the CES one its generalisation;
@@ -183,9 +189,10 @@ class ProductionEconomy(eqx.Module):
     elasticity: Float[Array, " n"]
     welfare_elasticity: Float[Array, ""]
     subsistence: Float[Array, " n"]
+    technology: object = None
 
     def __init__(self, endowments, welfare_weights, tfp, returns_to_scale, resource_shares, input_shares,
-                 elasticity=None, welfare_elasticity=None, subsistence=None):
+                 elasticity=None, welfare_elasticity=None, subsistence=None, technology=None):
         self.endowments = endowments
         self.welfare_weights = welfare_weights
         self.tfp = tfp
@@ -196,6 +203,7 @@ class ProductionEconomy(eqx.Module):
         self.elasticity = jnp.ones(jnp.shape(tfp), dtype) if elasticity is None else elasticity
         self.welfare_elasticity = jnp.ones((), dtype) if welfare_elasticity is None else welfare_elasticity
         self.subsistence = jnp.zeros(jnp.shape(welfare_weights), dtype) if subsistence is None else subsistence
+        self.technology = technology
 
     @property
     def n(self) -> int:
@@ -208,8 +216,11 @@ class ProductionEconomy(eqx.Module):
         return self.endowments.shape[-1]
 
     @property
-    def firms(self) -> FirmTechnology:
-        """Every firm's private technology, stacked on a leading axis of length n."""
+    def firms(self):
+        """Every firm's private technology, stacked on a leading axis of length n: the user `Technology`
+        if one was set (`jplan.economies.with_technology`), else the built-in CES `FirmTechnology`."""
+        if self.technology is not None:
+            return self.technology
         return FirmTechnology(
             tfp=self.tfp,
             returns_to_scale=self.returns_to_scale,

@@ -205,11 +205,13 @@ def _technology(entry: Any, k: int, n: int, sectors: tuple[str, ...], b: np.ndar
 
 def rudra_from_dict(doc: dict) -> RudraFile:
     """Validate a parsed `kind = "rudra"` document (see the module docstring for the format)."""
+    if doc.get("kind") == "production":
+        raise EconomyFileError('kind: this is a "production" economy; use jplan optimum, solve or sensitivity')
+    if doc.get("kind") != "rudra":
+        raise EconomyFileError(f'kind: expected "rudra", got {doc.get("kind")!r}')
     extra = set(doc) - _TOP
     if extra:
         raise EconomyFileError(f"{sorted(extra)[0]}: unknown key")
-    if doc.get("kind") != "rudra":
-        raise EconomyFileError(f'kind: expected "rudra", got {doc.get("kind")!r}')
     com, sec, fx = _table(doc, "commodities"), _table(doc, "sectors"), _table(doc, "foreign_exchange")
     cons = _table(doc, "constraints", required=False)
     d = _array(com["final_demand"], "commodities.final_demand", 1)

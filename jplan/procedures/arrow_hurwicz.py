@@ -159,7 +159,14 @@ class ArrowHurwicz(Procedure):
         n = economy.n
         prices = jnp.concatenate([p, s])
         message = jnp.broadcast_to(prices, (n, n + economy.m))
-        q, r, v, profit = jax.vmap(firm_supply)(economy.firms, jnp.arange(n), message)
+        firms = economy.firms
+        if isinstance(firms, FirmTechnology):
+            supply = firm_supply  # closed form (CES, Cobb–Douglas)
+        else:  # a user technology: the generic inner solver on the firm's first-order conditions
+            from ..economies.technology import generic_supply
+
+            supply = lambda tech, i, pr: generic_supply(tech, i, pr, economy.m)
+        q, r, v, profit = jax.vmap(supply)(firms, jnp.arange(n), message)
         c = consumer_demand(economy, p)
         plan = Plan(consumption=c, output=q, resource_use=r, intermediate_use=v)
         # U − p·c for the log forms, u − p·c for CES welfare (see consumer_demand)

@@ -1,0 +1,107 @@
+"""User-defined technologies: the protocol, and the generic firm solver procedures fall back on.
+
+A technology is an equinox Module holding one firm's own parameters (arrays; stacked on a leading axis of
+length n for all firms, so `jax.vmap` runs every firm at once) with one required method,
+
+    output(resources [m], inputs [n]) -> q       (pure, differentiable in its arguments)
+
+Put one in an economy with `with_technology(economy, MyTechnology(...stacked params...))`. Every procedure
+that needs only autodiff of `output` (Heal's rule and its variant: marginal productivities are `jax.grad`
+of it) then works unchanged. Arrow–Hurwicz needs the firm's profit-maximising plan: the built-in CES
+firms answer in closed form; any other technology through `generic_supply`, a batched Newton solve of the
+firm's first-order conditions p ∇f(x) = π in log inputs (decreasing returns: the profit is concave). The
+reference optimum and Malinvaud (which need a unit-cost function) serve the built-in families; for a user
+technology pass your own U* to `jplan.run(..., optimal_welfare=...)` if you have one.
+
+Example (a CES technology written by hand; a test checks that the generic path agrees with the closed
+form):
+
+```python
+class MyCES(jplan.economies.Technology):
+    tfp: jax.Array; rho: jax.Array; shares: jax.Array; sigma: jax.Array   # per firm (leading axis n)
+
+    def output(self, resources, inputs):
+        x = jnp.concatenate([resources, inputs]); theta = (self.sigma - 1) / self.sigma
+        used = self.shares > 0
+        inner = jnp.sum(jnp.where(used, self.shares * jnp.where(used, x, 1.0) ** theta, 0.0))
+        return self.tfp * inner ** (self.rho / theta)
+```
+"""
+
+from __future__ import annotations
+
+import abc
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array
+
+__all__ = ["Technology", "with_technology", "generic_supply", "SUPPLY_ITERATIONS"]
+
+SUPPLY_ITERATIONS = 40
+
+
+class Technology(eqx.Module):
+    """One firm's technology: its own parameters and a pure, differentiable `output(resources, inputs)`."""
+
+    @abc.abstractmethod
+    def output(self, resources: Array, inputs: Array) -> Array:
+        """Output from resources [m] and intermediate inputs [n]."""
+
+
+def with_technology(economy, technology: Technology):
+    """The economy with its firms' technology replaced by a user `Technology` (params stacked over n firms)."""
+    return eqx.tree_at(lambda e: e.technology, economy, technology, is_leaf=lambda x: x is None)
+
+
+def generic_supply(tech: Technology, index: Array, prices: Array, m: int):
+    """A firm's profit-maximising plan at prices [n + m] (goods then resources): Newton on its FOCs.
+
+    The firm (it knows its own technology) uses the inputs with a positive marginal productivity at x = 1
+    and solves the first-order conditions of max p_i f(x) − π·x in log form,
+    F_l(y) = log(p_i ∂f/∂x_l(e^y)) − log π_l = 0, by damped Newton (Jacobian by `jax.jacfwd`, the longest of
+    16 halvings that lowers ‖F‖², `SUPPLY_ITERATIONS` fixed steps, so it vmaps). For Cobb–Douglas F is
+    linear in y and one step is exact; with decreasing returns and concave f the solution is the maximum.
+    Returns (q, resources [m], inputs [n], profit), like the closed forms.
+    """
+    from .._linalg import solve
+
+    n = prices.shape[0] - m
+    own = prices[index]
+    input_prices = jnp.concatenate([prices[n:], prices[:n]])
+    ones = jnp.ones_like(input_prices)
+    mp_r, mp_v = jax.grad(tech.output, argnums=(0, 1))(ones[:m], ones[m:])
+    used = jnp.concatenate([mp_r, mp_v]) > 0
+    log_prices = jnp.log(jnp.where(used, input_prices, 1.0))
+
+    def inputs(y):
+        return jnp.where(used, jnp.exp(y), 0.0)
+
+    def foc(y):
+        x = inputs(y)
+        g_r, g_v = jax.grad(tech.output, argnums=(0, 1))(x[:m], x[m:])
+        g = jnp.concatenate([g_r, g_v])
+        ok = used & (g > 0)
+        return jnp.where(used, jnp.log(jnp.where(ok, own * g, 1e-300)) - log_prices, y)
+
+    def merit(y):
+        F = foc(y)
+        return jnp.where(jnp.all(jnp.isfinite(F)), jnp.sum(F * F), jnp.inf)
+
+    trials = 0.5 ** jnp.arange(16.0, dtype=input_prices.dtype)
+
+    def step(y, _):
+        F = foc(y)
+        J = jax.jacfwd(foc)(y)
+        d = solve(J, -F)
+        d = jnp.where(jnp.all(jnp.isfinite(d)), jnp.clip(d, -5.0, 5.0), 0.0)
+        values = jax.vmap(lambda a: merit(y + a * d))(trials)
+        first = jnp.argmax(values < merit(y))
+        better = jnp.any(values < merit(y))
+        return jnp.where(better, y + trials[first] * d, y), None
+
+    y, _ = jax.lax.scan(step, jnp.zeros_like(input_prices), None, length=SUPPLY_ITERATIONS)
+    x = inputs(y)
+    q = tech.output(x[:m], x[m:])
+    return q, x[:m], x[m:], own * q - jnp.sum(jnp.where(used, input_prices, 0.0) * x)

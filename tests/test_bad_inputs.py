@@ -1,0 +1,193 @@
+"""The error contract, through the real `jplan` executable (issue 12).
+
+Every case runs `jplan` in a subprocess inside a fresh folder holding only its input files and asserts:
+the documented exit code, exactly one line on stderr naming the problem, no traceback, and no new or
+changed files. The cases run in parallel (each is a separate process).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+GOOD = """kind = "production"
+[resources]
+endowments = [10.0, 5.0]
+[goods]
+welfare_weights = [0.5, 0.5]
+[technology]
+family = "cobb-douglas"
+tfp = [1.0, 1.0]
+returns_to_scale = [0.9, 0.9]
+resource_shares = [[0.5, 0.3], [0.6, 0.3]]
+input_shares = [[0.0, 0.2], [0.1, 0.0]]
+"""
+
+STUDY = """name = "s"
+batch = 4
+[[scenarios]]
+name = "a"
+n = 3
+m = 2
+returns_to_scale = [0.6, 0.9]
+[procedures.heal-proportional]
+steps = 5
+"""
+
+
+def econ(old: str, new: str) -> str:
+    assert old in GOOD, old
+    return GOOD.replace(old, new)
+
+
+def study(old: str, new: str) -> str:
+    assert old in STUDY, old
+    return STUDY.replace(old, new)
+
+
+# (id, argv, files {name: text}, exit code, substring of the one stderr line)
+CASES = [
+    # economy files (through `jplan optimum`)
+    ("missing-file", ["optimum", "nope.toml"], {}, 2, "economy file not found"),
+    ("directory-as-file", ["optimum", "d"], {"d/x": ""}, 2, "is a directory"),
+    ("not-toml", ["optimum", "e.toml"], {"e.toml": "kind = = 1"}, 2, "not valid TOML"),
+    ("empty-file", ["optimum", "e.toml"], {"e.toml": ""}, 2, "kind: missing"),
+    ("unknown-kind", ["optimum", "e.toml"], {"e.toml": econ('kind = "production"', 'kind = "market"')}, 2, "unknown kind"),
+    ("rudra-kind", ["optimum", "e.toml"], {"e.toml": econ('kind = "production"', 'kind = "rudra"')}, 2, "jplan rudra"),
+    ("unknown-key", ["optimum", "e.toml"], {"e.toml": GOOD + "colour = 1\n"}, 2, "colour: unknown key"),
+    ("missing-section", ["optimum", "e.toml"], {"e.toml": GOOD.split("[technology]")[0]}, 2, "[technology]: missing"),
+    ("unknown-family", ["optimum", "e.toml"], {"e.toml": econ('"cobb-douglas"', '"leontief"')}, 2, "unknown family"),
+    ("ces-no-elasticity", ["optimum", "e.toml"], {"e.toml": econ('"cobb-douglas"', '"ces"')}, 2, "technology.elasticity: missing"),
+    ("elasticity-zero", ["optimum", "e.toml"], {"e.toml": econ('"cobb-douglas"', '"ces"\nelasticity = [0.0, 1.0]')}, 2, "technology.elasticity"),
+    ("elasticity-nan", ["optimum", "e.toml"], {"e.toml": econ('"cobb-douglas"', '"ces"\nelasticity = [nan, 1.0]')}, 2, "NaN"),
+    ("elasticity-string", ["optimum", "e.toml"], {"e.toml": econ('"cobb-douglas"', '"ces"\nelasticity = ["2", 1.0]')}, 2, "not numbers"),
+    ("tfp-string", ["optimum", "e.toml"], {"e.toml": econ("tfp = [1.0, 1.0]", 'tfp = ["1", 1.0]')}, 2, "technology.tfp"),
+    ("tfp-boolean", ["optimum", "e.toml"], {"e.toml": econ("tfp = [1.0, 1.0]", "tfp = [true, 1.0]")}, 2, "technology.tfp"),
+    ("tfp-negative", ["optimum", "e.toml"], {"e.toml": econ("tfp = [1.0, 1.0]", "tfp = [-1.0, 1.0]")}, 2, "technology.tfp"),
+    ("tfp-tiny", ["optimum", "e.toml"], {"e.toml": econ("tfp = [1.0, 1.0]", "tfp = [1e-300, 1.0]")}, 2, "supported range"),
+    ("tfp-huge", ["optimum", "e.toml"], {"e.toml": econ("tfp = [1.0, 1.0]", "tfp = [1e300, 1.0]")}, 2, "supported range"),
+    ("tfp-inf", ["optimum", "e.toml"], {"e.toml": econ("tfp = [1.0, 1.0]", "tfp = [inf, 1.0]")}, 2, "NaN or infinity"),
+    ("endowment-zero", ["optimum", "e.toml"], {"e.toml": econ("[10.0, 5.0]", "[0.0, 5.0]")}, 2, "resources.endowments"),
+    ("endowment-nan", ["optimum", "e.toml"], {"e.toml": econ("[10.0, 5.0]", "[nan, 5.0]")}, 2, "resources.endowments"),
+    ("rho-inf", ["optimum", "e.toml"], {"e.toml": econ("[0.9, 0.9]", "[inf, 0.9]")}, 2, "returns_to_scale"),
+    ("rho-zero", ["optimum", "e.toml"], {"e.toml": econ("[0.9, 0.9]", "[0.0, 0.9]")}, 2, "returns_to_scale"),
+    ("rho-large", ["optimum", "e.toml"], {"e.toml": econ("[0.9, 0.9]", "[50.0, 0.9]")}, 2, "supported range"),
+    ("shares-sum", ["optimum", "e.toml"], {"e.toml": econ("[[0.5, 0.3]", "[[0.6, 0.3]")}, 2, "sums to"),
+    ("share-negative", ["optimum", "e.toml"], {"e.toml": econ("[[0.0, 0.2]", "[[-0.1, 0.3]")}, 2, "must be >= 0"),
+    ("tfp-shape", ["optimum", "e.toml"], {"e.toml": econ("tfp = [1.0, 1.0]", "tfp = [1.0]")}, 2, "expected shape"),
+    ("ragged-shares", ["optimum", "e.toml"], {"e.toml": econ("[[0.5, 0.3], [0.6, 0.3]]", "[[0.5, 0.3], [0.6]]")}, 2, "resource_shares"),
+    ("no-resource", ["optimum", "e.toml"], {"e.toml": econ("[[0.5, 0.3], [0.6, 0.3]]", "[[0.0, 0.0], [0.6, 0.3]]").replace("[[0.0, 0.2]", "[[0.0, 1.0]")}, 2, "every firm needs a resource"),
+    ("not-productive", ["optimum", "e.toml"], {"e.toml": econ("[[0.5, 0.3], [0.6, 0.3]]", "[[0.01, 0.0], [0.01, 0.0]]").replace("[[0.0, 0.2], [0.1, 0.0]]", "[[0.0, 0.99], [0.99, 0.0]]").replace("[0.9, 0.9]", "[1.2, 1.2]")}, 2, "not productive"),
+    ("nearly-unproductive", ["optimum", "e.toml"], {"e.toml": econ("[[0.5, 0.3], [0.6, 0.3]]", "[[0.005, 0.0], [0.005, 0.0]]").replace("[[0.0, 0.2], [0.1, 0.0]]", "[[0.0, 0.995], [0.995, 0.0]]").replace("[0.9, 0.9]", "[1.0, 1.0]")}, 2, "above the supported"),
+    ("weights-zero", ["optimum", "e.toml"], {"e.toml": econ("[0.5, 0.5]", "[0.0, 0.0]")}, 2, "must not all be 0"),
+    ("welfare-family", ["optimum", "e.toml"], {"e.toml": GOOD + '[welfare]\nfamily = "rawls"\n'}, 2, "welfare.family"),
+    ("welfare-ces-eta", ["optimum", "e.toml"], {"e.toml": GOOD + '[welfare]\nfamily = "ces"\n'}, 2, "welfare.elasticity: missing"),
+    ("welfare-eta-zero", ["optimum", "e.toml"], {"e.toml": GOOD + '[welfare]\nfamily = "ces"\nelasticity = 0.0\n'}, 2, "welfare.elasticity"),
+    ("sg-no-subsistence", ["optimum", "e.toml"], {"e.toml": GOOD + '[welfare]\nfamily = "stone-geary"\n'}, 2, "welfare.subsistence: missing"),
+    ("sg-negative", ["optimum", "e.toml"], {"e.toml": GOOD + '[welfare]\nfamily = "stone-geary"\nsubsistence = [-1.0, 0.0]\n'}, 2, "welfare.subsistence"),
+    ("names-count", ["optimum", "e.toml"], {"e.toml": econ("[goods]\n", '[goods]\nnames = ["a"]\n')}, 2, "goods.names"),
+    ("names-type", ["optimum", "e.toml"], {"e.toml": econ("[goods]\n", "[goods]\nnames = [1, 2]\n")}, 2, "goods.names"),
+    ("ces-zero-weight", ["optimum", "e.toml"], {"e.toml": econ("[0.5, 0.5]", "[1.0, 0.0]").replace('"cobb-douglas"', '"ces"\nelasticity = [0.5, 0.5]')}, 2, "every weight > 0"),
+    ("unreachable-subsistence", ["optimum", "e.toml"], {"e.toml": GOOD + '[welfare]\nfamily = "stone-geary"\nsubsistence = [1e6, 1e6]\n'}, 1, "numerical_failure"),
+    # solve
+    ("unknown-procedure", ["solve", "e.toml", "--procedure", "gosplan"], {"e.toml": GOOD}, 2, "invalid choice"),
+    ("steps-zero", ["solve", "e.toml", "--procedure", "heal", "--steps", "0"], {"e.toml": GOOD}, 2, "--steps must be between"),
+    ("steps-float", ["solve", "e.toml", "--procedure", "heal", "--steps", "1e9"], {"e.toml": GOOD}, 2, "invalid int value"),
+    ("steps-huge", ["solve", "e.toml", "--procedure", "heal", "--steps", "1000000000"], {"e.toml": GOOD}, 2, "--steps must be between"),
+    ("step-size-negative", ["solve", "e.toml", "--procedure", "heal", "--step-size", "-1"], {"e.toml": GOOD}, 2, "step size"),
+    ("step-size-inf", ["solve", "e.toml", "--procedure", "heal", "--step-size", "inf"], {"e.toml": GOOD}, 2, "step size"),
+    ("tolerance-inf", ["solve", "e.toml", "--procedure", "heal", "--tolerance", "inf"], {"e.toml": GOOD}, 2, "tolerance"),
+    ("tolerance-zero", ["solve", "e.toml", "--procedure", "heal", "--tolerance", "0"], {"e.toml": GOOD}, 2, "tolerance"),
+    ("bad-rule", ["solve", "e.toml", "--procedure", "arrow-hurwicz", "--rule", "sideways"], {"e.toml": GOOD}, 2, "unknown arrow-hurwicz rule"),
+    ("rule-for-heal", ["solve", "e.toml", "--procedure", "heal", "--rule", "additive"], {"e.toml": GOOD}, 2, "applies to arrow-hurwicz"),
+    ("malinvaud-domain", ["solve", "e.toml", "--procedure", "malinvaud"], {"e.toml": GOOD}, 2, "malinvaud: needs"),
+    ("ah-domain", ["solve", "e.toml", "--procedure", "arrow-hurwicz"], {"e.toml": econ("[0.9, 0.9]", "[1.2, 0.9]")}, 2, "arrow-hurwicz: needs decreasing"),
+    # sample
+    ("sample-n-zero", ["sample", "--n", "0"], {}, 2, "--n must be between"),
+    ("sample-n-huge", ["sample", "--n", "100000"], {}, 2, "--n must be between"),
+    ("sample-rho-nan", ["sample", "--rho", "nan"], {}, 2, "--rho: must be finite"),
+    ("sample-rho-text", ["sample", "--rho", "abc"], {}, 2, "--rho: expected a number"),
+    ("sample-rho-order", ["sample", "--rho", "2:1"], {}, 2, "LOW <= HIGH"),
+    ("sample-seed-huge", ["sample", "--seed", str(2**70)], {}, 2, "--seed must be between"),
+    ("sample-density", ["sample", "--density", "2"], {}, 2, "--density"),
+    ("sample-out-missing-dir", ["sample", "--out", "nodir/e.toml"], {}, 2, "directory does not exist"),
+    ("sample-out-directory", ["sample", "--out", "d"], {"d/x": ""}, 2, "is a directory"),
+    # sensitivity
+    ("plot-extension", ["sensitivity", "e.toml", "--plot", "p.xyz"], {"e.toml": GOOD}, 2, "ending in .png"),
+    ("plot-missing-dir", ["sensitivity", "e.toml", "--plot", "nodir/p.png"], {"e.toml": GOOD}, 2, "directory does not exist"),
+    # study
+    ("study-missing", ["study", "nope.toml"], {}, 2, "not found"),
+    ("study-name-dotdot", ["study", "s.toml"], {"s.toml": study('name = "s"', 'name = ".."')}, 2, "name: must be"),
+    ("study-name-dot", ["study", "s.toml"], {"s.toml": study('name = "s"', 'name = "."')}, 2, "name: must be"),
+    ("scenario-traversal", ["study", "s.toml"], {"s.toml": study('name = "a"', 'name = "../x"')}, 2, "scenarios[0].name"),
+    ("study-steps-float", ["study", "s.toml"], {"s.toml": study("steps = 5", "steps = 1e9")}, 2, "must be an integer"),
+    ("study-steps-huge", ["study", "s.toml"], {"s.toml": study("steps = 5", "steps = 1000000000")}, 2, "at most"),
+    ("study-batch-huge", ["study", "s.toml"], {"s.toml": study("batch = 4", "batch = 10000000000")}, 2, "at most"),
+    ("study-rho-inf", ["study", "s.toml"], {"s.toml": study("[0.6, 0.9]", "[0.6, inf]")}, 2, "finite"),
+    ("study-n-huge", ["study", "s.toml"], {"s.toml": study("n = 3", "n = 100000")}, 2, "at most"),
+    ("study-unknown-procedure", ["study", "s.toml"], {"s.toml": study("heal-proportional", "gosplan")}, 2, "unknown procedure"),
+    ("study-elasticity-range", ["study", "s.toml"], {"s.toml": study("m = 2", 'm = 2\ntechnology = "ces"\nelasticity = [0.0001, 2.0]')}, 2, "elasticity: must lie"),
+    ("study-technology", ["study", "s.toml"], {"s.toml": study("m = 2", 'm = 2\ntechnology = "translog"')}, 2, "unknown family"),
+    ("study-substitutes-irs", ["study", "s.toml"], {"s.toml": study("[0.6, 0.9]", '[1.1, 1.2]\ntechnology = "ces"\nelasticity = 2.0')}, 2, "cannot be combined"),
+    ("study-option-string", ["study", "s.toml"], {"s.toml": study("steps = 5", 'steps = 5\nstep_size = "0.1"')}, 2, "step_size"),
+    ("study-out-file", ["study", "s.toml", "--out", "f"], {"s.toml": STUDY, "f": "x"}, 2, "not a directory"),
+    ("study-out-foreign", ["study", "s.toml", "--out", "d"], {"s.toml": STUDY, "d/keep.txt": "mine"}, 2, "not a jplan study folder"),
+    # rudra
+    ("rudra-missing", ["rudra", "plan", "nope.toml"], {}, 2, "not found"),
+    ("rudra-cycles-zero", ["rudra", "plan", "nope.toml", "--cycles", "0"], {}, 2, "--cycles must be at least 1"),
+    ("rudra-plot-extension", ["rudra", "example", "--plot", "p.xyz"], {}, 2, "ending in .png"),
+    ("rudra-not-rudra", ["rudra", "plan", "e.toml"], {"e.toml": GOOD}, 2, "kind"),
+    ("no-command", [], {}, 2, "required"),
+]
+
+
+def _jplan() -> list[str]:
+    exe = shutil.which("jplan")
+    return [exe] if exe else [sys.executable, "-m", "jplan.cli"]
+
+
+def _snapshot(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")}
+
+
+def _run(case, root: Path):
+    name, argv, files, _, _ = case
+    folder = root / name
+    folder.mkdir()
+    for rel, text in files.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_text(text)
+    before = _snapshot(folder)
+    env = dict(os.environ, PYTHONWARNINGS="ignore", JAX_PLATFORMS="cpu")
+    proc = subprocess.run(_jplan() + argv, cwd=folder, capture_output=True, text=True, timeout=300, env=env)
+    return proc, before, _snapshot(folder)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    root = tmp_path_factory.mktemp("catalogue")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(lambda c: _run(c, root), CASES))
+    return dict(zip((c[0] for c in CASES), outcomes))
+
+
+def test_the_catalogue_covers_at_least_60_kinds():
+    assert len({c[0] for c in CASES}) == len(CASES) >= 60
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_one_line_with_the_documented_exit_and_nothing_written(case, results):
+    name, _, _, code, message = case
+    proc, before, after = results[name]
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("jplan: error:") and message in lines[0], lines[0]
+    assert proc.returncode == code, (proc.returncode, lines[0])
+    assert after == before, set(after) ^ set(before)
