@@ -74,4 +74,5 @@ def conic_optimum(e) -> dict:
             prob.solve(solver=cp.CLARABEL, max_iter=500)
         except cp.error.SolverError:
             return {"status": "solver_error", "c": None, "q": None}
-    return {"status": prob.status, "c": np.asarray(c.value), "q": np.asarray(q.value)}
+    return {"status": prob.status, "c": np.asarray(c.value), "q": np.asarray(q.value),
+            "solve_time": prob.solver_stats.solve_time}

@@ -189,6 +189,13 @@ def _technology(entry: Any, k: int, n: int, sectors: tuple[str, ...], b: np.ndar
     mi = _array(mix.get("inputs", [0.0] * n), f"{field}.mixing_savings.inputs", 1)
     _shape(mi, f"{field}.mixing_savings.inputs", (n,), "one per commodity")
     mk = _array(mix.get("capital", 0.0), f"{field}.mixing_savings.capital", 0)
+    # along the frontier a coefficient is at least min_p(coefficient) − (1 − 1/P)·saving, so savings beyond
+    # that would make inputs or capital negative (a "plan" with negative capital)
+    widest = 1.0 - 1.0 / len(projects)
+    _check(mi, f"{field}.mixing_savings.inputs", (mi >= 0) & (widest * mi <= spec["inputs"].min(axis=0)),
+           ">= 0 and at most min over projects / (1 - 1/P), so no frontier input coefficient is negative")
+    _check(mk, f"{field}.mixing_savings.capital", (mk >= 0) & (widest * mk <= spec["capital"].min()),
+           ">= 0 and at most min over projects / (1 - 1/P), so no frontier capital coefficient is negative")
     spec["mixing_inputs"], spec["mixing_capital"] = mi, float(mk)
     if "reference_level" in entry:
         ref = _array(entry["reference_level"], f"{field}.reference_level", 0)

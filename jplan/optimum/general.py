@@ -34,6 +34,7 @@ point, with its Jacobian held fixed, carries the implicit-function derivative dz
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array
@@ -113,16 +114,11 @@ def kkt_residual(economy: ProductionEconomy, z: Array) -> Array:
 
 def _at(economy: ProductionEconomy, t: Array) -> ProductionEconomy:
     """The homotopy economy: σ^t, η^t, tγ (t = 0 is Cobb–Douglas with log welfare)."""
-    return ProductionEconomy(
-        endowments=economy.endowments,
-        welfare_weights=economy.welfare_weights,
-        tfp=economy.tfp,
-        returns_to_scale=economy.returns_to_scale,
-        resource_shares=economy.resource_shares,
-        input_shares=economy.input_shares,
-        elasticity=jnp.exp(t * jnp.log(economy.elasticity)),
-        welfare_elasticity=jnp.exp(t * jnp.log(economy.welfare_elasticity)),
-        subsistence=t * economy.subsistence,
+    return eqx.tree_at(
+        lambda e: (e.elasticity, e.welfare_elasticity, e.subsistence),
+        economy,
+        (jnp.exp(t * jnp.log(economy.elasticity)), jnp.exp(t * jnp.log(economy.welfare_elasticity)),
+         t * economy.subsistence),
     )
 
 
