@@ -209,7 +209,7 @@ def test_unreachable_subsistence_is_not_reported_optimal():
     assert jplan.optimum_status_name(o.status) == "numerical_failure"
 
 
-class HandWrittenCES(jplan.economies.Technology):
+class HandWrittenCES(jplan.economies.ProductionTechnology):
     """A CES technology written by a user against the protocol (parameters stacked over firms)."""
 
     tfp: jax.Array

@@ -27,10 +27,10 @@ from .rudra import (
 )
 from .rudra_io import RudraFile, load_rudra, loads_rudra
 from .sampling import sample, sample_batch
-from .technology import Technology, generic_supply, with_technology
+from .technology import ProductionTechnology, generic_supply, with_technology
 
 __all__ = [
-    "Technology",
+    "ProductionTechnology",
     "generic_supply",
     "with_technology",
     "FirmTechnology",

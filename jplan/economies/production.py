@@ -132,7 +132,7 @@ class FirmTechnology(eqx.Module):
         return jnp.concatenate([self.resource_shares, self.input_shares])
 
     def output(self, resources: Array, inputs: Array) -> Array:
-        """Output from resources [m] and inputs [n] (the `jplan.economies.Technology` protocol)."""
+        """Output from resources [m] and inputs [n] (the `jplan.economies.ProductionTechnology` protocol)."""
         return firm_output(self, resources, inputs)
 
     def log_unit_cost(self, input_prices: Array) -> Array:
@@ -145,7 +145,7 @@ class FirmTechnology(eqx.Module):
 
 def firm_output(tech: FirmTechnology, resources: Array, inputs: Array) -> Array:
     """Output of one firm from its resources `resources` [m] and intermediate inputs `inputs` [n]."""
-    if not isinstance(tech, FirmTechnology):  # a user technology (jplan.economies.Technology)
+    if not isinstance(tech, FirmTechnology):  # a user technology (jplan.economies.ProductionTechnology)
         return tech.output(resources, inputs)
     rho = tech.returns_to_scale
     cd = is_cobb_douglas(tech.elasticity)
@@ -217,7 +217,7 @@ class ProductionEconomy(eqx.Module):
 
     @property
     def firms(self):
-        """Every firm's private technology, stacked on a leading axis of length n: the user `Technology`
+        """Every firm's private technology, stacked on a leading axis of length n: the user `ProductionTechnology`
         if one was set (`jplan.economies.with_technology`), else the built-in CES `FirmTechnology`."""
         if self.technology is not None:
             return self.technology

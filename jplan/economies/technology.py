@@ -17,7 +17,7 @@ Example (a CES technology written by hand; a test checks that the generic path a
 form):
 
 ```python
-class MyCES(jplan.economies.Technology):
+class MyCES(jplan.economies.ProductionTechnology):
     tfp: jax.Array; rho: jax.Array; shares: jax.Array; sigma: jax.Array   # per firm (leading axis n)
 
     def output(self, resources, inputs):
@@ -37,12 +37,12 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
-__all__ = ["Technology", "with_technology", "generic_supply", "SUPPLY_ITERATIONS"]
+__all__ = ["ProductionTechnology", "with_technology", "generic_supply", "SUPPLY_ITERATIONS"]
 
 SUPPLY_ITERATIONS = 40
 
 
-class Technology(eqx.Module):
+class ProductionTechnology(eqx.Module):
     """One firm's technology: its own parameters and a pure, differentiable `output(resources, inputs)`."""
 
     @abc.abstractmethod
@@ -50,12 +50,12 @@ class Technology(eqx.Module):
         """Output from resources [m] and intermediate inputs [n]."""
 
 
-def with_technology(economy, technology: Technology):
-    """The economy with its firms' technology replaced by a user `Technology` (params stacked over n firms)."""
+def with_technology(economy, technology: ProductionTechnology):
+    """The economy with its firms' technology replaced by a user `ProductionTechnology` (params stacked over n firms)."""
     return eqx.tree_at(lambda e: e.technology, economy, technology, is_leaf=lambda x: x is None)
 
 
-def generic_supply(tech: Technology, index: Array, prices: Array, m: int):
+def generic_supply(tech: ProductionTechnology, index: Array, prices: Array, m: int):
     """A firm's profit-maximising plan at prices [n + m] (goods then resources): Newton on its FOCs.
 
     The firm (it knows its own technology) uses the inputs with a positive marginal productivity at x = 1
