@@ -24,8 +24,8 @@ jax.config.update("jax_enable_x64", True)
 import numpy as np  # noqa: E402
 
 from jplan.economies import sample_batch  # noqa: E402
-from jplan.procedures import ArrowHurwicz, Heal, Malinvaud, run  # noqa: E402
-from jplan.procedures.heal import feasible_start  # noqa: E402
+from jplan.procedures import ArrowHurwicz, HealProportional, Malinvaud, run  # noqa: E402
+from jplan.procedures.heal import reported_start  # noqa: E402
 
 
 def _np(e):
@@ -127,7 +127,7 @@ def bench(name, n, batch, steps, repeats=2):
     rho = 1.0 if name == "malinvaud" else 0.85
     econ = sample_batch(jax.random.PRNGKey(0), batch, n, m, returns_to_scale=rho, density=0.8)
     e = _np(econ)
-    if name == "arrow-hurwicz":
+    if name == "arrow-hurwicz-multiplicative":
         proc = ArrowHurwicz(rule="multiplicative", step_size=0.05, tolerance=0.0)
         numpy_fn = lambda: numpy_ah(e, steps)
     elif name == "malinvaud":
@@ -135,8 +135,8 @@ def bench(name, n, batch, steps, repeats=2):
         numpy_fn = lambda: numpy_malinvaud(e, steps)
     else:
         # η fixed at 1 (grow = 1) so that both sides take exactly the same steps
-        proc = Heal(step_size=1.0, tolerance=0.0, grow=1.0)
-        r0, v0 = jax.vmap(feasible_start)(econ)
+        proc = HealProportional(step_size=1.0, tolerance=0.0, grow=1.0)  # the variant the NumPy twin implements
+        r0, v0, _ = jax.vmap(reported_start)(econ)
         numpy_fn = lambda: numpy_heal(e, np.asarray(r0), np.asarray(v0), steps)
     f = jax.jit(jax.vmap(lambda x: run(proc, x, steps)))
     t0 = time.perf_counter()
@@ -158,13 +158,13 @@ def main():
     args = ap.parse_args()
     ns = (10,) if args.quick else (10, 30, 100)
     batches = (64, 256, 1024)
-    steps = {"arrow-hurwicz": 200, "malinvaud": 10, "heal": 20}
+    steps = {"arrow-hurwicz-multiplicative": 200, "malinvaud": 10, "heal-proportional": 20}
     rows = []
     for n in ns:
         for batch in batches:
             if n == 100 and batch > 256:
                 continue  # keeps the full run within a few minutes on 2 cores
-            for name in ("arrow-hurwicz", "malinvaud", "heal"):
+            for name in ("arrow-hurwicz-multiplicative", "malinvaud", "heal-proportional"):
                 row = bench(name, n, batch, steps[name])
                 rows.append(row)
                 print(f"{name:14s} n={n:4d} batch={batch:5d}  jplan {row['jplan_rate']:12.0f}/s  numpy {row['numpy_rate']:12.0f}/s  "

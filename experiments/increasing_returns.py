@@ -21,7 +21,7 @@ if __name__ == "__main__":
     scenarios = list(summary["scenarios"])
     fig, ax = plt.subplots(figsize=(8, 4))
     width = 0.2
-    for k, (proc, colour) in enumerate([("arrow-hurwicz", "tab:red"), ("heal", "tab:green")]):
+    for k, (proc, colour) in enumerate([("arrow-hurwicz-adaptive", "tab:orange"), ("heal-proportional", "tab:olive")]):
         dom = [summary["scenarios"][s][proc]["in_domain"] / summary["scenarios"][s][proc]["runs"] for s in scenarios]
         hit = [summary["scenarios"][s][proc].get("reach", {}).get("1e-06", {}).get("fraction_reached", 0.0) * d for s, d in zip(scenarios, dom)]
         x = np.arange(len(scenarios)) + (k - 0.5) * 2 * width

@@ -17,7 +17,7 @@ def test_experiment_runs_and_writes_results(script, tmp_path):
                    check=True, cwd=ROOT)
     summary = json.loads((tmp_path / script / "summary.json").read_text())
     for procs in summary["scenarios"].values():
-        heal = procs.get("heal")
+        heal = procs.get("heal-proportional")
         if heal:
             # feasible and monotone always; a rare run (1 in 128-256 seen) stalls short of its own
             # tolerance within the step budget: a known open problem of the step control
@@ -35,7 +35,7 @@ def test_step_size_tuning_improves_held_out_gap(tmp_path):
 def test_default_study_command(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "jplan.cli", "study", "--out", str(tmp_path / "d"), "--quiet"],
                           capture_output=True, text=True, cwd=ROOT, check=True)
-    assert "| decreasing" in proc.stdout and "heal" in proc.stdout
+    assert "| cd-decreasing" in proc.stdout and "| heal " in proc.stdout
 
 
 def test_rudra_cycles_experiment(tmp_path):
