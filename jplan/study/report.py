@@ -183,12 +183,15 @@ def _plots(config: StudyConfig, records: dict, out: Path) -> list[str]:
         return fig, axes.ravel()[:k]
 
     # 1. median gap vs iteration with interquartile bands
-    fig, axes = grid("Relative welfare gap |U − U*|/Σw by iteration (median, 25–75% band)")
+    fig, axes = grid("Welfare gap to the reference optimum, log points of uniform consumption (median and 25–75% band over runs that started)")
     for ax, sc in zip(axes, config.scenarios):
         for p, runs in in_domain(sc):
             gap = np.maximum(runs["gap"], 1e-16)
             t = np.arange(gap.shape[1]) + 1
-            lo, med, hi = np.quantile(gap, [0.25, 0.5, 0.75], axis=0)
+            gap = np.where(np.isfinite(gap), gap, np.nan)  # runs that failed at the start have no gap
+            if np.all(np.isnan(gap)):
+                continue
+            lo, med, hi = np.nanquantile(gap, [0.25, 0.5, 0.75], axis=0)
             ax.plot(t, med, color=colour(p), label=p)
             ax.fill_between(t, lo, hi, color=colour(p), alpha=0.2)
         ax.set(xscale="log", yscale="log", xlabel="iteration + 1", ylabel="gap", title=f"{sc.name} (n={sc.n}, m={sc.m})")
@@ -201,7 +204,10 @@ def _plots(config: StudyConfig, records: dict, out: Path) -> list[str]:
     for ax, sc in zip(axes, config.scenarios):
         for p, runs in in_domain(sc):
             msgs = np.cumsum(runs["messages_down"] + runs["messages_up"], axis=1)
-            ax.plot(np.median(msgs, axis=0), np.maximum(np.median(runs["gap"], axis=0), 1e-16), color=colour(p), label=p)
+            gap = np.where(np.isfinite(runs["gap"]), runs["gap"], np.nan)
+            if np.all(np.isnan(gap)):
+                continue
+            ax.plot(np.median(msgs, axis=0), np.maximum(np.nanmedian(gap, axis=0), 1e-16), color=colour(p), label=p)
         ax.set(xscale="log", yscale="log", xlabel="floats exchanged (down + up, cumulative)", ylabel="median gap", title=sc.name)
         ax.grid(True, alpha=0.3)
         ax.legend()
