@@ -224,6 +224,11 @@ def cmd_sensitivity(args) -> int:
     plot = _output_path(args.plot, png=True) if args.plot else None
     economy, labels = load_economy(args.file)
     sens = optimum_sensitivities(economy)
+    if not all(bool(np.all(np.isfinite(np.asarray(x)))) for x in jax_leaves(sens.to_json())):
+        raise JplanInputError(
+            f"{args.file}: numerical_failure: some derivatives are not finite (e.g. with respect to the weight "
+            "of a good with welfare weight 0, where welfare is not differentiable); no sensitivities reported"
+        )
     if plot:
         from .sensitivity import plot_jacobians
 

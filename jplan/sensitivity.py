@@ -63,7 +63,8 @@ class Sensitivities:
     @property
     def consumption_elasticities(self) -> np.ndarray:
         """∂log c_i/∂log R_j [n, m]."""
-        return self.d_consumption["endowments"] * self.endowments[None, :] / self.consumption[:, None]
+        with np.errstate(invalid="ignore", divide="ignore"):  # a zero consumption: reported as not finite
+            return self.d_consumption["endowments"] * self.endowments[None, :] / self.consumption[:, None]
 
     def to_json(self) -> dict:
         out = {"welfare": self.welfare, "resource_shadow_prices": self.resource_prices.tolist()}

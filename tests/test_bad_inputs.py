@@ -118,8 +118,11 @@ CASES = [
     ("sample-density", ["sample", "--density", "2"], {}, 2, "--density"),
     ("sample-out-missing-dir", ["sample", "--out", "nodir/e.toml"], {}, 2, "directory does not exist"),
     ("sample-out-directory", ["sample", "--out", "d"], {"d/x": ""}, 2, "is a directory"),
+    ("sample-out-device", ["sample", "--out", "/dev/null"], {}, 2, "not a regular file"),
+    ("input-device", ["optimum", "/dev/zero"], {}, 2, "not a regular file"),
     # sensitivity
     ("plot-extension", ["sensitivity", "e.toml", "--plot", "p.xyz"], {"e.toml": GOOD}, 2, "ending in .png"),
+    ("sensitivity-zero-weight", ["sensitivity", "e.toml"], {"e.toml": econ("[0.5, 0.5]", "[1.0, 0.0]")}, 2, "numerical_failure"),
     ("plot-missing-dir", ["sensitivity", "e.toml", "--plot", "nodir/p.png"], {"e.toml": GOOD}, 2, "directory does not exist"),
     # study
     ("study-missing", ["study", "nope.toml"], {}, 2, "not found"),

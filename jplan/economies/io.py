@@ -50,6 +50,8 @@ __all__ = [
 ]
 
 SHARE_TOLERANCE = 1e-9
+#: Input files (economies, studies) larger than this are refused before reading.
+MAX_FILE_BYTES = 64 * 2**20
 
 #: Magnitudes the float64 computations represent with room to spare; files outside are refused with one
 #: line naming the field and the bound (a tfp of 1e-300 or a spectral radius of 0.999999 overflows the
@@ -259,6 +261,10 @@ def read_toml(path: str | os.PathLike, what: str = "file") -> dict:
         raise EconomyFileError(f"{path}: {what} not found")
     if path.is_dir():
         raise EconomyFileError(f"{path}: is a directory, not a {what}")
+    if not path.is_file():
+        raise EconomyFileError(f"{path}: not a regular file (a device, pipe or socket cannot be read as the {what})")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise EconomyFileError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB, too large for a {what}")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
