@@ -110,7 +110,7 @@ def closed_form(economy: ProductionEconomy) -> Optimum:
                    status=jnp.asarray(OPTIMAL), residual=jnp.zeros((), p.dtype))
 
 
-def _general(economy: ProductionEconomy, closed: Optimum, starts: int) -> tuple[Optimum, Array]:
+def _general(economy: ProductionEconomy, closed: Optimum, starts: int) -> Optimum:
     """The KKT solve (see `jplan.optimum.general`): multistart, best welfare index, status, plan."""
     n, m = economy.n, economy.m
     total = jnp.sum(economy.welfare_weights)
@@ -141,7 +141,7 @@ def _general(economy: ProductionEconomy, closed: Optimum, starts: int) -> tuple[
     scale = jnp.where(general.is_cobb_douglas(economy.welfare_elasticity), total, u_welfare)
     plan = Plan(consumption=c, output=q, resource_use=r, intermediate_use=v)
     return Optimum(plan=plan, welfare=u_welfare, goods_prices=jnp.exp(log_p) * scale,
-                   resource_prices=jnp.exp(log_s) * scale, status=status, residual=residual), ok
+                   resource_prices=jnp.exp(log_s) * scale, status=status, residual=residual)
 
 
 def _plan_index(economy: ProductionEconomy, z: Array) -> Array:
@@ -165,8 +165,7 @@ def optimum(economy: ProductionEconomy, starts: int = general.MULTISTARTS) -> Op
     grad, jit) both branches are traced and the right one is selected per economy. A caller that knows a
     whole batch is Cobb–Douglas/log (a study scenario) can call `closed_form` itself.
     """
-    leaves = jax.tree_util.tree_leaves(economy)
-    if not any(isinstance(x, jax.core.Tracer) for x in leaves) and bool(general.uses_closed_form(economy)):
+    if reference_function(economy) is closed_form:
         return _closed_form_jit(economy)
     return _optimum_jit(economy, starts)
 
@@ -197,6 +196,6 @@ def _optimum_jit(economy: ProductionEconomy, starts: int) -> Optimum:
         jnp.where(use_closed, jnp.full_like(economy.welfare_weights, 1.0 / economy.n), economy.welfare_weights),
     )
     safe_closed = closed_form(safe)
-    kkt, _ = _general(safe, safe_closed, starts)
+    kkt = _general(safe, safe_closed, starts)
     pick = lambda a, b: jax.tree_util.tree_map(lambda x, y: jnp.where(use_closed, x, y), a, b)
     return pick(closed, kkt)
