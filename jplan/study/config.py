@@ -36,6 +36,7 @@ import json
 import math
 import re
 from dataclasses import asdict, dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -261,15 +262,19 @@ def parse_config(doc: dict, source: str = "") -> StudyConfig:
 
 
 def find_config(name_or_path: str) -> Path:
-    """A study file by path, or by name in ./configs/ or the repository's configs/ folder."""
+    """A study file by path, or by name in ./configs/ or among the bundled studies (the repository's configs/
+    folder, installed as the data package `jplan.configs`)."""
     path = Path(name_or_path)
     if path.suffix == ".toml" or path.exists():
         return path
-    for folder in (Path.cwd() / "configs", Path(__file__).resolve().parents[2] / "configs"):
-        candidate = folder / f"{name_or_path}.toml"
-        if candidate.exists():
-            return candidate
-    raise ConfigError(f"{name_or_path}: no such study file or bundled study (looked in ./configs/)")
+    candidate = Path.cwd() / "configs" / f"{name_or_path}.toml"
+    if candidate.is_file():
+        return candidate
+    bundled = resources.files("jplan.configs") / f"{name_or_path}.toml"
+    if bundled.is_file():
+        return Path(str(bundled))
+    names = ", ".join(sorted(p.name[:-5] for p in resources.files("jplan.configs").iterdir() if p.name.endswith(".toml")))
+    raise ConfigError(f"{name_or_path}: no such study file, ./configs/{name_or_path}.toml or bundled study ({names})")
 
 
 def load_config(name_or_path: str) -> StudyConfig:
