@@ -327,10 +327,13 @@ def cmd_rudra_shortest_time(args) -> int:
         _print_json(rep)
     else:
         print(text_table(["trial", "T", "lambda*(T)", "<= assistance?"], [
-            [str(i + 1), str(t["T"]), "infeasible" if t["lambda"] is None else f"{t['lambda']:.8g}", "yes" if t["lambda"] is not None and t["lambda"] <= args.assistance else "no"]
+            [str(i + 1), str(t["T"]), t["lp"] if t["lambda"] is None else f"{t['lambda']:.8g}", "yes" if t["lambda"] is not None and t["lambda"] <= args.assistance else "no"]
             for i, t in enumerate(rep["trials"])
         ]))
-        if rep["length"] is None:
+        if rep["status"] == "unbounded":
+            print(f"\nunbounded: the central LP has no finite minimum at T = {rep['trials'][-1]['T']} "
+                  "(some sector's capital coefficient gamma_j(T) is negative); no plan length is reported")
+        elif rep["length"] is None:
             print(f"\nnot reached: even T = {args.max_length} needs more than {args.assistance:g}")
         else:
             note = " (lambda*(T) is not monotone here; found by the verification scan)" if rep["status"] == "non_monotone" else ""

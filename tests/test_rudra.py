@@ -449,6 +449,18 @@ def test_shortest_time_one_sector_closed_form():
     assert shortest_time(e, path, -1e6, max_length=60).status == "not_reached"
 
 
+def test_shortest_time_reports_an_unbounded_central_lp():
+    """With free disposal, γ(T) = 1.2 − 0.65·0.2·r(T) < 0 for long plans (r(60) ≈ 25): the LP is unbounded
+    there, and the search says so instead of calling λ* = −inf a shortest length."""
+    e, path = _one_sector(), GrowthPath(base_ratio=jnp.array([0.4]), demand_growth=jnp.array(0.01), reference_length=jnp.array(10.0))
+    res = shortest_time(e, path, -1e9, max_length=60)
+    assert res.status == "unbounded" and res.length is None and res.gap is None
+    assert res.trials[-1] == (60, -np.inf)
+    r60 = sum(0.4 ** (s / 60) for s in range(60))
+    assert 1.2 - 0.65 * 0.2 * r60 < 0  # the closed form agrees that γ(60) < 0
+    assert shortest_time(e, path, 50.0, max_length=60).status == "found"  # bisection stays on bounded lengths
+
+
 def test_shortest_time_five_sectors_against_highs_scan():
     f = load_rudra(EXAMPLES / "rudra_five_sectors.toml")
     res = shortest_time(f.economy, f.growth_path, 1000.0, max_length=60)

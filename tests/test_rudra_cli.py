@@ -71,6 +71,41 @@ def test_shortest_time_not_reached_exits_1(capsys):
     assert "not reached" in capsys.readouterr().out
 
 
+ONE_SECTOR_FREE_DISPOSAL = """kind = "rudra"
+[commodities]
+final_demand = [100.0]
+importable = [true]
+[sectors]
+inputs = [[0.35]]
+outputs = [[1.0]]
+capital = [1.2]
+savings_rate = [0.2]
+growth = [5.0]
+[foreign_exchange]
+available = 0.0
+[constraints]
+balances = "at-least"
+imports = "at-most"
+[time]
+base_ratio = [0.4]
+reference_length = 10.0
+demand_growth = 0.01
+"""
+
+
+def test_shortest_time_unbounded_lp_is_reported_not_found(tmp_path, capsys):
+    path = tmp_path / "one.toml"
+    path.write_text(ONE_SECTOR_FREE_DISPOSAL)
+    args = ["rudra", "shortest-time", str(path), "--assistance=-1e9", "--max-length", "60"]
+    assert main(args) == 1
+    text = capsys.readouterr().out
+    assert "unbounded: the central LP has no finite minimum at T = 60" in text and "shortest plan length" not in text
+    assert main(args + ["--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["status"] == "unbounded" and data["length"] is None and data["lambda"] is None
+    assert data["trials"][-1] == {"T": 60, "lambda": None, "lp": "unbounded"}
+
+
 BAD = [
     (("final_demand = [100.0, 100.0]", "final_demand = [100.0, -1.0]"), "commodities.final_demand: must be >= 0"),
     (("savings_rate = [0.2, 0.1]", "savings_rate = [0.2, 1.5]"), "sectors.savings_rate: must be in [0, 1]"),

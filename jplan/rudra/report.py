@@ -186,6 +186,10 @@ def sensitivity_text(rep: dict, f: RudraFile) -> str:
     return "\n".join(out)
 
 
+def _trial_status(lam: float) -> str:
+    return "infeasible" if np.isnan(lam) else "unbounded" if lam == -np.inf else "optimal"
+
+
 def shortest_time_report(f: RudraFile, assistance: float, *, min_length: int, max_length: int) -> dict:
     """Run the shortest-time search on a loaded file (which must have a [time] table)."""
     res = shortest_time(f.economy, f.growth_path, assistance, min_length=min_length, max_length=max_length)
@@ -194,7 +198,8 @@ def shortest_time_report(f: RudraFile, assistance: float, *, min_length: int, ma
         "status": res.status,
         "length": res.length,
         "lambda": None if res.gap is None else number(res.gap),
-        "trials": [{"T": T, "lambda": number(lam)} for T, lam in res.trials],
+        # per trial: λ*(T) (null unless the central LP is optimal) and the LP's status
+        "trials": [{"T": T, "lambda": number(lam), "lp": _trial_status(lam)} for T, lam in res.trials],
         "range": [min_length, max_length],
         "growth_assumptions": {
             "base_ratio": numbers(f.growth_path.base_ratio),

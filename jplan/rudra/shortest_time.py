@@ -40,9 +40,13 @@ class ShortestTime:
     Attributes:
         length: the shortest T with λ*(T) ≤ λ₀ (None when no T in the range qualifies).
         gap: λ*(length) (None when not found).
-        trials: the sequence of (T, λ*(T)) tried, in order (NaN: no feasible plan at that T).
-        status: "found", "not_reached" (even T_max needs more than λ₀) or "non_monotone" (bisection's
-            answer was beaten by a shorter T found in the verification scan; `length` is the true minimum).
+        trials: the sequence of (T, λ*(T)) tried, in order (NaN: no feasible plan at that T; −inf: the
+            central LP is unbounded at that T).
+        status: "found", "not_reached" (even T_max needs more than λ₀), "non_monotone" (bisection's
+            answer was beaten by a shorter T found in the verification scan; `length` is the true minimum)
+            or "unbounded" (at some T tried, the central LP has no finite minimum, e.g. a sector whose
+            γ_j(T) < 0 creates capital; the search stops there, `length` is None and the last trial is
+            that T: the data, not the search, need mending).
     """
 
     length: int | None
@@ -77,26 +81,39 @@ def shortest_time(
         trials.append((T, value))
         return value
 
+    class _Unbounded(Exception):
+        pass
+
     def ok(value: float) -> bool:
+        if value == -np.inf:
+            raise _Unbounded
         return not np.isnan(value) and value <= assistance
 
+    unbounded = lambda: ShortestTime(None, None, tuple(trials), "unbounded")
     T1 = int(round(float(path.reference_length))) if first_trial is None else int(first_trial)
     T1 = min(max(T1, min_length), max_length)
-    if ok(trial(T1)):
-        lo, hi = min_length - 1, T1  # λ*(lo) > λ₀ is presumed; λ*(hi) ≤ λ₀
-    else:
-        if T1 == max_length or not ok(trial(max_length)):
-            return ShortestTime(None, None, tuple(trials), "not_reached")
-        lo, hi = T1, max_length
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if ok(trial(mid)):
-            hi = mid
+    try:
+        if ok(trial(T1)):
+            lo, hi = min_length - 1, T1  # λ*(lo) > λ₀ is presumed; λ*(hi) ≤ λ₀
         else:
-            lo = mid
+            if T1 == max_length or not ok(trial(max_length)):
+                return ShortestTime(None, None, tuple(trials), "not_reached")
+            lo, hi = T1, max_length
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if ok(trial(mid)):
+                hi = mid
+            else:
+                lo = mid
+    except _Unbounded:
+        return unbounded()
     status, gap = "found", dict(trials)[hi]  # every bisection end point was a trial
     if hi > min_length:
-        shorter = np.asarray(_gaps_at_lengths(economy, path, jnp.arange(min_length, hi, dtype=economy.capital.dtype)))
+        lengths = np.arange(min_length, hi)
+        shorter = np.asarray(_gaps_at_lengths(economy, path, jnp.asarray(lengths, economy.capital.dtype)))
+        if np.any(shorter == -np.inf):
+            trials.append((int(lengths[np.argmax(shorter == -np.inf)]), -np.inf))
+            return unbounded()
         good = np.flatnonzero(~np.isnan(shorter) & (shorter <= assistance))
         if good.size:
             hi, gap, status = min_length + int(good[0]), float(shorter[good[0]]), "non_monotone"
