@@ -194,3 +194,36 @@ def test_bad_input_is_one_line_with_the_documented_exit_and_nothing_written(case
     assert lines[0].startswith("jplan: error:") and message in lines[0], lines[0]
     assert proc.returncode == code, (proc.returncode, lines[0])
     assert after == before, set(after) ^ set(before)
+
+
+def _full_disk():
+    """In the child: writes past 4 KiB fail with EFBIG (SIGXFSZ ignored), as a full disk fails them with ENOSPC."""
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+
+def test_a_write_failing_midway_is_one_line_and_leaves_nothing_half_written(tmp_path):
+    """A file write that fails part-way (here the kernel's file-size limit; a full disk fails the same
+    write call) gives one line and exit 2, leaves no partial or temporary file, and a study so interrupted
+    resumes to completion once writes succeed again."""
+    env = dict(os.environ, PYTHONWARNINGS="ignore", JAX_PLATFORMS="cpu")
+    run = lambda argv, **kw: subprocess.run(_jplan() + argv, cwd=tmp_path, capture_output=True, text=True,
+                                            timeout=300, env=env, **kw)
+    proc = run(["sample", "--n", "60", "--m", "5", "--out", "e.toml"], preexec_fn=_full_disk)
+    assert proc.returncode == 2 and proc.stderr.splitlines() == ["jplan: error: e.toml: cannot write (File too large)"]
+    assert list(tmp_path.iterdir()) == []
+
+    (tmp_path / "s.toml").write_text(STUDY.replace("batch = 4", "batch = 64").replace("steps = 5", "steps = 50"))
+    proc = run(["study", "s.toml", "--out", "out"], preexec_fn=_full_disk)
+    lines = [line for line in proc.stderr.splitlines() if line.strip() and "study:" not in line]  # tqdm's bar aside
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert len(lines) == 1 and lines[0].startswith("jplan: error:") and "File too large" in lines[0], proc.stderr
+    leftovers = [p.name for p in (tmp_path / "out").rglob("*") if ".tmp" in p.name]
+    assert leftovers == []
+    assert not (tmp_path / "out" / "summary.json").exists()
+    proc = run(["study", "s.toml", "--out", "out"])
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out" / "summary.json").is_file()
