@@ -38,10 +38,12 @@ Start (both): the centre cannot read technologies, so it forms the first plan fr
 divides every resource equally over all firms (it does not know which firms use which), and for
 `OPENING_ROUNDS` rounds sends every firm a `START_FRACTION`/n share of each good's last reported output
 (starting from a token 1e-6 of each), the firms reporting their outputs back; each round's messages
-count. Firms that do not use a good are given some at first; the procedure moves it away. With strong
-complementarity (σ ≪ 1, many inputs) the opening rounds can let output collapse, so that the start
-leaves no consumption above subsistence; the run then ends at once with status "failed" (it never
-reports an infeasible plan as a result).
+count. Firms that do not use a good are given some at first; the procedure moves it away. With
+Stone–Geary welfare that start may leave some consumption at or below subsistence (welfare −∞); the
+centre then runs up to `SUBSISTENCE_ROUNDS` more rounds of its own step on a relaxed welfare until every
+c_k > γ_k (`_HealBase._subsistence_phase`; counted as opening messages). If the plan is still short after
+them (or, with strong complementarity, σ ≪ 1, the opening rounds let output collapse), the run ends at once
+with status "failed": it never reports an infeasible plan as a result.
 
 Domain: every welfare weight > 0 (a good nobody values has no consumption value to compare against).
 """
@@ -60,10 +62,13 @@ from ..economies.production import FirmTechnology, Plan, ProductionEconomy, firm
 from .base import Messages, Observation, Procedure
 
 __all__ = ["Heal", "HealProportional", "firm_report", "centre_opening", "reported_start", "project_simplex",
-           "OPENING_ROUNDS", "START_FRACTION"]
+           "OPENING_ROUNDS", "START_FRACTION",
+           "SUBSISTENCE_ROUNDS", "SUBSISTENCE_MARGIN"]
 
 OPENING_ROUNDS = 8
 START_FRACTION = 0.2
+SUBSISTENCE_ROUNDS = 200
+SUBSISTENCE_MARGIN = 0.9
 
 
 def firm_report(tech: FirmTechnology, resources: Array, inputs: Array) -> tuple[Array, Array, Array]:
@@ -148,9 +153,41 @@ class _HealBase(Procedure):
         r, v, opening = reported_start(economy)
         plan, mp_r, mp_v, msgs = self._round(economy, r, v)
         eta = jnp.asarray(self.step_size, economy.tfp.dtype)
-        u = self._welfare(economy, plan)
-        msgs = Messages(down=msgs.down + opening.down, up=msgs.up + opening.up)
-        return HealState(plan, u, mp_r, mp_v, eta), msgs
+        state = HealState(plan, self._welfare(economy, plan), mp_r, mp_v, eta)
+        state, phase = self._subsistence_phase(economy, state)
+        msgs = Messages(down=msgs.down + opening.down + phase.down, up=msgs.up + opening.up + phase.up,
+                        solves=phase.solves)
+        return state, msgs
+
+    def _subsistence_phase(self, economy: ProductionEconomy, state: HealState) -> tuple[HealState, Messages]:
+        """Opening rounds that lift consumption above subsistence (Stone–Geary), from reports alone.
+
+        While some c_k ≤ γ_k, the centre runs its own step on the relaxed welfare Σ w̄ log(c − s γ), with
+        s = `SUBSISTENCE_MARGIN` · min_k c_k/γ_k (capped at 1) recomputed from the current plan each
+        round, so the current plan always has finite relaxed welfare, and equal weights w̄ = mean(w) (every
+        good's subsistence counts alike, however little the planners value it above subsistence: with
+        the planners' own weights, goods weighted 1e-3 were lifted too slowly); raising the goods closest
+        to their subsistence raises s, and the phase ends once c > γ. At most `SUBSISTENCE_ROUNDS` rounds, counted
+        (messages and solves) only while needed; a plan still short after them leaves the run `failed`.
+        A no-op for log and CES welfare and whenever the reported start already clears subsistence.
+        """
+        gamma = economy.subsistence
+        has_gamma = gamma > 0
+        equal = jnp.full_like(economy.welfare_weights, jnp.mean(economy.welfare_weights))
+
+        def round_(state, _):
+            short = ~jnp.isfinite(state.welfare)
+            ratio = jnp.min(jnp.where(has_gamma, state.plan.consumption / jnp.where(has_gamma, gamma, 1.0), jnp.inf))
+            share = jnp.clip(SUBSISTENCE_MARGIN * ratio, 0.0, 1.0)
+            relaxed = eqx.tree_at(lambda e: (e.subsistence, e.welfare_weights), economy, (share * gamma, equal))
+            trial = eqx.tree_at(lambda s: s.welfare, state, self._welfare(relaxed, state.plan))
+            new, msgs = self.step(relaxed, trial)
+            new = eqx.tree_at(lambda s: s.welfare, new, self._welfare(economy, new.plan))
+            state = jax.tree_util.tree_map(lambda a, b: jnp.where(short, a, b), new, state)
+            return state, (jnp.where(short, msgs.down, 0), jnp.where(short, msgs.up, 0), jnp.where(short, msgs.solves, 0))
+
+        state, (down, up, solves) = jax.lax.scan(round_, state, None, length=SUBSISTENCE_ROUNDS)
+        return state, Messages(down=jnp.sum(down), up=jnp.sum(up), solves=jnp.sum(solves))
 
     @staticmethod
     def _welfare(economy: ProductionEconomy, plan: Plan) -> Array:
