@@ -161,11 +161,11 @@ class ArrowHurwicz(Procedure):
         message = jnp.broadcast_to(prices, (n, n + economy.m))
         firms = economy.firms
         if isinstance(firms, FirmTechnology):
-            supply = firm_supply  # closed form (CES, Cobb–Douglas)
+            supply, work = firm_supply, n  # closed form (CES, Cobb–Douglas): one response per firm
         else:  # a user technology: the generic inner solver on the firm's first-order conditions
-            from ..economies.technology import generic_supply
+            from ..economies.technology import SUPPLY_ITERATIONS, generic_supply
 
-            supply = lambda tech, i, pr: generic_supply(tech, i, pr, economy.m)
+            supply, work = (lambda tech, i, pr: generic_supply(tech, i, pr, economy.m)), n * SUPPLY_ITERATIONS
         q, r, v, profit = jax.vmap(supply)(firms, jnp.arange(n), message)
         c = consumer_demand(economy, p)
         plan = Plan(consumption=c, output=q, resource_use=r, intermediate_use=v)
@@ -176,7 +176,7 @@ class ArrowHurwicz(Procedure):
         totals = (q, jnp.sum(v, axis=0), jnp.sum(r, axis=0))
         dual = consumer + jnp.sum(profit) + jnp.sum(s * economy.endowments)
         reports = (*totals, jnp.sum(profit)) if self.rule == "adaptive" else totals
-        return plan, dual, Messages.of(prices, reports)
+        return plan, dual, Messages.of(prices, reports, firm_work=work)
 
     @staticmethod
     def _relative_excess(economy: ProductionEconomy, plan: Plan):

@@ -65,23 +65,42 @@ def status_name(code) -> str:
 
 
 class Messages(eqx.Module):
-    """What one step costs: floats centre → agents (`down`), agents → centre (`up`), and the centre's
-    work, `solves` (dense linear systems of order n it solves; Lustosa's criterion 2).
+    """What one step costs: floats centre → agents (`down`), agents → centre (`up`), and the work done
+    (Lustosa's criterion 2): `solves`, the dense linear systems of order n the centre solves, and
+    `firm_work`, the firms' responses computed, summed over firms (a closed-form response, or one report of
+    output and marginal productivities, counts one; a response found by an inner solver counts its
+    iterations).
 
     Counting conventions (seed 001 §6): a price vector broadcast to every agent counts once; where the
     centre hears only totals (Arrow–Hurwicz's anonymity) only the totals count; an allocation sent to
-    each firm counts every firm's own part.
+    each firm counts every firm's own part. Messages add (`a + b`) and repeat (`k * a`).
     """
 
     down: Int[Array, ""]
     up: Int[Array, ""]
     solves: Int[Array, ""] = eqx.field(default_factory=lambda: jnp.asarray(0), converter=jnp.asarray)
+    firm_work: Int[Array, ""] = eqx.field(default_factory=lambda: jnp.asarray(0), converter=jnp.asarray)
 
     @staticmethod
-    def of(down_arrays, up_arrays, solves: int = 0) -> "Messages":
+    def of(down_arrays, up_arrays, solves=0, firm_work=0) -> "Messages":
         """Count the floats in the message arrays actually passed between centre and agents."""
         count = lambda arrays: sum(int(np.prod(jnp.shape(a))) for a in jax.tree_util.tree_leaves(arrays))
-        return Messages(down=jnp.asarray(count(down_arrays)), up=jnp.asarray(count(up_arrays)), solves=jnp.asarray(solves))
+        return Messages(down=jnp.asarray(count(down_arrays)), up=jnp.asarray(count(up_arrays)),
+                        solves=jnp.asarray(solves), firm_work=jnp.asarray(firm_work))
+
+    def __add__(self, other: "Messages") -> "Messages":
+        return jax.tree_util.tree_map(jnp.add, self, other)
+
+    def __rmul__(self, k) -> "Messages":
+        return jax.tree_util.tree_map(lambda x: k * x, self)
+
+    def where(self, active) -> "Messages":
+        """These counts where `active`, zero elsewhere (rounds that did not happen cost nothing)."""
+        return jax.tree_util.tree_map(lambda x: jnp.where(active, x, 0), self)
+
+    def total(self) -> "Messages":
+        """Sum over a leading axis of stacked per-round counts (e.g. the output of a `lax.scan`)."""
+        return jax.tree_util.tree_map(lambda x: jnp.sum(x, axis=0), self)
 
 
 class Observation(eqx.Module):
@@ -158,6 +177,7 @@ class Trace(eqx.Module):
         messages_down, messages_up: floats exchanged in each step (index 0: the opening round(s) that
             formed the first plan; 0 after the run stopped).
         solves: linear systems the centre solved in each step.
+        firm_work: the firms' responses computed in each step (see `Messages`).
         active: whether the procedure was still iterating at that index.
         plan, goods_prices, resource_prices: the final iterate.
         status: final status code (see `STATUS_NAMES`).
@@ -171,6 +191,7 @@ class Trace(eqx.Module):
     messages_down: Int[Array, " T"]
     messages_up: Int[Array, " T"]
     solves: Int[Array, " T"]
+    firm_work: Int[Array, " T"]
     active: Bool[Array, " T"]
     plan: Plan
     goods_prices: Float[Array, " n"]
@@ -241,6 +262,7 @@ def run(
             messages_down=jnp.where(active, msgs.down, 0),
             messages_up=jnp.where(active, msgs.up, 0),
             solves=jnp.where(active, msgs.solves, 0),
+            firm_work=jnp.where(active, msgs.firm_work, 0),
             active=active,
         )
 

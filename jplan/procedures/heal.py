@@ -101,9 +101,7 @@ def reported_start(economy: ProductionEconomy) -> tuple[Array, Array, Messages]:
         return jnp.broadcast_to(START_FRACTION * q[None, :] / n, (n, n)), None
 
     v, _ = jax.lax.scan(round_, v0, None, length=OPENING_ROUNDS)
-    per_round = Messages.of((r, v), jnp.zeros((n,), v.dtype))
-    msgs = Messages(down=per_round.down * OPENING_ROUNDS, up=per_round.up * OPENING_ROUNDS)
-    return r, v, msgs
+    return r, v, OPENING_ROUNDS * Messages.of((r, v), jnp.zeros((n,), v.dtype), firm_work=n)
 
 
 def project_simplex(y: Array, total: Array) -> Array:
@@ -147,7 +145,7 @@ class _HealBase(Procedure):
         q, mp_r, mp_v = jax.vmap(firm_report)(economy.firms, r, v)
         c = q - jnp.sum(v, axis=0)
         plan = Plan(consumption=c, output=q, resource_use=r, intermediate_use=v)
-        return plan, mp_r, mp_v, Messages.of((r, v), (q, mp_r, mp_v))
+        return plan, mp_r, mp_v, Messages.of((r, v), (q, mp_r, mp_v), firm_work=economy.n)
 
     def init(self, economy: ProductionEconomy) -> tuple[HealState, Messages]:
         r, v, opening = reported_start(economy)
@@ -155,9 +153,7 @@ class _HealBase(Procedure):
         eta = jnp.asarray(self.step_size, economy.tfp.dtype)
         state = HealState(plan, self._welfare(economy, plan), mp_r, mp_v, eta)
         state, phase = self._subsistence_phase(economy, state)
-        msgs = Messages(down=msgs.down + opening.down + phase.down, up=msgs.up + opening.up + phase.up,
-                        solves=phase.solves)
-        return state, msgs
+        return state, opening + msgs + phase
 
     def _subsistence_phase(self, economy: ProductionEconomy, state: HealState) -> tuple[HealState, Messages]:
         """Opening rounds that lift consumption above subsistence (Stone–Geary), from reports alone.
@@ -184,10 +180,10 @@ class _HealBase(Procedure):
             new, msgs = self.step(relaxed, trial)
             new = eqx.tree_at(lambda s: s.welfare, new, self._welfare(economy, new.plan))
             state = jax.tree_util.tree_map(lambda a, b: jnp.where(short, a, b), new, state)
-            return state, (jnp.where(short, msgs.down, 0), jnp.where(short, msgs.up, 0), jnp.where(short, msgs.solves, 0))
+            return state, msgs.where(short)
 
-        state, (down, up, solves) = jax.lax.scan(round_, state, None, length=SUBSISTENCE_ROUNDS)
-        return state, Messages(down=jnp.sum(down), up=jnp.sum(up), solves=jnp.sum(solves))
+        state, msgs = jax.lax.scan(round_, state, None, length=SUBSISTENCE_ROUNDS)
+        return state, msgs.total()
 
     @staticmethod
     def _welfare(economy: ProductionEconomy, plan: Plan) -> Array:
@@ -198,7 +194,7 @@ class _HealBase(Procedure):
     def _control(self, economy: ProductionEconomy, state: HealState, r: Array, v: Array, solves: int = 0):
         """Send the proposal, hear the reports, accept only a feasible plan that does not lower welfare."""
         new_plan, mp_r, mp_v, msgs = self._round(economy, r, v)
-        msgs = Messages(down=msgs.down, up=msgs.up, solves=jnp.asarray(solves))
+        msgs = msgs + Messages.of((), (), solves=solves)
         new_welfare = self._welfare(economy, new_plan)
         eta = state.step_size
         accept = jnp.isfinite(new_welfare) & (new_welfare >= state.welfare)

@@ -106,9 +106,8 @@ def reported_start_price(economy: ProductionEconomy) -> tuple[Array, Messages]:
     covered = jax.vmap(probe)(ts)
     k = jnp.argmax(covered)
     t = jnp.where(jnp.any(covered), ts[k], jnp.nan)
-    per_round = Messages.of(jnp.zeros((n,), dtype), jnp.zeros((n, 1 + n), dtype))
     rounds = jnp.where(jnp.any(covered), k + 1, START_PROBES)
-    return t, Messages(down=per_round.down * rounds, up=per_round.up * rounds)
+    return t, rounds * Messages.of(jnp.zeros((n,), dtype), jnp.zeros((n, 1 + n), dtype), firm_work=n)
 
 
 class MalinvaudState(eqx.Module):
@@ -162,7 +161,7 @@ class Malinvaud(Procedure):
             resource_use=resource_use,
             intermediate_use=intermediate_use,
         )
-        return new_prices, plan, failed, Messages.of(prices, (a0, inputs), solves=2)
+        return new_prices, plan, failed, Messages.of(prices, (a0, inputs), solves=2, firm_work=n)
 
     def init(self, economy: ProductionEconomy) -> tuple[MalinvaudState, Messages]:
         if self.initial_prices is None:
@@ -170,10 +169,9 @@ class Malinvaud(Procedure):
             p0 = jnp.full((economy.n,), t)
         else:
             p0 = jnp.broadcast_to(jnp.asarray(self.initial_prices, economy.tfp.dtype), (economy.n,))
-            probes = Messages(down=jnp.asarray(0), up=jnp.asarray(0))
+            probes = Messages.of((), ())
         prices, plan, failed, msgs = self._round(economy, p0)
-        msgs = Messages(down=msgs.down + probes.down, up=msgs.up + probes.up, solves=msgs.solves)
-        return MalinvaudState(prices, p0, plan, failed | ~jnp.all(jnp.isfinite(p0))), msgs
+        return MalinvaudState(prices, p0, plan, failed | ~jnp.all(jnp.isfinite(p0))), probes + msgs
 
     def step(self, economy: ProductionEconomy, state: MalinvaudState) -> tuple[MalinvaudState, Messages]:
         prices, plan, failed, msgs = self._round(economy, state.prices)

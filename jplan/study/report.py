@@ -10,6 +10,12 @@ Definitions used throughout (also written into report.md):
 - messages per step: floats sent centre → agents (down) and agents → centre (up) per step, counted
   under the seed's conventions (a broadcast counts once; Arrow–Hurwicz's centre hears totals only).
 - floats to a tolerance: all floats exchanged, opening rounds included, until the gap stays below it.
+- time to a tolerance: median iterations to it × the measured wall time per economy-step (batched,
+  compile excluded, opening rounds amortised over the step budget); from timings.json, machine-dependent.
+- work per step: the centre's linear solves / the firms' responses computed (Lustosa's criterion 2).
+- failed: share of runs whose procedure could not form a start or a step (e.g. no cost-covering start
+  price for Malinvaud, a start below subsistence for Heal); they count as not reaching any tolerance.
+- per-step rates (floats, work) are medians over the runs that took at least one step.
 - gap after k iterations: Lustosa's criterion (b), how close the first few iterations get.
 - reference: share of economies whose reference optimum is certified (`optimal`) rather than the best
   plan found (`best_known`, non-convex economies).
@@ -24,7 +30,7 @@ import numpy as np
 
 from ..optimum.general import BEST_KNOWN, NUMERICAL_FAILURE
 from ..procedures import STATUS_NAMES
-from ..procedures.base import OUT_OF_DOMAIN
+from ..procedures.base import FAILED, OUT_OF_DOMAIN
 from .config import StudyConfig
 from .._json import number
 from .._files import atomic_write, atomic_write_text
@@ -34,6 +40,21 @@ from .storage import save_arrays
 __all__ = ["summarize", "write_outputs", "TOLERANCES", "iterations_to"]
 
 TOLERANCES = (1e-2, 1e-4, 1e-6)
+
+#: What the table's columns mean (written under the table in report.md; the README quotes it).
+LEGEND = """*gap*: the welfare distance to the reference optimum in log points of uniform consumption (above
+subsistence, for Stone–Geary; 1e-2 ≈ 1% of every good), one meaning for every welfare family. *runs*:
+in domain / all (and the share whose reference is the best plan found rather than a certified optimum,
+non-convex). *failed*: share of runs whose procedure could not form a start (no cost-covering start
+price for Malinvaud, a start left below subsistence for Heal) or a step. *conv.*: stopped by the
+procedure's own tolerance. *feas.* / *mono.*: share feasible at every iterate / never losing welfare.
+*gap@k*: median gap after k iterations (Lustosa's criterion (b)). *it→tol*: median iterations until the
+gap stays ≤ tol (share of runs that got there). *floats→1e-4*: all floats exchanged until then, opening
+rounds included. *ms→1e-4*: it→1e-4 × µs/econ-step. *floats/step*: down/up per step under the seed's
+conventions (a broadcast counts once; Arrow–Hurwicz's centre hears anonymous totals). *work/step c/f*:
+the centre's linear solves / the firms' responses computed per step (Lustosa's criterion 2).
+*µs/econ-step*: wall time per economy per step, batched, compile excluded (machine-dependent, from
+timings.json). Per-step rates are medians over runs that took at least one step."""
 EARLY = (5, 10, 50)
 FEASIBLE_TOL = 1e-9
 
@@ -61,7 +82,8 @@ def _median(x) -> float | None:
 
 
 def summarize(rec: dict) -> dict:
-    """Summary statistics of one scenario × procedure over its in-domain runs."""
+    """Summary statistics of one scenario × procedure over its in-domain runs (no wall-clock times: they
+    live in timings.json, so summary.json is identical across reruns)."""
     status = rec["status"]
     runs = int(status.size)
     fractions = {name: float(np.mean(status == code)) for code, name in enumerate(STATUS_NAMES)}
@@ -79,7 +101,8 @@ def summarize(rec: dict) -> dict:
     steps = rec["steps"][ok]
     total = np.cumsum(down + up, axis=1)
     drops = np.diff(welfare, axis=1) < -1e-12 * np.maximum(1.0, np.abs(welfare[:, 1:]))
-    per_step = np.maximum(steps, 1)
+    stepped = steps > 0  # per-step rates over runs that took a step (a failed start has none)
+    per_step = lambda x: _median(x[stepped][:, 1:].sum(axis=1) / steps[stepped]) if stepped.any() else None
     out.update(
         final_gap={"median": _median(gap[:, -1]), **_q(gap[:, -1])},
         final_infeasibility={"median": _median(infeas[:, -1]), "max": number(np.max(infeas[:, -1]))},
@@ -88,12 +111,12 @@ def summarize(rec: dict) -> dict:
         fraction_monotone=float(np.mean(~np.any(drops, axis=1))),
         fraction_converged=fractions["converged"],
         fraction_diverged=fractions["diverged"],
-        messages_per_step={
-            "down": _median(down[:, 1:].sum(axis=1) / per_step),
-            "up": _median(up[:, 1:].sum(axis=1) / per_step),
-        },
+        fraction_failed=float(np.mean(status[ok] == FAILED)),
+        messages_per_step={"down": per_step(down), "up": per_step(up)},
         opening_messages=_median(down[:, 0] + up[:, 0]),
-        solves_per_step=_median(rec["solves"][ok][:, 1:].sum(axis=1) / per_step),
+        solves_per_step=per_step(rec["solves"][ok]),
+        firm_work_per_step=per_step(rec["firm_work"][ok]),
+        opening_firm_work=_median(rec["firm_work"][ok][:, 0]),
         gap_after={str(k): (_median(gap[:, k]) if gap.shape[1] > k else None) for k in EARLY},
     )
     reach = {}
@@ -116,8 +139,9 @@ def _fmt(x, spec=".2e") -> str:
 
 
 def _table(summary: dict, timings: dict) -> str:
-    header = ["scenario", "procedure", "runs", "conv.", "feas.", "mono.", "gap@5", "gap@10", "gap@50",
-              "final gap", "it→1e-2", "it→1e-4", "it→1e-6", "floats→1e-4", "floats/step ↓/↑", "solves/step", "µs/econ-step"]
+    header = ["scenario", "procedure", "runs", "failed", "conv.", "feas.", "mono.", "gap@5", "gap@10", "gap@50",
+              "final gap", "it→1e-2", "it→1e-4", "it→1e-6", "floats→1e-4", "ms→1e-4", "floats/step ↓/↑",
+              "work/step c/f", "µs/econ-step"]
     rows = []
     for sc, procs in summary["scenarios"].items():
         for p, s in procs.items():
@@ -129,13 +153,17 @@ def _table(summary: dict, timings: dict) -> str:
             mps = s["messages_per_step"]
             ref = s["reference"]
             runs = f"{s['in_domain']}/{s['runs']}" + ("" if ref["best_known"] == 0 else f" ({ref['best_known']:.0%} best-known)")
+            us = _per_step_us(timings, sc, p)
+            iters = r["0.0001"]["iterations_median"]
+            ms = None if us is None or iters is None else iters * us / 1e3
             rows.append([
-                sc, p, runs, f"{s['fraction_converged']:.0%}",
+                sc, p, runs, f"{s['fraction_failed']:.0%}", f"{s['fraction_converged']:.0%}",
                 f"{s['fraction_feasible_every_iterate']:.0%}", f"{s['fraction_monotone']:.0%}",
                 *[_fmt(s["gap_after"][str(k)], ".1e") for k in EARLY], _fmt(s["final_gap"]["median"], ".1e"),
-                it("0.01"), it("0.0001"), it("1e-06"), _fmt(r["0.0001"]["messages_median"], ".3g"),
-                f"{_fmt(mps['down'], '.0f')}/{_fmt(mps['up'], '.0f')}", _fmt(s["solves_per_step"], ".0f"),
-                _fmt(_per_step_us(timings, sc, p), ".2f"),
+                it("0.01"), it("0.0001"), it("1e-06"), _fmt(r["0.0001"]["messages_median"], ".3g"), _fmt(ms, ".2g"),
+                f"{_fmt(mps['down'], '.0f')}/{_fmt(mps['up'], '.0f')}",
+                f"{_fmt(s['solves_per_step'], '.0f')}/{_fmt(s['firm_work_per_step'], '.0f')}",
+                _fmt(us, ".2f"),
             ])
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
@@ -275,12 +303,7 @@ def write_outputs(config: StudyConfig, out: Path, timings: dict) -> tuple[dict, 
         "",
         table,
         "",
-        "Columns: *in domain* — runs inside the procedure's domain; *converged* — stopped by its own tolerance;",
-        "*median gap* — final |U − U*|/Σw (log points of uniform consumption; the optimum is exact);",
-        "*it→tol* — median iterations until the gap stays ≤ tol (share of runs that got there);",
-        "*feasible* / *monotone* — share of runs feasible at every iterate / never losing welfare;",
-        "*msgs/step* — floats sent centre→agents / agents→centre per step; *µs/econ-step* — wall time per",
-        "economy per step (batched, compile excluded).",
+        LEGEND,
         "",
         *[f"![{f}]({f})" for f in figures],
         "",

@@ -40,7 +40,7 @@ from .storage import chunk_path, load_chunk, open_study, save_chunk
 __all__ = ["run_study", "chunk_path", "StudyResult", "RECORD_FIELDS", "load_records"]
 
 #: Per-run arrays stored for each chunk (and in the traces files).
-RECORD_FIELDS = ("gap", "welfare", "infeasibility", "messages_down", "messages_up", "solves", "status", "steps",
+RECORD_FIELDS = ("gap", "welfare", "infeasibility", "messages_down", "messages_up", "solves", "firm_work", "status", "steps",
                  "residual", "optimal_welfare", "reference_status")
 
 
@@ -73,7 +73,7 @@ def _make_chunk_fn(procedure, steps: int, n_devices: int) -> Callable:
         tr = run(procedure, economy, steps, optimal_welfare=u_star)
         return dict(
             gap=tr.gap, welfare=tr.welfare, infeasibility=tr.infeasibility,
-            messages_down=tr.messages_down, messages_up=tr.messages_up, solves=tr.solves,
+            messages_down=tr.messages_down, messages_up=tr.messages_up, solves=tr.solves, firm_work=tr.firm_work,
             status=tr.status, steps=tr.steps, residual=tr.residual[-1],
         )
 
