@@ -32,13 +32,14 @@ def test_jit_equals_no_jit_and_vmap_equals_loop(proc, opts, steps):
     economies, opt = batch(5, 4, opts.pop("n"), opts.pop("m"), **opts)
     f = lambda e, u: run(proc, e, steps, optimal_welfare=u)
     batched = jax.jit(jax.vmap(f))(economies, opt.welfare)
+    jitted_f = jax.jit(f)  # compiled once, called per economy
     for i in range(4):
         e, u = index(economies, i), opt.welfare[i]
-        with jax.disable_jit():
-            eager = f(e, u)
-        jitted = jax.jit(f)(e, u)
-        _close(eager, jitted)
+        jitted = jitted_f(e, u)
         _close(jitted, index(batched, i))
+        if i < 2:  # op-by-op execution is slow: two economies show jit = no-jit
+            with jax.disable_jit():
+                _close(f(e, u), jitted)
 
 
 def test_trace_fields_are_uniform_across_procedures():

@@ -182,8 +182,12 @@ class _HealBase(Procedure):
             state = jax.tree_util.tree_map(lambda a, b: jnp.where(short, a, b), new, state)
             return state, msgs.where(short)
 
-        state, msgs = jax.lax.scan(round_, state, None, length=SUBSISTENCE_ROUNDS)
-        return state, msgs.total()
+        def phase(state):
+            state, msgs = jax.lax.scan(round_, state, None, length=SUBSISTENCE_ROUNDS)
+            return state, msgs.total()
+
+        # skipped outright where the start already clears subsistence (under vmap both branches run)
+        return jax.lax.cond(jnp.isfinite(state.welfare), lambda s: (s, Messages.of((), ())), phase, state)
 
     @staticmethod
     def _welfare(economy: ProductionEconomy, plan: Plan) -> Array:
