@@ -270,10 +270,15 @@ def find_config(name_or_path: str) -> Path:
     candidate = Path.cwd() / "configs" / f"{name_or_path}.toml"
     if candidate.is_file():
         return candidate
-    bundled = resources.files("jplan.configs") / f"{name_or_path}.toml"
+    try:
+        folder = resources.files("jplan.configs")
+    except ModuleNotFoundError:  # an install made before the studies were bundled
+        raise ConfigError(f"{name_or_path}: not found in ./configs/, and this jplan install has no bundled studies "
+                          "(reinstall it: python3 -m pip install .)") from None
+    bundled = folder / f"{name_or_path}.toml"
     if bundled.is_file():
         return Path(str(bundled))
-    names = ", ".join(sorted(p.name[:-5] for p in resources.files("jplan.configs").iterdir() if p.name.endswith(".toml")))
+    names = ", ".join(sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml")))
     raise ConfigError(f"{name_or_path}: no such study file, ./configs/{name_or_path}.toml or bundled study ({names})")
 
 
