@@ -17,12 +17,13 @@ def test_experiment_runs_and_writes_results(script, tmp_path):
                    check=True, cwd=ROOT)
     summary = json.loads((tmp_path / script / "summary.json").read_text())
     for procs in summary["scenarios"].values():
-        heal = procs.get("heal-proportional")
-        if heal:
-            # feasible and monotone always; a rare run (1 in 128-256 seen) stalls short of its own
-            # tolerance within the step budget: a known open problem of the step control
-            assert heal["fraction_monotone"] == 1.0 and heal["fraction_feasible_every_iterate"] == 1.0
-            assert heal["fraction_converged"] >= 0.99
+        for name in ("heal", "heal-proportional", "malinvaud"):
+            s = procs.get(name)
+            if s and "reach" in s:
+                # feasible and monotone in every run that started (failed starts are never reported as plans)
+                started = 1.0 - s["fraction_failed"]
+                assert s["fraction_feasible_every_iterate"] >= started - 1e-12, name
+                assert s["fraction_monotone"] == 1.0, name
 
 
 def test_step_size_tuning_improves_held_out_gap(tmp_path):
@@ -32,10 +33,23 @@ def test_step_size_tuning_improves_held_out_gap(tmp_path):
     assert result["test_mean_log10_gap_tuned"] < result["test_mean_log10_gap_initial"] - 1.0
 
 
-def test_default_study_command(tmp_path):
+TIMING_COLUMNS = ("ms→1e-4", "µs/econ-step")
+
+
+def _table_rows(lines):
+    """Cells of a markdown table, without the machine-dependent timing columns."""
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in lines if line.startswith("|")]
+    keep = [i for i, name in enumerate(rows[0]) if name not in TIMING_COLUMNS]
+    return [[row[i] for i in keep] for row in rows if not set(row[0]) <= {"-"}]
+
+
+def test_readme_table_is_what_jplan_study_prints(tmp_path):
+    """The README's first command prints exactly the README's table (timing columns aside)."""
     proc = subprocess.run([sys.executable, "-m", "jplan.cli", "study", "--out", str(tmp_path / "d"), "--quiet"],
-                          capture_output=True, text=True, cwd=ROOT, check=True)
-    assert "| cd-decreasing" in proc.stdout and "| heal " in proc.stdout
+                          capture_output=True, text=True, cwd=tmp_path, check=True)
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- study-table:start -->", 1)[1].split("<!-- study-table:end -->", 1)[0]
+    assert _table_rows(proc.stdout.splitlines()) == _table_rows(block.splitlines())
 
 
 def test_rudra_cycles_experiment(tmp_path):

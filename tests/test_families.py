@@ -249,3 +249,34 @@ def test_user_technology_generic_path_agrees_with_the_closed_form():
         f = jax.jit(lambda econ: run(proc, econ, steps, optimal_welfare=u_star).gap)
         # the same path up to rounding (Heal's accept/refuse decisions can flip on the last bit late on)
         np.testing.assert_allclose(f(user), f(e), rtol=0, atol=1e-7)
+
+
+def test_malinvaud_on_a_user_technology_matches_the_built_in_ces():
+    """LSM needs only each firm's cost-minimising coefficients: for a user technology they come from the
+    generic Newton solve (`generic_coefficients`), and the run equals the closed-form CES run, on 8
+    random constant-returns economies (σ ∈ [0.6, 2.5]); a decreasing-returns user technology is out of domain."""
+    from jplan.economies import generic_coefficients, with_technology
+    from jplan.procedures import Malinvaud, run, status_name
+    from jplan.procedures.malinvaud import firm_coefficients
+
+    economies = sample_batch(jax.random.PRNGKey(12), 8, 4, 1, returns_to_scale=1.0, technology="ces",
+                             elasticity=(0.6, 2.5), density=0.7)
+    u_star = jax.vmap(optimum)(economies).welfare
+    as_user = lambda e: with_technology(e, HandWrittenCES(e.tfp, e.returns_to_scale,
+                                                          jnp.concatenate([e.resource_shares, e.input_shares], -1), e.elasticity))
+    users = jax.vmap(as_user)(economies)
+    # the firm-side agent: coefficients and unit cost against Shephard's lemma on the closed form
+    e0, p = index(economies, 0), jnp.array([1.3, 0.8, 1.1, 0.9])
+    x, c = generic_coefficients(index(index(users, 0).technology, 1), jnp.concatenate([jnp.ones(1), p]), 1)
+    a0, a = firm_coefficients(index(e0.firms, 1), p)
+    np.testing.assert_allclose(x, jnp.concatenate([a0[None], a]), rtol=1e-10)
+    np.testing.assert_allclose(c, a0 + jnp.sum(p * a), rtol=1e-10)  # Euler: unit cost = π·x
+    f = jax.jit(jax.vmap(lambda e, u: run(Malinvaud(), e, 8, optimal_welfare=u)))
+    built_in, user = f(economies, u_star), f(users, u_star)
+    np.testing.assert_array_equal(user.status, built_in.status)
+    assert np.sum(np.asarray(built_in.status) == 1) >= 2  # some runs have a cost-covering start and converge
+    ok = np.asarray(built_in.status) == 1
+    np.testing.assert_allclose(np.asarray(user.gap)[ok], np.asarray(built_in.gap)[ok], rtol=0, atol=1e-9)
+    assert int(user.firm_work[0, 1]) == 4 * 40 and int(built_in.firm_work[0, 1]) == 4  # the inner solver's work counts
+    decreasing = as_user(eqx.tree_at(lambda e: e.returns_to_scale, index(economies, 0), jnp.full(4, 0.9)))
+    assert status_name(run(Malinvaud(), decreasing, 3).status) == "out_of_domain"

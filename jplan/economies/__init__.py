@@ -27,10 +27,11 @@ from .rudra import (
 )
 from .rudra_io import RudraFile, load_rudra, loads_rudra
 from .sampling import sample, sample_batch
-from .technology import ProductionTechnology, generic_supply, with_technology
+from .technology import ProductionTechnology, generic_coefficients, generic_supply, with_technology
 
 __all__ = [
     "ProductionTechnology",
+    "generic_coefficients",
     "generic_supply",
     "with_technology",
     "FirmTechnology",

@@ -9,9 +9,11 @@ Put one in an economy with `with_technology(economy, MyTechnology(...stacked par
 that needs only autodiff of `output` (Heal's rule and its variant: marginal productivities are `jax.grad`
 of it) then works unchanged. Arrow–Hurwicz needs the firm's profit-maximising plan: the built-in CES
 firms answer in closed form; any other technology through `generic_supply`, a batched Newton solve of the
-firm's first-order conditions p ∇f(x) = π in log inputs (decreasing returns: the profit is concave). The
-reference optimum and Malinvaud (which need a unit-cost function) serve the built-in families; for a user
-technology pass your own U* to `jplan.run(..., optimal_welfare=...)` if you have one.
+firm's first-order conditions p ∇f(x) = π in log inputs (decreasing returns: the profit is concave).
+Malinvaud needs each firm's cost-minimising coefficients: closed forms for the built-in families, and
+`generic_coefficients` (Newton on the cost-minimisation conditions) for any constant-returns technology.
+The reference optimum serves the built-in families; for a user technology pass your own U* to
+`jplan.run(..., optimal_welfare=...)` if you have one.
 
 Example (a CES technology written by hand; a test checks that the generic path agrees with the closed
 form):
@@ -37,7 +39,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
-__all__ = ["ProductionTechnology", "with_technology", "generic_supply", "SUPPLY_ITERATIONS"]
+__all__ = ["ProductionTechnology", "with_technology", "generic_supply", "generic_coefficients", "SUPPLY_ITERATIONS"]
 
 SUPPLY_ITERATIONS = 40
 
@@ -65,8 +67,6 @@ def generic_supply(tech: ProductionTechnology, index: Array, prices: Array, m: i
     linear in y and one step is exact; with decreasing returns and concave f the solution is the maximum.
     Returns (q, resources [m], inputs [n], profit), like the closed forms.
     """
-    from .._linalg import solve
-
     n = prices.shape[0] - m
     own = prices[index]
     input_prices = jnp.concatenate([prices[n:], prices[:n]])
@@ -85,23 +85,64 @@ def generic_supply(tech: ProductionTechnology, index: Array, prices: Array, m: i
         ok = used & (g > 0)
         return jnp.where(used, jnp.log(jnp.where(ok, own * g, 1e-300)) - log_prices, y)
 
-    def merit(y):
-        F = foc(y)
-        return jnp.where(jnp.all(jnp.isfinite(F)), jnp.sum(F * F), jnp.inf)
-
-    trials = 0.5 ** jnp.arange(16.0, dtype=input_prices.dtype)
-
-    def step(y, _):
-        F = foc(y)
-        J = jax.jacfwd(foc)(y)
-        d = solve(J, -F)
-        d = jnp.where(jnp.all(jnp.isfinite(d)), jnp.clip(d, -5.0, 5.0), 0.0)
-        values = jax.vmap(lambda a: merit(y + a * d))(trials)
-        first = jnp.argmax(values < merit(y))
-        better = jnp.any(values < merit(y))
-        return jnp.where(better, y + trials[first] * d, y), None
-
-    y, _ = jax.lax.scan(step, jnp.zeros_like(input_prices), None, length=SUPPLY_ITERATIONS)
+    y = _damped_newton(foc, jnp.zeros_like(input_prices))
     x = inputs(y)
     q = tech.output(x[:m], x[m:])
     return q, x[:m], x[m:], own * q - jnp.sum(jnp.where(used, input_prices, 0.0) * x)
+
+
+def _damped_newton(F, y0):
+    """`SUPPLY_ITERATIONS` damped Newton steps on F(y) = 0 (Jacobian by `jax.jacfwd`; per step the longest
+    of 16 halvings that lowers ‖F‖²; fixed trip counts, so it vmaps)."""
+    from .._linalg import solve
+
+    def merit(y):
+        r = F(y)
+        return jnp.where(jnp.all(jnp.isfinite(r)), jnp.sum(r * r), jnp.inf)
+
+    trials = 0.5 ** jnp.arange(16.0, dtype=y0.dtype)
+
+    def step(y, _):
+        d = solve(jax.jacfwd(F)(y), -F(y))
+        d = jnp.where(jnp.all(jnp.isfinite(d)), jnp.clip(d, -5.0, 5.0), 0.0)
+        values = jax.vmap(lambda a: merit(y + a * d))(trials)
+        current = merit(y)
+        better = jnp.any(values < current)
+        return jnp.where(better, y + trials[jnp.argmax(values < current)] * d, y), None
+
+    y, _ = jax.lax.scan(step, y0, None, length=SUPPLY_ITERATIONS)
+    return y
+
+
+def generic_coefficients(tech: ProductionTechnology, input_prices: Array, m: int):
+    """A constant-returns firm's cost-minimising inputs per unit of output at input prices [m + n]
+    (resources then goods), and its unit cost: Newton on the cost-minimisation conditions.
+
+    Unknowns y = log inputs (of the inputs with a positive marginal productivity at x = 1) and log μ:
+    log π_l − log μ − log ∂f/∂x_l(e^y) = 0 for every used input and log f(e^y) = 0. With constant returns
+    μ is the unit cost c(π) (Euler), and the inputs are ∇c(π) (Shephard's lemma). Returns (x [m + n], c).
+    """
+    ones = jnp.ones_like(input_prices)
+    mp_r, mp_v = jax.grad(tech.output, argnums=(0, 1))(ones[:m], ones[m:])
+    used = jnp.concatenate([mp_r, mp_v]) > 0
+    log_prices = jnp.log(jnp.where(used, input_prices, 1.0))
+
+    def inputs(y):
+        return jnp.where(used, jnp.exp(y), 0.0)
+
+    def conditions(z):
+        y, log_mu = z[:-1], z[-1]
+        x = inputs(y)
+        g_r, g_v = jax.grad(tech.output, argnums=(0, 1))(x[:m], x[m:])
+        g = jnp.concatenate([g_r, g_v])
+        ok = used & (g > 0)
+        foc = jnp.where(used, log_prices - log_mu - jnp.log(jnp.where(ok, g, 1e-300)), y)
+        q = tech.output(x[:m], x[m:])
+        return jnp.concatenate([foc, jnp.log(jnp.where(q > 0, q, 1e-300))[None]])
+
+    # start: the unit isoquant along x ∝ 1 (constant returns), μ from the cost there
+    scale = 1.0 / tech.output(ones[:m], ones[m:])
+    y0 = jnp.where(used, jnp.log(scale), 0.0)
+    mu0 = jnp.sum(jnp.where(used, input_prices, 0.0)) * scale
+    z = _damped_newton(conditions, jnp.concatenate([y0, jnp.log(mu0)[None]]))
+    return inputs(z[:-1]), jnp.exp(z[-1])

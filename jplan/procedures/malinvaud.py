@@ -19,7 +19,10 @@ A technique matrix that is not productive (spectral radius ≥ 1) shows up as a 
 vector; the run then ends with status "failed".
 
 Technology: any CES firm (Cobb–Douglas included) through the unit cost of its aggregate (`jax.grad` of
-it gives the coefficients). Welfare: every family (`jplan.economies.consumer_demand` with income L).
+it gives the coefficients), and any constant-returns user technology (`jplan.economies.ProductionTechnology`)
+through `generic_coefficients`, Newton on its cost-minimisation conditions (each firm's iterations count
+as its work; the domain check tests constant returns, f(2x) = 2f(x), and a positive labour productivity
+at x = 1). Welfare: every family (`jplan.economies.consumer_demand` with income L).
 
 Start: LSM needs a productive first technique. The centre forms it from reports alone: it announces a
 uniform price t = 1, 2, 4, … (one probe round each, messages counted, at most `START_PROBES`) until every
@@ -83,6 +86,31 @@ def firm_coefficients(tech: FirmTechnology, goods_prices: Array) -> tuple[Array,
     return grad[0], grad[1:]
 
 
+def _firms_coefficients(economy: ProductionEconomy, goods_prices: Array) -> tuple[Array, Array, int]:
+    """Every firm's coefficients at the goods prices [n, n] each firm was sent (labour = 1), and the firms'
+    work: closed forms for the built-in families, `generic_coefficients` for a user technology."""
+    n = economy.n
+    firms = economy.firms
+    if isinstance(firms, FirmTechnology):
+        a0, inputs = jax.vmap(firm_coefficients)(firms, goods_prices)
+        return a0, inputs, _firm_work(economy)
+    from ..economies.technology import generic_coefficients
+
+    def one(tech, p):
+        x, _ = generic_coefficients(tech, jnp.concatenate([jnp.ones((1,), p.dtype), p]), 1)
+        return x[0], x[1:]
+
+    a0, inputs = jax.vmap(one)(firms, goods_prices)
+    return a0, inputs, _firm_work(economy)
+
+
+def _firm_work(economy: ProductionEconomy) -> int:
+    """Firms' responses per round: one closed form per firm, or the inner solver's iterations."""
+    from ..economies.technology import SUPPLY_ITERATIONS
+
+    return economy.n * (1 if isinstance(economy.firms, FirmTechnology) else SUPPLY_ITERATIONS)
+
+
 def probe_prices(economy: ProductionEconomy) -> Array:
     """The uniform prices the centre probes, 1, 2, 4, …: public (labour is the numeraire), no technology."""
     return 2.0 ** jnp.arange(START_PROBES, dtype=economy.endowments.dtype)
@@ -99,7 +127,7 @@ def reported_start_price(economy: ProductionEconomy) -> tuple[Array, Messages]:
     ts = probe_prices(economy)
 
     def probe(t):
-        a0, inputs = jax.vmap(firm_coefficients)(economy.firms, jnp.full((n, n), t, dtype))
+        a0, inputs, _ = _firms_coefficients(economy, jnp.full((n, n), t, dtype))
         return jnp.all(a0 + t * jnp.sum(inputs, axis=1) <= t)
 
     # probe rounds are independent given t, so they are evaluated together; the centre uses the first
@@ -107,7 +135,7 @@ def reported_start_price(economy: ProductionEconomy) -> tuple[Array, Messages]:
     k = jnp.argmax(covered)
     t = jnp.where(jnp.any(covered), ts[k], jnp.nan)
     rounds = jnp.where(jnp.any(covered), k + 1, START_PROBES)
-    return t, rounds * Messages.of(jnp.zeros((n,), dtype), jnp.zeros((n, 1 + n), dtype), firm_work=n)
+    return t, rounds * Messages.of(jnp.zeros((n,), dtype), jnp.zeros((n, 1 + n), dtype), firm_work=_firm_work(economy))
 
 
 class MalinvaudState(eqx.Module):
@@ -132,6 +160,15 @@ class Malinvaud(Procedure):
     def domain_violation(self, economy: ProductionEconomy) -> Array:
         if economy.m != 1:
             return jnp.asarray(True)
+        firms = economy.firms
+        if not isinstance(firms, FirmTechnology):  # a user technology: constant returns and labour, checked at x = 1
+            def violates(tech):
+                ones_r, ones_v = jnp.ones((1,), economy.endowments.dtype), jnp.ones((economy.n,), economy.endowments.dtype)
+                q1, q2 = tech.output(ones_r, ones_v), tech.output(2 * ones_r, 2 * ones_v)
+                labour = jax.grad(tech.output)(ones_r, ones_v)[0]
+                return ~(jnp.abs(q2 / q1 - 2.0) <= 1e-9) | ~(labour > 0)
+
+            return jnp.any(jax.vmap(violates)(firms))
         return jnp.any(jnp.abs(economy.returns_to_scale - 1.0) > 1e-12) | jnp.any(economy.resource_shares[:, 0] <= 0)
 
     def domain_message(self) -> str:
@@ -145,7 +182,7 @@ class Malinvaud(Procedure):
         calculation."""
         n = economy.n
         message = jnp.broadcast_to(prices, (n, n))
-        a0, inputs = jax.vmap(firm_coefficients)(economy.firms, message)  # inputs[j, h]: good h per unit of j
+        a0, inputs, work = _firms_coefficients(economy, message)  # inputs[j, h]: good h per unit of j
         eye = jnp.eye(n, dtype=prices.dtype)
         new_prices = solve(eye - inputs, a0)
         failed = ~jnp.all(jnp.isfinite(new_prices) & (new_prices > 0))
@@ -161,7 +198,7 @@ class Malinvaud(Procedure):
             resource_use=resource_use,
             intermediate_use=intermediate_use,
         )
-        return new_prices, plan, failed, Messages.of(prices, (a0, inputs), solves=2, firm_work=n)
+        return new_prices, plan, failed, Messages.of(prices, (a0, inputs), solves=2, firm_work=work)
 
     def init(self, economy: ProductionEconomy) -> tuple[MalinvaudState, Messages]:
         if self.initial_prices is None:
