@@ -70,6 +70,21 @@ def generic_supply(tech: ProductionTechnology, index: Array, prices: Array, m: i
     n = prices.shape[0] - m
     own = prices[index]
     input_prices = jnp.concatenate([prices[n:], prices[:n]])
+    used, log_prices, inputs, log_marginal = _in_logs(tech, input_prices, m)
+
+    def foc(y):
+        return jnp.where(used, log_marginal(inputs(y), own) - log_prices, y)
+
+    y = _damped_newton(foc, jnp.zeros_like(input_prices))
+    x = inputs(y)
+    q = tech.output(x[:m], x[m:])
+    return q, x[:m], x[m:], own * q - jnp.sum(jnp.where(used, input_prices, 0.0) * x)
+
+
+def _in_logs(tech: ProductionTechnology, input_prices: Array, m: int):
+    """What both firm solvers share: the inputs used (positive marginal productivity at x = 1), their log
+    prices, inputs from log inputs y (0 where unused), and log(scale · ∂f/∂x) at x (log 1e-300 where the
+    marginal productivity is not positive)."""
     ones = jnp.ones_like(input_prices)
     mp_r, mp_v = jax.grad(tech.output, argnums=(0, 1))(ones[:m], ones[m:])
     used = jnp.concatenate([mp_r, mp_v]) > 0
@@ -78,17 +93,11 @@ def generic_supply(tech: ProductionTechnology, index: Array, prices: Array, m: i
     def inputs(y):
         return jnp.where(used, jnp.exp(y), 0.0)
 
-    def foc(y):
-        x = inputs(y)
-        g_r, g_v = jax.grad(tech.output, argnums=(0, 1))(x[:m], x[m:])
-        g = jnp.concatenate([g_r, g_v])
-        ok = used & (g > 0)
-        return jnp.where(used, jnp.log(jnp.where(ok, own * g, 1e-300)) - log_prices, y)
+    def log_marginal(x, scale=1.0):
+        g = jnp.concatenate(jax.grad(tech.output, argnums=(0, 1))(x[:m], x[m:]))
+        return jnp.log(jnp.where(used & (g > 0), scale * g, 1e-300))
 
-    y = _damped_newton(foc, jnp.zeros_like(input_prices))
-    x = inputs(y)
-    q = tech.output(x[:m], x[m:])
-    return q, x[:m], x[m:], own * q - jnp.sum(jnp.where(used, input_prices, 0.0) * x)
+    return used, log_prices, inputs, log_marginal
 
 
 def _damped_newton(F, y0):
@@ -122,21 +131,13 @@ def generic_coefficients(tech: ProductionTechnology, input_prices: Array, m: int
     log π_l − log μ − log ∂f/∂x_l(e^y) = 0 for every used input and log f(e^y) = 0. With constant returns
     μ is the unit cost c(π) (Euler), and the inputs are ∇c(π) (Shephard's lemma). Returns (x [m + n], c).
     """
+    used, log_prices, inputs, log_marginal = _in_logs(tech, input_prices, m)
     ones = jnp.ones_like(input_prices)
-    mp_r, mp_v = jax.grad(tech.output, argnums=(0, 1))(ones[:m], ones[m:])
-    used = jnp.concatenate([mp_r, mp_v]) > 0
-    log_prices = jnp.log(jnp.where(used, input_prices, 1.0))
-
-    def inputs(y):
-        return jnp.where(used, jnp.exp(y), 0.0)
 
     def conditions(z):
         y, log_mu = z[:-1], z[-1]
         x = inputs(y)
-        g_r, g_v = jax.grad(tech.output, argnums=(0, 1))(x[:m], x[m:])
-        g = jnp.concatenate([g_r, g_v])
-        ok = used & (g > 0)
-        foc = jnp.where(used, log_prices - log_mu - jnp.log(jnp.where(ok, g, 1e-300)), y)
+        foc = jnp.where(used, log_prices - log_mu - log_marginal(x), y)
         q = tech.output(x[:m], x[m:])
         return jnp.concatenate([foc, jnp.log(jnp.where(q > 0, q, 1e-300))[None]])
 
