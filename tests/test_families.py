@@ -280,3 +280,52 @@ def test_malinvaud_on_a_user_technology_matches_the_built_in_ces():
     assert int(user.firm_work[0, 1]) == 4 * 40 and int(built_in.firm_work[0, 1]) == 4  # the inner solver's work counts
     decreasing = as_user(eqx.tree_at(lambda e: e.returns_to_scale, index(economies, 0), jnp.full(4, 0.9)))
     assert status_name(run(Malinvaud(), decreasing, 3).status) == "out_of_domain"
+
+
+@pytest.mark.parametrize("returns_to_scale", [1.0, (1.05, 1.3)])
+def test_strong_complements_give_productive_economies_for_every_returns_to_scale(returns_to_scale):
+    # CES weights with σ = 0.3 make even a small-share input essential in quantity; before the sampler
+    # capped the intermediate requirement, 55 of 64 such constant-returns economies had no plan with
+    # positive consumption (the reference failed on every one of them with increasing returns)
+    economies = sample_batch(jax.random.PRNGKey(31), 32, 8, 2, returns_to_scale=returns_to_scale, density=0.7,
+                             technology="ces", elasticity=(0.3, 0.8))
+    o = jax.jit(jax.vmap(optimum))(economies)
+    assert [jplan.optimum_status_name(s) for s in np.asarray(o.status)] == ["optimal"] * 32  # a GP: certified
+    assert float(jnp.max(o.residual)) < 1e-8
+    assert bool(jnp.all(o.plan.consumption > 0))
+    # the cap: at unit prices and unit output every firm needs at most 0.9 units of intermediate goods
+    from jplan.economies.production import ces_log_unit_cost
+
+    def need(e, i):
+        shares = jnp.concatenate([e.resource_shares[i], e.input_shares[i]])
+        log_k, g = jax.value_and_grad(ces_log_unit_cost, argnums=1)(shares, jnp.ones(10), e.elasticity[i])
+        return e.tfp[i] ** (-1 / e.returns_to_scale[i]) * jnp.sum(jnp.exp(log_k) * g[2:])
+
+    needs = jax.vmap(lambda e: jax.vmap(lambda i: need(e, i))(jnp.arange(8)))(economies)
+    assert float(jnp.max(needs)) <= 0.9 + 1e-9
+
+
+def test_plan_start_reads_the_optimum_off_its_own_plan():
+    # independent of the Newton solve: prices from marginal welfare and marginal products at the plan
+    from jplan.optimum.production import plan_start
+
+    for name, kw in FAMILIES.items():
+        economies = sample_batch(jax.random.PRNGKey(zlib.crc32(name.encode()) % 997), 10, 5, 2,
+                                 returns_to_scale=(0.6, 1.0), density=0.7, **kw)
+        o = jax.vmap(optimum)(economies)
+        res = jax.vmap(lambda e, pl: jnp.max(jnp.abs(kkt_residual(e, plan_start(e, pl)))))(economies, o.plan)
+        assert float(jnp.max(res)) < 1e-7, name
+
+
+def test_procedure_plans_as_starts_never_lower_the_reference():
+    economies = sample_batch(jax.random.PRNGKey(41), 12, 6, 2, returns_to_scale=(1.05, 1.3), density=0.7,
+                             welfare="ces", welfare_elasticity=(2.0, 4.0))
+    plain = jax.vmap(optimum)(economies)
+    trace = jax.vmap(lambda e: jplan.run(jplan.make_procedure("heal-proportional"), e, 20))(economies)
+    # two plan starts per economy: the procedure's final plan and a crude one (everything scaled by 1/2)
+    half = jax.tree_util.tree_map(lambda x: 0.5 * x, trace.plan)
+    plans = jax.tree_util.tree_map(lambda a, b: jnp.stack([a, b], axis=1), trace.plan, half)
+    with_plans = jax.vmap(lambda e, p: optimum(e, plans=p))(economies, plans)
+    u = jax.vmap(welfare_index)
+    assert bool(jnp.all(u(economies, with_plans.welfare) >= u(economies, plain.welfare) - 1e-12))
+    assert [jplan.optimum_status_name(s) for s in np.asarray(with_plans.status)] == ["best_known"] * 12

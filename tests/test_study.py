@@ -262,3 +262,58 @@ def test_a_second_runner_in_the_same_folder_is_refused(tiny, tmp_path):
     with StudyLock(out):
         with pytest.raises(ConfigError, match="another jplan study is running"):
             run_study(tiny, out, progress=False)
+
+
+NONCONVEX = """
+name = "nc"
+seed = 5
+batch = 6
+chunk = 3
+[[scenarios]]
+name = "nc"
+n = 3
+m = 2
+returns_to_scale = [1.05, 1.3]
+welfare = "ces"
+welfare_elasticity = [2.0, 3.0]
+procedures = ["heal-proportional"]
+[procedures.heal-proportional]
+steps = 40
+[outputs]
+plots = false
+traces = false
+"""
+
+
+def test_procedures_final_plans_refine_a_non_convex_reference(tmp_path, monkeypatch):
+    # make the first multistart deliberately poor (its welfare 2% short, as if it had found a worse
+    # local optimum); the procedures' own final plans must then restore the true one, and every gap
+    # must be recomputed against it
+    import equinox as eqx
+    import jax
+
+    from jplan.economies.production import welfare_index
+    from jplan.procedures.base import relative_gap
+
+    true_batch = runner_module._optimum_batch
+    poor = lambda es: eqx.tree_at(lambda o: o.welfare, o := true_batch(es), o.welfare * 0.98)
+    monkeypatch.setattr(runner_module, "_optimum_batch", poor)
+    path = tmp_path / "nc.toml"
+    path.write_text(NONCONVEX)
+    config = load_config(str(path))
+    out = tmp_path / "out"
+    run_study(config, out, progress=False)
+    rec = runner_module.load_records(config, out, "nc", "heal-proportional")
+    assert rec["reference_refined"].all()
+    economies, _ = runner_module._sample_chunk(config, 0, 0, 6)
+    truth = true_batch(economies)
+    np.testing.assert_allclose(rec["optimal_welfare"], np.asarray(truth.welfare), rtol=1e-10)
+    expected = jax.vmap(relative_gap)(economies, rec["welfare"], truth.welfare)
+    np.testing.assert_allclose(rec["gap"], np.asarray(expected), rtol=1e-9, atol=1e-14)
+    assert not (np.asarray(jax.vmap(welfare_index)(economies, rec["welfare"][:, -1]))
+                > np.asarray(jax.vmap(welfare_index)(economies, truth.welfare)) + 1e-12).any()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scenarios"]["nc"]["heal-proportional"]["reference"]["refined_by_procedure_plans"] == 1.0
+    # resuming does not refine twice: the marker files say the chunks are done
+    monkeypatch.setattr(runner_module, "_optimum_from_plans", None)
+    run_study(config, out, progress=False)

@@ -8,7 +8,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .production import ProductionEconomy, proportional_plan
+from .production import ProductionEconomy, ces_log_unit_cost, proportional_plan
 
 __all__ = ["sample", "sample_batch", "check_options", "MAX_INTERMEDIATE_RETURNS", "TECHNOLOGIES", "WELFARES"]
 
@@ -24,6 +24,35 @@ def _range(value) -> tuple[float, float]:
         lo, hi = value
         return float(lo), float(hi)
     return float(value), float(value)
+
+
+def _cap_complements(b, sigma, A, rho, alpha_hat, beta_hat):
+    """The largest intermediate share b' ≤ b at which a firm needs at most `MAX_INTERMEDIATE_RETURNS`
+    units of intermediate goods for one unit of output at unit prices and unit output (bisection).
+
+    With complements (σ < 1) the share cap ρΣβ ≤ 0.9 that keeps a Cobb–Douglas economy productive does
+    not: every input is essential, and at σ = 0.3 a good with a share of 0.02 is still needed at
+    0.3 units per unit of the aggregate. Row sums of the input requirements ≤ 0.9 at unit prices make
+    the technology matrix productive for constant returns, and for increasing returns at every output
+    ≥ 1 (unit requirements fall with scale); decreasing returns only get more productive.
+    """
+    m = alpha_hat.shape[0]
+    ones = jnp.ones(m + beta_hat.shape[0], b.dtype)
+
+    def need(bb):
+        shares = jnp.concatenate([(1.0 - bb) * alpha_hat, bb * beta_hat])
+        log_k, grad = jax.value_and_grad(ces_log_unit_cost, argnums=1)(shares, ones, sigma)
+        per_unit = jnp.exp(log_k) * grad  # Shephard: cost-minimising inputs per unit of the aggregate
+        return A ** (-1.0 / rho) * jnp.sum(per_unit[m:])
+
+    def body(_, bounds):
+        lo, hi = bounds
+        mid = 0.5 * (lo + hi)
+        ok = need(mid) <= MAX_INTERMEDIATE_RETURNS
+        return jnp.where(ok, mid, lo), jnp.where(ok, hi, mid)
+
+    lo, _ = jax.lax.fori_loop(0, 60, body, (jnp.zeros_like(b), b))
+    return jnp.where(need(b) <= MAX_INTERMEDIATE_RETURNS, b, lo)
 
 
 def check_options(technology="cobb-douglas", elasticity=1.0, returns_to_scale=0.9, welfare="log", subsistence=0.5) -> None:
@@ -70,7 +99,10 @@ def sample(
         technology: "cobb-douglas" (σ = 1) or "ces" (σ_i drawn from `elasticity`, fixed or a (low, high)
             range drawn log-uniformly per firm). Firms with σ > 1 (substitutes) cannot have ρ > 1 (they
             could grow without bound from intermediate goods; such ranges raise ValueError), and their
-            intermediate share is capped so that A_i B_i^(1/θ_i) ≤ 0.9 (bounded output).
+            intermediate share is capped so that A_i B_i^(1/θ_i) ≤ 0.9 (bounded output). Firms with
+            σ < 1 (complements) get their intermediate share capped so that one unit of output needs at
+            most 0.9 units of intermediate goods at unit prices (productive for every ρ; see
+            `_cap_complements`).
         welfare: "log", "ces" (η from `welfare_elasticity`, fixed or a range drawn log-uniformly) or
             "stone-geary" (γ_k = `subsistence` × the consumption of a feasible plan, fixed or a range;
             the fraction must be < 1, so the economy can always feed its subsistence).
@@ -102,8 +134,13 @@ def sample(
     row = jnp.sum(raw, axis=1, keepdims=True)
     has_inputs = row[:, 0] > 0
     b = jnp.where(has_inputs, b, 0.0)
-    beta = jnp.where(row > 0, raw / jnp.where(row > 0, row, 1.0), 0.0) * b[:, None]
-    alpha = jax.random.dirichlet(k_alpha, jnp.ones(m, dtype), (n,)) * (1.0 - b)[:, None]
+    beta_hat = jnp.where(row > 0, raw / jnp.where(row > 0, row, 1.0), 0.0)
+    alpha_hat = jax.random.dirichlet(k_alpha, jnp.ones(m, dtype), (n,))
+    if technology == "ces":
+        capped = jax.vmap(_cap_complements)(b, sigma, A, rho, alpha_hat, beta_hat)
+        b = jnp.where(sigma < 1, capped, b)
+    beta = beta_hat * b[:, None]
+    alpha = alpha_hat * (1.0 - b)[:, None]
     # put the rounding remainder on the largest resource share, so rows sum to 1 to the last bit
     residual = 1.0 - (jnp.sum(alpha, axis=1) + jnp.sum(beta, axis=1))
     alpha = alpha.at[jnp.arange(n), jnp.argmax(alpha, axis=1)].add(residual)

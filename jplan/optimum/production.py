@@ -43,7 +43,7 @@ from ..economies.production import Plan, ProductionEconomy, welfare, xlogy_maske
 from . import general
 from .general import BEST_KNOWN, NUMERICAL_FAILURE, OPTIMAL, OPTIMUM_STATUS
 
-__all__ = ["Optimum", "optimum", "closed_form", "reference_function", "OPTIMUM_STATUS", "optimum_status_name"]
+__all__ = ["Optimum", "optimum", "closed_form", "plan_start", "reference_function", "OPTIMUM_STATUS", "optimum_status_name"]
 
 
 def optimum_status_name(code) -> str:
@@ -110,7 +110,32 @@ def closed_form(economy: ProductionEconomy) -> Optimum:
                    status=jnp.asarray(OPTIMAL), residual=jnp.zeros((), p.dtype))
 
 
-def _general(economy: ProductionEconomy, closed: Optimum, starts: int) -> Optimum:
+def plan_start(economy: ProductionEconomy, plan: Plan) -> Array:
+    """A KKT starting point z = (log p, log s, log q) read off a plan (e.g. a procedure's final plan).
+
+    Goods prices are the plan's marginal welfare ∂u/∂c (u the log-homogeneous index), resource prices
+    the value of their marginal products averaged over the firms using them, s_j = Σ_i p_i ∂f_i/∂r_ij
+    r_ij / R_j (both exact at the optimum); outputs are the plan's. Non-positive entries (a good nobody
+    values at the plan, consumption at or below subsistence) are floored, so any plan gives a start.
+    """
+    from ..economies.production import firm_output, welfare_index
+
+    plan = jax.tree_util.tree_map(lambda x: jnp.where(jnp.isfinite(x), x, 0.0), plan)  # a diverged run's plan
+    c = plan.consumption
+    floor_c = economy.subsistence + 1e-6 * jnp.maximum(jnp.max(jnp.abs(c)), 1e-300)
+    c = jnp.maximum(c, floor_c)
+    p = jax.grad(lambda c: welfare_index(economy, welfare(economy, c)))(c)
+    p = jnp.where(jnp.isfinite(p) & (p > 0), p, 0.0)
+    p = jnp.maximum(p, 1e-3 * jnp.max(p) + 1e-300)
+    q = jnp.maximum(plan.output, 1e-9 * jnp.max(plan.output) + 1e-300)
+    mp = jax.vmap(jax.grad(firm_output, argnums=1))(economy.firms, plan.resource_use, plan.intermediate_use)
+    value = jnp.where(jnp.isfinite(mp), p[:, None] * mp * plan.resource_use, 0.0)
+    s = jnp.sum(value, axis=0) / economy.endowments
+    s = jnp.maximum(s, 1e-3 * jnp.max(s) + 1e-300)
+    return jnp.concatenate([jnp.log(p), jnp.log(s), jnp.log(q)])
+
+
+def _general(economy: ProductionEconomy, closed: Optimum, starts: int, plans: Plan | None = None) -> Optimum:
     """The KKT solve (see `jplan.optimum.general`): multistart, best welfare index, status, plan."""
     n, m = economy.n, economy.m
     total = jnp.sum(economy.welfare_weights)
@@ -123,6 +148,11 @@ def _general(economy: ProductionEconomy, closed: Optimum, starts: int) -> Optimu
     tilts = tilts.at[0].set(0.0)
     z0s = base[None, :] + tilts
     zs = jax.vmap(lambda z0: general.solve_kkt(economy, z0))(z0s)
+    if plans is not None:
+        # plans (e.g. the procedures' own final plans) start Newton on the economy itself, no homotopy
+        z_plans = jax.vmap(lambda pl: plan_start(economy, pl))(plans)
+        polish = general.HOMOTOPY_STAGES * general.STAGE_ITERATIONS + general.POLISH_ITERATIONS
+        zs = jnp.concatenate([zs, jax.vmap(lambda z0: general._newton(economy, z0, polish))(z_plans)])
     residuals = jax.vmap(lambda z: jnp.max(jnp.abs(general.kkt_residual(economy, z))))(zs)
     converged = jnp.isfinite(residuals) & (residuals <= 1e3 * general.TOLERANCE)
     index = jax.vmap(lambda z: _plan_index(economy, z))(zs)
@@ -152,14 +182,18 @@ def _plan_index(economy: ProductionEconomy, z: Array) -> Array:
     return jnp.where(jnp.isfinite(u), u, -jnp.inf)
 
 
-def optimum(economy: ProductionEconomy, starts: int = general.MULTISTARTS) -> Optimum:
+def optimum(economy: ProductionEconomy, starts: int = general.MULTISTARTS, plans: Plan | None = None) -> Optimum:
     """The reference optimum of one economy of any family, with its status (`vmap` it for a batch).
 
     Cobb–Douglas/log: the exact closed form (`closed_form`). Otherwise the KKT solve of
     `jplan.optimum.general` from `starts` starting points (the first is the Cobb–Douglas/log optimum of the
-    same shares); status `optimal` where the problem is certified convex, `best_known` where it is not,
-    `numerical_failure` where Newton did not converge (check it before trusting the numbers). Pure,
-    jit/vmap-safe and differentiable (`jax.grad`; implicit differentiation of the KKT conditions).
+    same shares, the others random tilts of it) plus, if given, one start per plan in `plans` (a `Plan`
+    with a leading axis: e.g. the final plans of the procedures run on this economy, as `jplan study` does
+    for every scenario that is not certified convex; see `plan_start`). The best converged KKT point
+    wins. Status `optimal` where the problem is certified convex, `best_known` where it is not (never
+    claimed global), `numerical_failure` where Newton did not converge (check it before trusting the
+    numbers). Pure, jit/vmap-safe and differentiable (`jax.grad`; implicit differentiation of the KKT
+    conditions).
 
     A concrete Cobb–Douglas/log economy goes straight to the closed form; under a transformation (vmap,
     grad, jit) both branches are traced and the right one is selected per economy. A caller that knows a
@@ -167,7 +201,7 @@ def optimum(economy: ProductionEconomy, starts: int = general.MULTISTARTS) -> Op
     """
     if reference_function(economy) is closed_form:
         return _closed_form_jit(economy)
-    return _optimum_jit(economy, starts)
+    return _optimum_jit(economy, starts, plans)
 
 
 _closed_form_jit = jax.jit(closed_form)
@@ -185,7 +219,7 @@ def reference_function(economy: ProductionEconomy):
 
 
 @eqx.filter_jit
-def _optimum_jit(economy: ProductionEconomy, starts: int) -> Optimum:
+def _optimum_jit(economy: ProductionEconomy, starts: int, plans: Plan | None = None) -> Optimum:
     closed = closed_form(economy)
     use_closed = general.uses_closed_form(economy)
     # the KKT branch must stay finite for economies the closed form serves (e.g. zero welfare weights),
@@ -196,6 +230,6 @@ def _optimum_jit(economy: ProductionEconomy, starts: int) -> Optimum:
         jnp.where(use_closed, jnp.full_like(economy.welfare_weights, 1.0 / economy.n), economy.welfare_weights),
     )
     safe_closed = closed_form(safe)
-    kkt = _general(safe, safe_closed, starts)
+    kkt = _general(safe, safe_closed, starts, plans)
     pick = lambda a, b: jax.tree_util.tree_map(lambda x, y: jnp.where(use_closed, x, y), a, b)
     return pick(closed, kkt)

@@ -91,7 +91,8 @@ def summarize(rec: dict) -> dict:
     ok = (status != OUT_OF_DOMAIN) & (reference != NUMERICAL_FAILURE)
     out = {"runs": runs, "in_domain": int((status != OUT_OF_DOMAIN).sum()), "status_fractions": fractions,
            "reference": {"optimal": float(np.mean(reference == 0)), "best_known": float(np.mean(reference == BEST_KNOWN)),
-                         "numerical_failure": float(np.mean(reference == NUMERICAL_FAILURE))}}
+                         "numerical_failure": float(np.mean(reference == NUMERICAL_FAILURE)),
+                         "refined_by_procedure_plans": float(np.mean(rec["reference_refined"]))}}
     if not ok.any():
         return out
     gap = rec["gap"][ok]

@@ -29,19 +29,25 @@ from jax.sharding import AxisType, NamedSharding
 from jax.sharding import PartitionSpec as P
 from tqdm.auto import tqdm
 
+from ..economies.production import Plan, welfare_index
 from ..economies.sampling import sample
 from ..errors import ConfigError
 from ..optimum import closed_form, optimum
+from ..optimum.general import NUMERICAL_FAILURE, OPTIMAL
 from ..optimum.production import reference_function
+from ..procedures.base import relative_gap
 from ..procedures import make_procedure, run
 from .config import StudyConfig
 from .storage import chunk_path, load_chunk, open_study, save_chunk
 
-__all__ = ["run_study", "chunk_path", "StudyResult", "RECORD_FIELDS", "load_records"]
+__all__ = ["run_study", "chunk_path", "StudyResult", "RECORD_FIELDS", "load_records", "refine_references"]
 
 #: Per-run arrays stored for each chunk (and in the traces files).
 RECORD_FIELDS = ("gap", "welfare", "infeasibility", "messages_down", "messages_up", "solves", "firm_work", "status", "steps",
-                 "residual", "optimal_welfare", "reference_status")
+                 "residual", "optimal_welfare", "reference_status", "reference_refined",
+                 "plan_consumption", "plan_output", "plan_resource_use", "plan_intermediate_use")
+#: Per-economy arrays of a scenario's refined reference (see `refine_references`).
+REFERENCE_FIELDS = ("optimal_welfare", "reference_status", "refined")
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,8 @@ def _make_chunk_fn(procedure, steps: int, n_devices: int) -> Callable:
             gap=tr.gap, welfare=tr.welfare, infeasibility=tr.infeasibility,
             messages_down=tr.messages_down, messages_up=tr.messages_up, solves=tr.solves, firm_work=tr.firm_work,
             status=tr.status, steps=tr.steps, residual=tr.residual[-1],
+            plan_consumption=tr.plan.consumption, plan_output=tr.plan.output,
+            plan_resource_use=tr.plan.resource_use, plan_intermediate_use=tr.plan.intermediate_use,
         )
 
     batched = jax.vmap(one)
@@ -89,6 +97,66 @@ def _make_chunk_fn(procedure, steps: int, n_devices: int) -> Callable:
 
 _optimum_batch = jax.jit(jax.vmap(optimum))
 _closed_form_batch = jax.jit(jax.vmap(closed_form))
+_optimum_from_plans = jax.jit(jax.vmap(lambda e, plans: optimum(e, plans=plans)))
+_gaps = jax.jit(jax.vmap(relative_gap))
+
+
+def reference_path(out: Path, scenario: str, index: int) -> Path:
+    return out / "chunks" / scenario / "_reference" / f"{index:05d}.npz"
+
+
+def refine_references(config: StudyConfig, out: Path, scenario_index: int) -> int:
+    """Make the procedures' own final plans starts of the reference multistart, where it is not certified.
+
+    For every chunk of a scenario whose references are not all `optimal` (a non-convex scenario), the
+    KKT solve is run again with one extra start per procedure: that procedure's final plan on the same
+    economy (`jplan.optimum.optimum(..., plans=...)`). Where this converges to a better point than the
+    first multistart (or the first did not converge), the reference welfare and status of every
+    procedure's records are replaced, their gaps recomputed from their welfare series, and
+    `reference_refined` is set. A marker file per chunk (`chunks/<scenario>/_reference/`) records that
+    the chunk is done; the step is deterministic, so an interrupted study redoes it identically.
+    Returns the number of economies whose reference changed.
+    """
+    sc = config.scenarios[scenario_index]
+    chunk = config.chunk
+    changed = 0
+    for c in range(-(-config.batch // chunk)):
+        marker = reference_path(out, sc.name, c)
+        done = load_chunk(marker, REFERENCE_FIELDS)
+        paths = [chunk_path(out, sc.name, p, c) for p in sc.procedures]
+        records = [load_chunk(path, RECORD_FIELDS) for path in paths]
+        if any(r is None for r in records):
+            raise ConfigError(f"{sc.name}: chunk {c} is missing; run the study again to recompute it")
+        # done, unless a procedure's chunk was recomputed since (it would carry the first reference)
+        if done is not None and all(np.array_equal(r["optimal_welfare"], done["optimal_welfare"]) for r in records):
+            changed += int(np.sum(done["refined"]))
+            continue
+        status = records[0]["reference_status"]
+        u_star = records[0]["optimal_welfare"]
+        refined = np.zeros(status.shape, bool)
+        if np.any(status != OPTIMAL):
+            start = c * chunk
+            economies, first = _sample_chunk(config, scenario_index, start, status.size)
+            stack = lambda field: jnp.asarray(np.stack([r[field] for r in records], axis=1))
+            plans = Plan(consumption=stack("plan_consumption"), output=stack("plan_output"),
+                         resource_use=stack("plan_resource_use"), intermediate_use=stack("plan_intermediate_use"))
+            second = _optimum_from_plans(economies, plans)
+            index = jax.vmap(welfare_index)
+            old_u = np.asarray(index(economies, first.welfare))
+            new_u = np.asarray(index(economies, second.welfare))
+            old_ok = np.asarray(first.status) != NUMERICAL_FAILURE
+            new_ok = np.asarray(second.status) != NUMERICAL_FAILURE
+            refined = new_ok & (~old_ok | (new_u > old_u + 1e-12))
+            u_star = np.where(refined, np.asarray(second.welfare), np.asarray(first.welfare))
+            status = np.where(refined, np.asarray(second.status), np.asarray(first.status))
+            for path, rec in zip(paths, records):
+                gap = np.asarray(_gaps(economies, jnp.asarray(rec["welfare"]), jnp.asarray(u_star)))
+                rec["gap"] = np.where(refined[:, None] & ~np.isnan(rec["gap"]), gap, rec["gap"])
+                rec["optimal_welfare"], rec["reference_status"], rec["reference_refined"] = u_star, status, refined
+                save_chunk(path, **rec)
+        save_chunk(marker, optimal_welfare=u_star, reference_status=status, refined=refined)
+        changed += int(refined.sum())
+    return changed
 
 
 @functools.lru_cache(maxsize=64)
@@ -145,31 +213,39 @@ def run_chunks(config: StudyConfig, out: Path, *, progress: bool = True) -> dict
             todo = [c for c in range(n_chunks) if load_chunk(chunk_path(out, sc.name, pname, c), RECORD_FIELDS) is None]
             bar.set_postfix_str(f"{sc.name}/{pname}")
             bar.update(n_chunks - len(todo))
-            if not todo:
-                continue
-            compile_s = 0.0
-            for c in todo:
-                start = c * chunk
-                size = min(chunk, config.batch - start)
-                economies, opt = _sample_chunk(config, si, start, size)
-                width = _padded(chunk, n_dev)
-                args = (_pad(economies, width), _pad(opt.welfare, width))
-                compiled, compile_s = _compiled_chunk_fn(spec, args, n_dev)
-                t0 = time.perf_counter()
-                record = jax.block_until_ready(compiled(*args))
-                seconds = time.perf_counter() - t0
-                record = {k: np.asarray(v)[:size] for k, v in record.items()}
-                record["optimal_welfare"] = np.asarray(opt.welfare)
-                record["reference_status"] = np.asarray(opt.status)
-                save_chunk(
-                    chunk_path(out, sc.name, pname, c), **record,
-                    wall_seconds=np.asarray(seconds), chunk_size=np.asarray(width), steps_budget=np.asarray(spec.steps),
-                )
-                bar.update(1)
-            timings[f"{sc.name}/{pname}"] = {"compile_seconds": compile_s}
+            if todo:
+                timings[f"{sc.name}/{pname}"] = {"compile_seconds": _run_job(config, out, si, spec, todo, bar)}
+            if pname == sc.procedures[-1]:
+                timings[f"{sc.name}/reference"] = {"refined_by_procedure_plans": refine_references(config, out, si)}
     finally:
         bar.close()
     return timings
+
+
+def _run_job(config: StudyConfig, out: Path, si: int, spec, todo: list, bar) -> float:
+    """Run the missing chunks `todo` of one scenario × procedure; returns the compile seconds."""
+    sc, pname, chunk, n_dev = config.scenarios[si], spec.name, config.chunk, jax.device_count()
+    compile_s = 0.0
+    for c in todo:
+        start = c * chunk
+        size = min(chunk, config.batch - start)
+        economies, opt = _sample_chunk(config, si, start, size)
+        width = _padded(chunk, n_dev)
+        args = (_pad(economies, width), _pad(opt.welfare, width))
+        compiled, compile_s = _compiled_chunk_fn(spec, args, n_dev)
+        t0 = time.perf_counter()
+        record = jax.block_until_ready(compiled(*args))
+        seconds = time.perf_counter() - t0
+        record = {k: np.asarray(v)[:size] for k, v in record.items()}
+        record["optimal_welfare"] = np.asarray(opt.welfare)
+        record["reference_status"] = np.asarray(opt.status)
+        record["reference_refined"] = np.zeros(size, bool)
+        save_chunk(
+            chunk_path(out, sc.name, pname, c), **record,
+            wall_seconds=np.asarray(seconds), chunk_size=np.asarray(width), steps_budget=np.asarray(spec.steps),
+        )
+        bar.update(1)
+    return compile_s
 
 
 def load_records(config: StudyConfig, out: Path, scenario: str, procedure: str) -> dict:
