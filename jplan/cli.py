@@ -69,6 +69,10 @@ def cmd_optimum(args) -> int:
     economy, labels = load_economy(args.file)
     opt = optimum(economy)
     status = optimum_status_name(opt.status)
+    if status == "infeasible":
+        from .optimum.production import unfed_subsistence_message
+
+        raise JplanInputError(f"{args.file}: {unfed_subsistence_message(economy)}")
     leaves = [opt.welfare, opt.goods_prices, opt.resource_prices, *jax_leaves(opt.plan)]
     if status != "numerical_failure" and not all(bool(np.all(np.isfinite(np.asarray(x)))) for x in leaves):
         status = "numerical_failure"
@@ -116,7 +120,12 @@ def cmd_solve(args) -> int:
     economy, labels = load_economy(args.file)
     procedure = make_procedure(args.procedure, step_size=args.step_size, rule=args.rule, tolerance=args.tolerance)
     check_domain(procedure, economy)
-    result = solve(procedure, economy, steps=args.steps)
+    try:
+        result = solve(procedure, economy, steps=args.steps)
+    except JplanInputError as error:
+        if str(error).startswith("welfare."):  # about the file's economy
+            raise JplanInputError(f"{args.file}: {error}") from None
+        raise
     trace = result.trace
     has_prices = procedure.has_prices
     if args.json:

@@ -43,11 +43,11 @@ def _hypograph(shares: np.ndarray, x, sigma: float, t) -> list:
     return [a @ u <= t] + [cp.PowCone3D(u[l], xs[l], t, alpha) for l in range(k)]
 
 
-def conic_optimum(e) -> dict:
-    """Solve one unbatched convex economy (every ρ ≤ 1) with Clarabel; returns status, c and q."""
+def _technology(e):
+    """Variables (r, v, c, q) and the constraints of every feasible plan of an unbatched convex economy."""
     R = np.asarray(e.endowments); w = np.asarray(e.welfare_weights); A = np.asarray(e.tfp)
     rho = np.asarray(e.returns_to_scale); alpha = np.asarray(e.resource_shares); beta = np.asarray(e.input_shares)
-    sigma = np.asarray(e.elasticity); eta = float(e.welfare_elasticity); gamma = np.asarray(e.subsistence)
+    sigma = np.asarray(e.elasticity)
     n, m = w.shape[0], R.shape[0]
     r = cp.Variable((n, m), nonneg=True); v = cp.Variable((n, n), nonneg=True)
     c = cp.Variable(n, nonneg=True); q = cp.Variable(n, nonneg=True); g = cp.Variable(n, nonneg=True)
@@ -59,6 +59,32 @@ def conic_optimum(e) -> dict:
             cons.append(q[i] <= A[i] * g[i])
         else:
             cons.append(cp.PowCone3D(g[i], np.ones(()), q[i] / A[i], float(rho[i])))
+    return c, q, cons
+
+
+def _solve(prob):
+    try:
+        prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10, max_iter=500)
+    except cp.error.SolverError:
+        try:
+            prob.solve(solver=cp.CLARABEL, max_iter=500)
+        except cp.error.SolverError:
+            return False
+    return True
+
+
+def conic_reach(e, gamma) -> float:
+    """max θ such that a feasible plan consumes θ·gamma (Clarabel), for `subsistence_reach`."""
+    c, _, cons = _technology(e)
+    theta = cp.Variable()
+    prob = cp.Problem(cp.Maximize(theta), cons + [c >= theta * np.asarray(gamma)])
+    return float(theta.value) if _solve(prob) and prob.status in ("optimal", "optimal_inaccurate") else float("nan")
+
+
+def conic_optimum(e) -> dict:
+    """Solve one unbatched convex economy (every ρ ≤ 1) with Clarabel; returns status, c and q."""
+    w = np.asarray(e.welfare_weights); eta = float(e.welfare_elasticity); gamma = np.asarray(e.subsistence)
+    c, q, cons = _technology(e)
     y = c - gamma
     if abs(eta - 1.0) < 1e-12:
         objective = cp.sum(cp.multiply(w, cp.log(y)))
@@ -67,12 +93,7 @@ def conic_optimum(e) -> dict:
         cons += [y >= 0] + _hypograph(w / w.sum(), y, eta, t)
         objective = cp.log(t)
     prob = cp.Problem(cp.Maximize(objective), cons)
-    try:
-        prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10, max_iter=500)
-    except cp.error.SolverError:
-        try:
-            prob.solve(solver=cp.CLARABEL, max_iter=500)
-        except cp.error.SolverError:
-            return {"status": "solver_error", "c": None, "q": None}
+    if not _solve(prob):
+        return {"status": "solver_error", "c": None, "q": None}
     return {"status": prob.status, "c": np.asarray(c.value), "q": np.asarray(q.value),
             "solve_time": prob.solver_stats.solve_time}

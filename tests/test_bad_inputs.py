@@ -94,7 +94,8 @@ CASES = [
     ("names-count", ["optimum", "e.toml"], {"e.toml": econ("[goods]\n", '[goods]\nnames = ["a"]\n')}, 2, "goods.names"),
     ("names-type", ["optimum", "e.toml"], {"e.toml": econ("[goods]\n", "[goods]\nnames = [1, 2]\n")}, 2, "goods.names"),
     ("ces-zero-weight", ["optimum", "e.toml"], {"e.toml": econ("[0.5, 0.5]", "[1.0, 0.0]").replace('"cobb-douglas"', '"ces"\nelasticity = [0.5, 0.5]')}, 2, "every weight > 0"),
-    ("unreachable-subsistence", ["optimum", "e.toml"], {"e.toml": GOOD + '[welfare]\nfamily = "stone-geary"\nsubsistence = [1e6, 1e6]\n'}, 1, "numerical_failure"),
+    ("unreachable-subsistence", ["optimum", "e.toml"], {"e.toml": GOOD + '[welfare]\nfamily = "stone-geary"\nsubsistence = [1e6, 1e6]\n'}, 2, "welfare.subsistence: no feasible plan can feed it"),
+    ("unreachable-subsistence-solve", ["solve", "e.toml", "--procedure", "heal"], {"e.toml": GOOD + '[welfare]\nfamily = "stone-geary"\nsubsistence = [1e6, 1e6]\n'}, 2, "e.toml: welfare.subsistence: no feasible plan can feed it"),
     # solve
     ("unknown-procedure", ["solve", "e.toml", "--procedure", "gosplan"], {"e.toml": GOOD}, 2, "invalid choice"),
     ("steps-zero", ["solve", "e.toml", "--procedure", "heal", "--steps", "0"], {"e.toml": GOOD}, 2, "--steps must be between"),

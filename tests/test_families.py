@@ -329,3 +329,25 @@ def test_procedure_plans_as_starts_never_lower_the_reference():
     u = jax.vmap(welfare_index)
     assert bool(jnp.all(u(economies, with_plans.welfare) >= u(economies, plain.welfare) - 1e-12))
     assert [jplan.optimum_status_name(s) for s in np.asarray(with_plans.status)] == ["best_known"] * 12
+
+
+def test_subsistence_reach_matches_a_conic_solver_and_unfeedable_subsistence_is_infeasible():
+    from jplan.optimum.general import subsistence_reach
+
+    from .conic import conic_reach
+
+    economies = sample_batch(jax.random.PRNGKey(17), 20, 4, 2, returns_to_scale=(0.6, 1.0), density=0.7,
+                             technology="ces", elasticity=(0.3, 4.0), welfare="stone-geary", subsistence=(0.1, 0.6))
+    theta, ok = jax.jit(jax.vmap(subsistence_reach))(economies)
+    assert bool(jnp.all(ok))
+    for i in range(20):
+        e = index(economies, i)
+        gamma = np.asarray(e.subsistence) + 1e-9 * float(jnp.max(e.subsistence))
+        assert abs(float(theta[i]) / conic_reach(e, gamma) - 1) < 1e-6, i
+    # subsistence 10% beyond the reach: no feasible plan feeds it; 10% inside: an optimum exists
+    for i in range(3):
+        e = index(economies, i)
+        beyond = eqx.tree_at(lambda x: x.subsistence, e, e.subsistence * 1.1 * theta[i])
+        inside = eqx.tree_at(lambda x: x.subsistence, e, e.subsistence * 0.9 * theta[i])
+        assert jplan.optimum_status_name(optimum(beyond).status) == "infeasible"
+        assert jplan.optimum_status_name(optimum(inside).status) == "optimal"

@@ -24,7 +24,9 @@ Status (`OPTIMUM_STATUS`):
   a geometric program in log coordinates), hence the global optimum;
 - ``best_known``: a KKT point of a problem not certified convex (increasing returns with substitutes
   in technology or in welfare); the best of several starts (`MULTISTARTS`), never claimed global;
-- ``numerical_failure``: Newton did not reach the tolerance (a non-finite or non-converged result).
+- ``numerical_failure``: Newton did not reach the tolerance (a non-finite or non-converged result);
+- ``infeasible``: Stone–Geary subsistence no feasible plan can feed, proved by `subsistence_reach`
+  (θ* ≤ 1 on a certified-convex economy); checked only where the KKT solve failed.
 Cobb–Douglas technology with log welfare keeps its exact closed form (status ``optimal`` for every ρ).
 
 Derivatives: the Newton iterations are not differentiated; one last Newton step from the converged
@@ -47,6 +49,8 @@ __all__ = [
     "OPTIMAL",
     "BEST_KNOWN",
     "NUMERICAL_FAILURE",
+    "INFEASIBLE",
+    "subsistence_reach",
     "certified_convex",
     "kkt_residual",
     "solve_kkt",
@@ -55,8 +59,8 @@ __all__ = [
     "MULTISTARTS",
 ]
 
-OPTIMAL, BEST_KNOWN, NUMERICAL_FAILURE = 0, 1, 2
-OPTIMUM_STATUS = ("optimal", "best_known", "numerical_failure")
+OPTIMAL, BEST_KNOWN, NUMERICAL_FAILURE, INFEASIBLE = 0, 1, 2, 3
+OPTIMUM_STATUS = ("optimal", "best_known", "numerical_failure", "infeasible")
 
 HOMOTOPY_STAGES = 8
 STAGE_ITERATIONS = 8
@@ -100,13 +104,16 @@ def _inputs(economy: ProductionEconomy, log_p: Array, log_s: Array, log_q: Array
     return x[:, : economy.m], x[:, economy.m :], log_kappa, log_G
 
 
-def kkt_residual(economy: ProductionEconomy, z: Array) -> Array:
-    """F(z), the 2n + m KKT equations above at z = (log p, log s, log q)."""
+def kkt_residual(economy: ProductionEconomy, z: Array, demand=None) -> Array:
+    """F(z), the 2n + m KKT equations above at z = (log p, log s, log q).
+
+    `demand(economy, log_p)` replaces the planner's consumption c(p) = γ + y(p) (used by
+    `subsistence_reach`)."""
     n, m = economy.n, economy.m
     log_p, log_s, log_q = z[:n], z[n : n + m], z[n + m :]
     r, v, log_kappa, log_G = _inputs(economy, log_p, log_s, log_q)
     price = jnp.log(economy.returns_to_scale) + log_p + log_q - log_kappa - log_G
-    c = economy.subsistence + _demand(economy, log_p)
+    c = economy.subsistence + _demand(economy, log_p) if demand is None else demand(economy, log_p)
     goods = jnp.log(c + jnp.sum(v, axis=0)) - log_q
     resources = jnp.log(jnp.sum(r, axis=0)) - jnp.log(economy.endowments)
     return jnp.concatenate([price, goods, resources])
@@ -130,32 +137,32 @@ def _merit(F: Array) -> Array:
 _STEP_LENGTHS = 0.5 ** jnp.arange(16.0)
 
 
-def _newton_step(economy: ProductionEconomy, z: Array) -> Array:
+def _newton_step(economy: ProductionEconomy, z: Array, demand=None) -> Array:
     """One damped Newton step on F: the longest trial step (1, 1/2, ...) that passes Armijo on ‖F‖².
 
     The trial steps are evaluated together rather than in a data-dependent loop: under vmap a
     `while_loop` runs to its slowest member anyway, and batched while loops wedged XLA's CPU runtime
     here (jaxlib 0.10.2).
     """
-    F = kkt_residual(economy, z)
-    J = jax.jacfwd(lambda y: kkt_residual(economy, y))(z)
+    F = kkt_residual(economy, z, demand)
+    J = jax.jacfwd(lambda y: kkt_residual(economy, y, demand))(z)
     dz = solve(J, -F)
     dz = jnp.where(jnp.all(jnp.isfinite(dz)), dz, 0.0)
     # never move a log-price or log-quantity by more than 2 (a factor e²) in one step
     dz = dz * jnp.minimum(1.0, 2.0 / jnp.maximum(jnp.max(jnp.abs(dz)), 1e-300))
     f0 = _merit(F)
     alphas = _STEP_LENGTHS.astype(z.dtype)
-    trials = jax.vmap(lambda a: _merit(kkt_residual(economy, z + a * dz)))(alphas)
+    trials = jax.vmap(lambda a: _merit(kkt_residual(economy, z + a * dz, demand)))(alphas)
     ok = trials <= (1.0 - 1e-4 * alphas) * f0
     first = jnp.argmax(ok)
     accept = jnp.any(ok) & (trials[first] < f0)
     return jnp.where(accept, z + alphas[first] * dz, z)
 
 
-def _newton(economy: ProductionEconomy, z: Array, iterations: int) -> Array:
+def _newton(economy: ProductionEconomy, z: Array, iterations: int, demand=None) -> Array:
     def body(_, z):
-        done = jnp.max(jnp.abs(kkt_residual(economy, z))) <= TOLERANCE
-        return jnp.where(done, z, _newton_step(economy, z))
+        done = jnp.max(jnp.abs(kkt_residual(economy, z, demand))) <= TOLERANCE
+        return jnp.where(done, z, _newton_step(economy, z, demand))
 
     return jax.lax.fori_loop(0, iterations, body, z)
 
@@ -169,6 +176,46 @@ def solve_kkt(economy: ProductionEconomy, z0: Array) -> Array:
     ts = jnp.arange(1, HOMOTOPY_STAGES + 1, dtype=z0.dtype) / HOMOTOPY_STAGES
     z, _ = jax.lax.scan(stage, z0, ts)
     return _newton(economy, z, POLISH_ITERATIONS)
+
+
+def subsistence_reach(economy: ProductionEconomy) -> tuple[Array, Array]:
+    """θ* = the largest θ such that some feasible plan consumes θγ̃ (γ̃ = γ + 1e-9·max γ), and whether
+    the solve converged: subsistence can be fed iff θ* > 1 (with a margin of 1e-9 of the largest γ).
+
+    The planner's problem max log θ s.t. c = θγ̃ is feasible has the KKT conditions above with the
+    Leontief demand c(p) = γ̃/(p·γ̃) (budget p·c = 1), so θ* = 1/(p*·γ̃). It is solved by the same
+    homotopy: from the Cobb–Douglas/log optimum with weights γ̃/Σγ̃ (closed form), σ moves to its value
+    while the demand moves from the log demand to the Leontief one. Where the problem is certified
+    convex the result is global, so θ* ≤ 1 proves that no feasible plan feeds the subsistence
+    (`jplan.optimum` then reports status ``infeasible``).
+    """
+    from .production import closed_form  # circular at import time
+
+    gamma = economy.subsistence + 1e-9 * jnp.max(economy.subsistence)
+    plain = eqx.tree_at(
+        lambda e: (e.welfare_weights, e.welfare_elasticity, e.subsistence),
+        economy,
+        (gamma / jnp.sum(gamma), jnp.ones_like(economy.welfare_elasticity), jnp.zeros_like(gamma)),
+    )
+    start = closed_form(plain)
+    z0 = jnp.concatenate([jnp.log(start.goods_prices), jnp.log(start.resource_prices), jnp.log(start.plan.output)])
+
+    def leontief(e, log_p):
+        return gamma / jnp.sum(jnp.exp(log_p) * gamma)
+
+    def blend(t):
+        return lambda e, log_p: (1.0 - t) * _demand(e, log_p) + t * leontief(e, log_p)
+
+    def stage(z, t):
+        return _newton(_at(plain, t), z, STAGE_ITERATIONS, blend(t)), None
+
+    ts = jnp.arange(1, HOMOTOPY_STAGES + 1, dtype=z0.dtype) / HOMOTOPY_STAGES
+    z, _ = jax.lax.scan(stage, z0, ts)
+    z = _newton(plain, z, POLISH_ITERATIONS, leontief)
+    residual = jnp.max(jnp.abs(kkt_residual(plain, z, leontief)))
+    converged = jnp.isfinite(residual) & (residual <= 1e3 * TOLERANCE)
+    theta = 1.0 / jnp.sum(jnp.exp(z[: economy.n]) * gamma)
+    return theta, converged
 
 
 def implicit_step(economy: ProductionEconomy, z_star: Array) -> Array:

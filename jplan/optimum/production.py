@@ -41,13 +41,13 @@ from jaxtyping import Array, Float
 from .._linalg import solve
 from ..economies.production import Plan, ProductionEconomy, welfare, xlogy_masked
 from . import general
-from .general import BEST_KNOWN, NUMERICAL_FAILURE, OPTIMAL, OPTIMUM_STATUS
+from .general import BEST_KNOWN, INFEASIBLE, NUMERICAL_FAILURE, OPTIMAL, OPTIMUM_STATUS
 
 __all__ = ["Optimum", "optimum", "closed_form", "plan_start", "reference_function", "OPTIMUM_STATUS", "optimum_status_name"]
 
 
 def optimum_status_name(code) -> str:
-    """"optimal", "best_known" or "numerical_failure"."""
+    """"optimal", "best_known", "numerical_failure" or "infeasible"."""
     return OPTIMUM_STATUS[int(code)]
 
 
@@ -59,7 +59,8 @@ class Optimum(eqx.Module):
         welfare: U* = U(c*).
         goods_prices: p* [n], ∂U*/∂(extra unit of good k delivered to the economy).
         resource_prices: s* [m], ∂U*/∂R_j (envelope theorem).
-        status: 0 optimal (certified), 1 best_known (non-convex: best KKT point found), 2 numerical_failure;
+        status: 0 optimal (certified), 1 best_known (non-convex: best KKT point found), 2 numerical_failure,
+            3 infeasible (subsistence no feasible plan can feed);
             `optimum_status_name(status)` reads it.
         residual: the largest KKT residual (log units; 0 for the closed form).
     """
@@ -192,7 +193,10 @@ def optimum(economy: ProductionEconomy, starts: int = general.MULTISTARTS, plans
     for every scenario that is not certified convex; see `plan_start`). The best converged KKT point
     wins. Status `optimal` where the problem is certified convex, `best_known` where it is not (never
     claimed global), `numerical_failure` where Newton did not converge (check it before trusting the
-    numbers). Pure, jit/vmap-safe and differentiable (`jax.grad`; implicit differentiation of the KKT
+    numbers), `infeasible` where the Stone–Geary subsistence cannot be fed by any feasible plan (proved
+    by `jplan.optimum.general.subsistence_reach` on a certified-convex economy; this check runs on a
+    concrete economy whose solve failed, not under jit/vmap, where such economies stay
+    `numerical_failure`: call `subsistence_reach` yourself there). Pure, jit/vmap-safe and differentiable (`jax.grad`; implicit differentiation of the KKT
     conditions).
 
     A concrete Cobb–Douglas/log economy goes straight to the closed form; under a transformation (vmap,
@@ -201,7 +205,24 @@ def optimum(economy: ProductionEconomy, starts: int = general.MULTISTARTS, plans
     """
     if reference_function(economy) is closed_form:
         return _closed_form_jit(economy)
-    return _optimum_jit(economy, starts, plans)
+    result = _optimum_jit(economy, starts, plans)
+    traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves((economy, result)))
+    if not traced and economy.welfare_weights.ndim == 1 and int(result.status) == NUMERICAL_FAILURE \
+            and bool(jnp.any(economy.subsistence > 0)) and bool(general.certified_convex(economy)):
+        theta, converged = _reach_jit(economy)
+        if bool(converged) and float(theta) <= 1.0:
+            result = eqx.tree_at(lambda o: o.status, result, jnp.asarray(INFEASIBLE))
+    return result
+
+
+_reach_jit = jax.jit(general.subsistence_reach)
+
+
+def unfed_subsistence_message(economy: ProductionEconomy) -> str:
+    """The one-line error for an economy whose optimum has status ``infeasible``."""
+    theta, _ = _reach_jit(economy)
+    return (f"welfare.subsistence: no feasible plan can feed it (at most {float(theta):.4g} times the "
+            "subsistence of every good can be produced); lower it")
 
 
 _closed_form_jit = jax.jit(closed_form)

@@ -11,6 +11,8 @@ import jax.numpy as jnp
 from ..economies.production import ProductionEconomy
 from ..errors import JplanInputError
 from ..optimum import optimum
+from ..optimum.general import INFEASIBLE
+from ..optimum.production import unfed_subsistence_message
 from .arrow_hurwicz import RULES, ArrowHurwicz, ArrowHurwiczAdaptive
 from .base import Procedure, Trace, run, status_name
 from .heal import Heal, HealProportional
@@ -73,6 +75,9 @@ def solve(procedure: Procedure, economy: ProductionEconomy, steps: int | None = 
     steps = int(steps) if steps is not None else DEFAULT_STEPS.get(procedure.name, 1000)
     if not 1 <= steps <= MAX_STEPS:
         raise JplanInputError(f"--steps must be between 1 and {MAX_STEPS}, got {steps}")
-    u_star = optimum(economy).welfare
+    reference = optimum(economy)
+    if int(reference.status) == INFEASIBLE:
+        raise JplanInputError(unfed_subsistence_message(economy))
+    u_star = reference.welfare
     trace = _run(procedure, economy, u_star, steps)
     return SolveResult(trace=trace, status=status_name(trace.status), optimal_welfare=u_star, steps_limit=steps)
