@@ -206,11 +206,11 @@ def test_bad_family_input_is_one_line_naming_the_field(family, welfare_table, me
     assert message in str(err.value) and "\n" not in str(err.value)
 
 
-def test_unreachable_subsistence_is_not_reported_optimal():
+def test_unreachable_subsistence_is_reported_infeasible():
     text = BASE.format(family="", welfare='[welfare]\nfamily = "stone-geary"\nsubsistence = [1e6, 1e6]\n')
     e, _ = loads_economy(text.replace("[technology]\n", '[technology]\nfamily = "cobb-douglas"\n'))
     o = optimum(e)
-    assert jplan.optimum_status_name(o.status) == "numerical_failure"
+    assert jplan.optimum_status_name(o.status) == "infeasible"
 
 
 class HandWrittenCES(jplan.economies.ProductionTechnology):
