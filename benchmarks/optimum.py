@@ -60,7 +60,7 @@ def work_per_economy(economies, batch: int, n: int, m: int) -> tuple[float, floa
     XLA counts a loop body once, so the Gaussian elimination inside the step (a `fori_loop` over the
     N = 2n + m pivots) is added by hand: 2N³/3 flops and N passes over the N × (N + 1) matrix.
     """
-    from jplan.optimum import general
+    from jplan.solvers import general
 
     N = 2 * n + m
     z = jnp.zeros((batch, N))

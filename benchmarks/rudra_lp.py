@@ -89,7 +89,7 @@ def bench(N: int, batch: int, reps: int = 3) -> dict:
 
 
 def _pivots(e):
-    from jplan.optimum.lp import linprog
+    from jplan.solvers.lp import linprog
 
     c, A, b, allowed = central_lp(e)
     return linprog(c, A, b, allowed).iterations

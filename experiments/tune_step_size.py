@@ -21,7 +21,7 @@ import jax.numpy as jnp  # noqa: E402
 import optax  # noqa: E402
 
 from jplan.economies import sample_batch  # noqa: E402
-from jplan.optimum import optimum  # noqa: E402
+from jplan.solvers import optimum  # noqa: E402
 from jplan.procedures import ArrowHurwicz, run  # noqa: E402
 
 

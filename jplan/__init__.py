@@ -2,8 +2,8 @@
 
 Economies (`jplan.economies`) are pytrees of arrays; procedures (`jplan.procedures`) are frozen equinox
 Modules with pure `init`/`step`/`observe`; `jplan.run` drives any of them under jit/vmap/grad; and
-`jplan.optimum` is the exact centralised optimum every gap is measured against (and, in that
-subpackage, `linprog`: a JAX simplex with exact basis polish). `jplan.rudra` is Rudra's long-term planning frame (central LP,
+`jplan.optimum` is the exact centralised optimum every gap is measured against (its machinery lives in
+the subpackage `jplan.solvers`, with `linprog`, a JAX simplex with exact basis polish). `jplan.rudra` is Rudra's long-term planning frame (central LP,
 sectoral technology choice by gradient descent, planning cycles, shortest time). Results users read are
 meant to be float64: call `jplan.enable_x64()` (the CLI and the tests do) before creating arrays.
 """
@@ -22,7 +22,7 @@ from .economies import (
     save_economy,
     welfare,
 )
-from .optimum import Optimum, optimum, optimum_status_name
+from .solvers import Optimum, optimum, optimum_status_name
 from .procedures import (
     PROCEDURES,
     ArrowHurwicz,
@@ -33,12 +33,13 @@ from .procedures import (
     Procedure,
     Trace,
     make_procedure,
+    register_procedure,
     run,
     solve,
     status_name,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "ArrowHurwicz",
@@ -58,6 +59,7 @@ __all__ = [
     "infeasibility",
     "load_economy",
     "make_procedure",
+    "register_procedure",
     "rudra",
     "optimum",
     "optimum_status_name",

@@ -6,3 +6,29 @@ import jax
 def enable_x64() -> None:
     """Turn on float64 for JAX (call before creating arrays)."""
     jax.config.update("jax_enable_x64", True)
+
+
+def enable_compilation_cache() -> str | None:
+    """Keep compiled programs on disk between runs of the `jplan` command (JAX's persistent cache).
+
+    The folder is `$JPLAN_CACHE_DIR`, else `$XDG_CACHE_HOME/jplan/jax`, else `~/.cache/jplan/jax`;
+    `JPLAN_CACHE_DIR=off` turns the cache off. A cache that cannot be created is skipped silently (it only
+    saves time). Returns the folder in use, or None.
+    """
+    import os
+    from pathlib import Path
+
+    folder = os.environ.get("JPLAN_CACHE_DIR")
+    if folder == "off":
+        return None
+    if not folder:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        folder = str(Path(base) / "jplan" / "jax")
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return folder

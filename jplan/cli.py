@@ -62,15 +62,15 @@ def _vector_line(names, values) -> str:
 # -- commands --------------------------------------------------------------------------------------
 def cmd_optimum(args) -> int:
     from .economies import infeasibility, load_economy
-    from .optimum import optimum
+    from .solvers import optimum
 
-    from .optimum import optimum_status_name
+    from .solvers import optimum_status_name
 
     economy, labels = load_economy(args.file)
     opt = optimum(economy)
     status = optimum_status_name(opt.status)
     if status == "infeasible":
-        from .optimum.production import unfed_subsistence_message
+        from .solvers.production import unfed_subsistence_message
 
         raise JplanInputError(f"{args.file}: {unfed_subsistence_message(economy)}")
     leaves = [opt.welfare, opt.goods_prices, opt.resource_prices, *jax_leaves(opt.plan)]
@@ -376,6 +376,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="jplan",
         description="Decentralised economic planning procedures in JAX: optima, procedures, Monte Carlo studies.",
     )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"jplan {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("optimum", help="the exact centralised optimum of an economy file")
@@ -449,9 +452,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from ._x64 import enable_x64
+    from ._x64 import enable_compilation_cache, enable_x64
 
     enable_x64()
+    enable_compilation_cache()
     try:
         return args.func(args)
     except JplanInputError as exc:

@@ -20,8 +20,8 @@ import jax
 import numpy as np
 
 from .economies import Labels, ProductionEconomy
-from .optimum import optimum
-from .optimum.production import reference_function
+from .solvers import optimum
+from .solvers.production import reference_function
 
 __all__ = ["Sensitivities", "optimum_sensitivities", "welfare_gradient", "plan_jacobian", "plot_jacobians"]
 

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jplan.economies import sample_batch
-from jplan.optimum.production import reference_function
+from jplan.solvers.production import reference_function
 
 
 def batch(seed, size, n, m, **options):

@@ -18,8 +18,8 @@ import jplan
 from jplan.economies import dumps_economy, loads_economy, sample_batch
 from jplan.economies.production import FirmTechnology, firm_output, infeasibility, welfare, welfare_index
 from jplan.errors import EconomyFileError
-from jplan.optimum import optimum
-from jplan.optimum.general import certified_convex, kkt_residual
+from jplan.solvers import optimum
+from jplan.solvers.general import certified_convex, kkt_residual
 
 from .conic import conic_optimum
 from .helpers import index
@@ -107,7 +107,7 @@ def test_jit_equals_no_jit_and_vmap_equals_loop():
 
 def test_cobb_douglas_log_keeps_its_closed_form_bit_for_bit():
     economies = sample_batch(jax.random.PRNGKey(4), 4, 5, 2, returns_to_scale=(0.5, 1.5))
-    from jplan.optimum import closed_form
+    from jplan.solvers import closed_form
 
     for i in range(4):
         e = index(economies, i)
@@ -307,7 +307,7 @@ def test_strong_complements_give_productive_economies_for_every_returns_to_scale
 
 def test_plan_start_reads_the_optimum_off_its_own_plan():
     # independent of the Newton solve: prices from marginal welfare and marginal products at the plan
-    from jplan.optimum.production import plan_start
+    from jplan.solvers.production import plan_start
 
     for name, kw in FAMILIES.items():
         economies = sample_batch(jax.random.PRNGKey(zlib.crc32(name.encode()) % 997), 10, 5, 2,
@@ -332,7 +332,7 @@ def test_procedure_plans_as_starts_never_lower_the_reference():
 
 
 def test_subsistence_reach_matches_a_conic_solver_and_unfeedable_subsistence_is_infeasible():
-    from jplan.optimum.general import subsistence_reach
+    from jplan.solvers.general import subsistence_reach
 
     from .conic import conic_reach
 

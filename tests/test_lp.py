@@ -1,4 +1,4 @@
-"""The JAX simplex (`jplan.optimum.lp`) against SciPy's HiGHS, and its dual-value derivatives."""
+"""The JAX simplex (`jplan.solvers.lp`) against SciPy's HiGHS, and its dual-value derivatives."""
 
 import jax
 import jax.numpy as jnp
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog as highs
 
-from jplan.optimum.lp import LP_STATUS, linprog, optimal_value
+from jplan.solvers.lp import LP_STATUS, linprog, optimal_value
 
 HIGHS_STATUS = {0: "optimal", 2: "infeasible", 3: "unbounded"}
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from jplan.economies import excess_demand, from_arrays, infeasibility, load_economy, output, welfare
-from jplan.optimum import optimum
+from jplan.solvers import optimum
 
 from .helpers import as_dict, batch, index
 

@@ -21,7 +21,7 @@ from jplan.economies import (
     load_rudra,
     sample_rudra,
 )
-from jplan.optimum.lp import LP_STATUS
+from jplan.solvers.lp import LP_STATUS
 from jplan.rudra import (
     capital_gap,
     choose_all,

@@ -10,7 +10,7 @@ import pytest
 
 from jplan.cli import main
 from jplan.economies import save_economy
-from jplan.optimum import closed_form
+from jplan.solvers import closed_form
 from jplan.procedures import HealProportional, Malinvaud, run
 from jplan.sensitivity import plan_jacobian, welfare_gradient
 

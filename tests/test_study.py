@@ -317,3 +317,68 @@ def test_procedures_final_plans_refine_a_non_convex_reference(tmp_path, monkeypa
     # resuming does not refine twice: the marker files say the chunks are done
     monkeypatch.setattr(runner_module, "_optimum_from_plans", None)
     run_study(config, out, progress=False)
+
+
+def test_tidy_tables_load_into_pandas_and_agree_with_the_summary(tiny, tmp_path):
+    pd = pytest.importorskip("pandas")
+    from jplan.study import load
+    from jplan.study.report import TOLERANCES
+
+    out = tmp_path / "out"
+    result = run_study(tiny, out, progress=False)
+    runs = load(out)
+    assert len(runs) == 2 * 2 * 10 and runs["economy"].between(0, 9).all()
+    assert set(runs["status"]) <= {"converged", "not_converged", "diverged", "failed", "out_of_domain"}
+    assert set(runs["reference_status"]) == {"optimal"}
+    lab = runs[(runs["scenario"] == "lab") & (runs["procedure"] == "malinvaud")]
+    assert lab["returns_to_scale_min"].eq(1.0).all() and lab["m"].eq(1).all()
+    for (sc, p), group in runs.groupby(["scenario", "procedure"]):
+        s = result.summary["scenarios"][sc][p]
+        med = group["final_gap"].median()
+        assert med == pytest.approx(s["final_gap"]["median"], rel=1e-12, abs=1e-300)
+        for tol in TOLERANCES:
+            it = group[f"iterations_to_{tol:g}"]
+            expected = s["reach"][f"{tol:g}"]
+            assert it.notna().mean() == pytest.approx(expected["fraction_reached"])
+            if expected["iterations_median"] is not None:
+                assert it.median() == pytest.approx(expected["iterations_median"])
+    series = load(out, "series")
+    assert len(series) == int((runs["steps"] + 1).sum())
+    last = series.sort_values("iteration").groupby(["scenario", "procedure", "economy"]).tail(1)
+    merged = last.merge(runs, on=["scenario", "procedure", "economy"])
+    np.testing.assert_array_equal(merged["iteration"], merged["steps"])
+    # and without jplan: plain pandas reads the same file
+    assert pd.read_parquet(out / "runs.parquet").shape == runs.shape
+
+
+def test_a_registered_procedure_joins_studies_and_solve(tmp_path):
+    import jax
+
+    import jplan
+    from jplan.procedures import DEFAULT_STEPS, PROCEDURES, HealProportional
+
+    class Slower(HealProportional):
+        name = "slower-heal"
+
+    try:
+        assert jplan.register_procedure(default_steps=50)(Slower) is Slower
+        with pytest.raises(ValueError, match="taken"):
+            class Clash(HealProportional):
+                name = "heal"
+            jplan.register_procedure(Clash)
+        with pytest.raises(TypeError):
+            jplan.register_procedure(int)
+        config_text = TINY.replace('"heal-proportional"]', '"slower-heal"]').replace(
+            "[procedures.heal-proportional]\nsteps = 30", "[procedures.slower-heal]\nsteps = 30\nstep_size = 0.25")
+        path = tmp_path / "c.toml"
+        path.write_text(config_text)
+        config = load_config(str(path))
+        assert config.procedure("slower-heal").options == {"step_size": 0.25}
+        result = run_study(config, tmp_path / "out", progress=False)
+        assert result.summary["scenarios"]["dec"]["slower-heal"]["runs"] == 10
+        e = jplan.sample(jax.random.PRNGKey(0), 3, 2)
+        solved = jplan.solve(jplan.make_procedure("slower-heal"), e)
+        assert solved.steps_limit == 50 and solved.status in ("converged", "not_converged")
+    finally:
+        PROCEDURES.pop("slower-heal", None)
+        DEFAULT_STEPS.pop("slower-heal", None)

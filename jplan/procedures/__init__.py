@@ -19,7 +19,7 @@ from .base import (
 )
 from .heal import Heal, HealProportional
 from .malinvaud import Malinvaud
-from .solve import DEFAULT_STEPS, PROCEDURES, SolveResult, make_procedure, solve
+from .solve import DEFAULT_STEPS, PROCEDURES, SolveResult, make_procedure, register_procedure, solve
 
 __all__ = [
     "ArrowHurwicz",
@@ -30,6 +30,7 @@ __all__ = [
     "Messages",
     "Observation",
     "PROCEDURES",
+    "register_procedure",
     "DEFAULT_STEPS",
     "SolveResult",
     "make_procedure",

@@ -10,15 +10,15 @@ import jax.numpy as jnp
 
 from ..economies.production import ProductionEconomy
 from ..errors import JplanInputError
-from ..optimum import optimum
-from ..optimum.general import INFEASIBLE
-from ..optimum.production import unfed_subsistence_message
+from ..solvers import optimum
+from ..solvers.general import INFEASIBLE
+from ..solvers.production import unfed_subsistence_message
 from .arrow_hurwicz import RULES, ArrowHurwicz, ArrowHurwiczAdaptive
 from .base import Procedure, Trace, run, status_name
 from .heal import Heal, HealProportional
 from .malinvaud import Malinvaud
 
-__all__ = ["make_procedure", "solve", "SolveResult", "DEFAULT_STEPS", "PROCEDURES"]
+__all__ = ["make_procedure", "register_procedure", "solve", "SolveResult", "DEFAULT_STEPS", "PROCEDURES"]
 
 #: The procedures by their command-line names.
 PROCEDURES = {cls.name: cls for cls in (ArrowHurwicz, ArrowHurwiczAdaptive, Malinvaud, Heal, HealProportional)}
@@ -31,19 +31,58 @@ DEFAULT_STEPS = {"arrow-hurwicz": 50000, "arrow-hurwicz-adaptive": 20000, "malin
                  "heal-proportional": 2000}
 
 
+_NAME = __import__("re").compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+def register_procedure(cls=None, *, default_steps: int = 1000, replace: bool = False):
+    """Make a `Procedure` subclass available by its `name` everywhere procedures are named: `make_procedure`,
+    `solve`, study configs (`procedures = [...]` and a `[procedures.<name>]` table with `steps` and any of
+    its array fields as options) and `jplan.PROCEDURES`. Usable as a decorator (`@register_procedure`) or
+    a call; returns the class. `default_steps` is the step limit `solve` uses when none is given.
+
+    The class must set `name` (lower case letters, digits and '-'), and implement `init`, `step` and
+    `observe` (see `jplan.procedures.base.Procedure`); its centre may read only what firms report (the
+    tests' structural privacy check shows how to test that). Registering a taken name raises unless
+    `replace=True`.
+    """
+
+    def register(cls):
+        if not (isinstance(cls, type) and issubclass(cls, Procedure)):
+            raise TypeError(f"register_procedure: {cls!r} is not a jplan Procedure subclass")
+        name = getattr(cls, "name", None)
+        if not isinstance(name, str) or not _NAME.match(name) or name == Procedure.name:
+            raise ValueError(f"register_procedure: {cls.__name__}.name must be a lower-case name such as 'my-heal', got {name!r}")
+        if name in PROCEDURES and PROCEDURES[name] is not cls and not replace:
+            raise ValueError(f"register_procedure: {name!r} is taken by {PROCEDURES[name].__name__} (pass replace=True)")
+        if not (isinstance(default_steps, int) and 1 <= default_steps <= MAX_STEPS):
+            raise ValueError(f"register_procedure: default_steps must be an int in 1..{MAX_STEPS}")
+        PROCEDURES[name] = cls
+        DEFAULT_STEPS[name] = default_steps
+        return cls
+
+    return register if cls is None else register(cls)
+
+
+def _fields(cls) -> set[str]:
+    import dataclasses
+
+    return {f.name for f in dataclasses.fields(cls)}
+
+
 def make_procedure(name: str, *, step_size=None, rule=None, tolerance=None, **options) -> Procedure:
     """A procedure by name with its defaults, overriding only the options given (None = default)."""
     if name not in PROCEDURES:
         raise JplanInputError(f"unknown procedure {name!r} (known: {', '.join(PROCEDURES)})")
     kwargs = dict(options)
+    fields = _fields(PROCEDURES[name])
     if step_size is not None:
-        if name == "malinvaud":
-            raise JplanInputError("malinvaud has no step size")
+        if "step_size" not in fields:
+            raise JplanInputError(f"{name} has no step size")
         if not (step_size > 0 and math.isfinite(step_size)):
             raise JplanInputError(f"step size must be a finite number > 0, got {step_size}")
         kwargs["step_size"] = step_size
     if rule is not None:
-        if not name.startswith("arrow-hurwicz"):
+        if "rule" not in fields:
             raise JplanInputError(f"--rule applies to arrow-hurwicz only, not {name}")
         if rule not in RULES:
             raise JplanInputError(f"unknown arrow-hurwicz rule {rule!r} (known: {', '.join(RULES)})")

@@ -9,7 +9,7 @@ minimal capital-resources gap λ, with its sensitivities from the LP's dual valu
 
 Everything is a pure function of a `RudraEconomy` and runs under jit and vmap. `capital_gap` is
 differentiable with respect to every field of the economy (coefficients, targets, F, prices): its
-gradient is assembled from the dual values by the envelope theorem (see `jplan.optimum.lp`), so
+gradient is assembled from the dual values by the envelope theorem (see `jplan.solvers.lp`), so
 `jax.grad(capital_gap)(economy)` is the LP sensitivity report ∂λ*/∂(a, b, k, v, r, d, F, p).
 """
 
@@ -21,7 +21,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
 from ..economies.rudra import RudraEconomy, SectorColumn, capital_weights, with_column
-from ..optimum.lp import linprog, optimal_value
+from ..solvers.lp import linprog, optimal_value
 
 __all__ = ["CentralPlan", "central_lp", "solve_central", "capital_gap", "sectoral_criterion", "sensitivities"]
 

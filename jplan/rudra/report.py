@@ -11,7 +11,7 @@ import numpy as np
 from .._json import number, numbers
 from ..economies.rudra import column, frontiers
 from ..economies.rudra_io import RudraFile
-from ..optimum.lp import lp_status_name
+from ..solvers.lp import lp_status_name
 from .central import sensitivities, solve_central
 from .cycles import cycle_status_name, plan_cycles
 from .shortest_time import shortest_time

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..optimum.general import BEST_KNOWN, NUMERICAL_FAILURE
+from ..solvers.general import BEST_KNOWN, NUMERICAL_FAILURE
 from ..procedures import STATUS_NAMES
 from ..procedures.base import FAILED, OUT_OF_DOMAIN
 from .config import StudyConfig
@@ -261,7 +261,8 @@ def _plots(config: StudyConfig, records: dict, out: Path) -> list[str]:
 
 
 def write_outputs(config: StudyConfig, out: Path, timings: dict) -> tuple[dict, str]:
-    """Aggregate the chunks into summary.json, traces/*.npz, report.md and figures; return (summary, table)."""
+    """Aggregate the chunks into summary.json, runs.parquet, series.parquet and traces/*.npz (if traces are
+    on), report.md and figures; return (summary, table)."""
     timings_path = out / "timings.json"
     try:
         previous = json.loads(timings_path.read_text()) if timings_path.exists() else {}
@@ -292,6 +293,9 @@ def write_outputs(config: StudyConfig, out: Path, timings: dict) -> tuple[dict, 
         "scenarios": scenarios,
     }
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, allow_nan=False))
+    from .tables import write_tables
+
+    write_tables(config, records, out)
     atomic_write_text(timings_path, json.dumps(previous, indent=2, allow_nan=False))
     table = _table(summary, previous)
     figures = _plots(config, records, out) if config.plots else []

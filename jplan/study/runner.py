@@ -32,9 +32,9 @@ from tqdm.auto import tqdm
 from ..economies.production import Plan, welfare_index
 from ..economies.sampling import sample
 from ..errors import ConfigError
-from ..optimum import closed_form, optimum
-from ..optimum.general import NUMERICAL_FAILURE, OPTIMAL
-from ..optimum.production import reference_function
+from ..solvers import closed_form, optimum
+from ..solvers.general import NUMERICAL_FAILURE, OPTIMAL
+from ..solvers.production import reference_function
 from ..procedures.base import relative_gap
 from ..procedures import make_procedure, run
 from .config import StudyConfig
@@ -110,7 +110,7 @@ def refine_references(config: StudyConfig, out: Path, scenario_index: int) -> in
 
     For every chunk of a scenario whose references are not all `optimal` (a non-convex scenario), the
     KKT solve is run again with one extra start per procedure: that procedure's final plan on the same
-    economy (`jplan.optimum.optimum(..., plans=...)`). Where this converges to a better point than the
+    economy (`jplan.optimum(..., plans=...)`). Where this converges to a better point than the
     first multistart (or the first did not converge), the reference welfare and status of every
     procedure's records are replaced, their gaps recomputed from their welfare series, and
     `reference_refined` is set. A marker file per chunk (`chunks/<scenario>/_reference/`) records that
@@ -165,11 +165,18 @@ def _sampler(n: int, m: int, options: str):
     return jax.jit(jax.vmap(lambda k: sample(k, n, m, **kwargs)))
 
 
-def _sample_chunk(config: StudyConfig, scenario_index: int, start: int, size: int):
+def sample_scenario(config: StudyConfig, scenario_index: int, start: int = 0, size: int | None = None):
+    """Economies start .. start + size of a scenario (all of them by default): economy i is drawn from
+    jax.random.split(fold_in(PRNGKey(seed), scenario_index), batch)[i], so chunking never changes it."""
     sc = config.scenarios[scenario_index]
+    size = config.batch - start if size is None else size
     key = jax.random.fold_in(jax.random.PRNGKey(config.seed), scenario_index)
     keys = jax.random.split(key, config.batch)[start : start + size]
-    economies = _sampler(sc.n, sc.m, json.dumps(sc.sampler, sort_keys=True))(keys)
+    return _sampler(sc.n, sc.m, json.dumps(sc.sampler, sort_keys=True))(keys)
+
+
+def _sample_chunk(config: StudyConfig, scenario_index: int, start: int, size: int):
+    economies = sample_scenario(config, scenario_index, start, size)
     reference = _optimum_batch if reference_function(economies) is optimum else _closed_form_batch
     return economies, reference(economies)
 

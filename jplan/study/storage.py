@@ -5,6 +5,7 @@ Layout of a study folder (everything jplan writes, and the only things `--fresh`
     study.json          marker: {"jplan_study": 1, "name", "fingerprint", ...}
     chunks/<scenario>/<procedure>/<index>.npz   one finished chunk each, with a checksum
     traces/<scenario>__<procedure>.npz          all runs of one job (if traces are on)
+    runs.parquet  series.parquet                tidy results (`jplan.study.tables`; series if traces are on)
     summary.json  timings.json  report.md  *.png
 
 A chunk file that cannot be read or whose checksum does not match (a truncated or corrupt file, e.g.
@@ -40,7 +41,7 @@ __all__ = [
 
 MARKER = "study.json"
 _PRODUCTS = ("summary.json", "timings.json", "report.md", "gap_vs_iteration.png", "gap_vs_messages.png",
-             "gap_vs_iteration_by_messages.png", "iterations_to_tolerance.png", "runs.csv")
+             "gap_vs_iteration_by_messages.png", "iterations_to_tolerance.png", "runs.parquet", "series.parquet")
 _PRODUCT_DIRS = ("chunks", "traces")
 _LOCK = ".jplan.lock"
 

@@ -1,6 +1,8 @@
 """Reference optima: the exact centralised plans every procedure is measured against, and exact LPs.
 
-`from jplan.optimum import linprog, optimal_value` (at the top level, `jplan.optimum` is the function).
+`from jplan.solvers import linprog, optimal_value`; `jplan.optimum` (the function) is `jplan.solvers.optimum`.
+The subpackage was `jplan.optimum` before 0.2, which made `import jplan.optimum.production` fail: the
+top-level name is the function.
 """
 
 from .lp import LP_STATUS, LPSolution, linprog, lp_status_name, optimal_value

@@ -2,7 +2,7 @@
 
 `optimum(economy)` serves every family: Cobb–Douglas technology with log welfare by the exact closed
 form below, every other family (CES technology, CES or Stone–Geary welfare) by the KKT solve of
-`jplan.optimum.general`, with a status saying whether the result is certified (`optimal`) or only the
+`jplan.solvers.general`, with a status saying whether the result is certified (`optimal`) or only the
 best plan found (`best_known`).
 
 The Cobb–Douglas/log planning problem
@@ -137,7 +137,7 @@ def plan_start(economy: ProductionEconomy, plan: Plan) -> Array:
 
 
 def _general(economy: ProductionEconomy, closed: Optimum, starts: int, plans: Plan | None = None) -> Optimum:
-    """The KKT solve (see `jplan.optimum.general`): multistart, best welfare index, status, plan."""
+    """The KKT solve (see `jplan.solvers.general`): multistart, best welfare index, status, plan."""
     n, m = economy.n, economy.m
     total = jnp.sum(economy.welfare_weights)
     base = jnp.concatenate([
@@ -187,14 +187,14 @@ def optimum(economy: ProductionEconomy, starts: int = general.MULTISTARTS, plans
     """The reference optimum of one economy of any family, with its status (`vmap` it for a batch).
 
     Cobb–Douglas/log: the exact closed form (`closed_form`). Otherwise the KKT solve of
-    `jplan.optimum.general` from `starts` starting points (the first is the Cobb–Douglas/log optimum of the
+    `jplan.solvers.general` from `starts` starting points (the first is the Cobb–Douglas/log optimum of the
     same shares, the others random tilts of it) plus, if given, one start per plan in `plans` (a `Plan`
     with a leading axis: e.g. the final plans of the procedures run on this economy, as `jplan study` does
     for every scenario that is not certified convex; see `plan_start`). The best converged KKT point
     wins. Status `optimal` where the problem is certified convex, `best_known` where it is not (never
     claimed global), `numerical_failure` where Newton did not converge (check it before trusting the
     numbers), `infeasible` where the Stone–Geary subsistence cannot be fed by any feasible plan (proved
-    by `jplan.optimum.general.subsistence_reach` on a certified-convex economy; this check runs on a
+    by `jplan.solvers.general.subsistence_reach` on a certified-convex economy; this check runs on a
     concrete economy whose solve failed, not under jit/vmap, where such economies stay
     `numerical_failure`: call `subsistence_reach` yourself there). Pure, jit/vmap-safe and differentiable (`jax.grad`; implicit differentiation of the KKT
     conditions).

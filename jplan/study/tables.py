@@ -1,0 +1,184 @@
+"""Tidy study results: `runs.parquet` (one row per scenario × procedure × economy) and `series.parquet`
+(one row per scenario × procedure × economy × iteration), and `load` to read them back.
+
+Why Parquet (through pyarrow): a study is a few thousand runs with a few dozen scalar columns and, per
+run, a few thousand iterations; Parquet stores both as compressed typed columns that pandas
+(`pd.read_parquet`), polars (`pl.read_parquet`), DuckDB and Arrow read directly, with no jplan
+installed, and keeps string columns (scenario, procedure, status names) dictionary-encoded. netCDF/zarr
+via xarray would suit the per-step arrays but not the per-run table, and would add xarray, netCDF4 and
+pandas to the runtime.
+
+Schema of `runs.parquet` (NaN where a number does not exist; see the README's *Study results*):
+
+    scenario, procedure            str      the config's names
+    scenario_index, economy, seed  int      economy `economy` of scenario `scenario_index` is drawn from
+                                            jax.random.split(fold_in(PRNGKey(seed), scenario_index), batch)
+                                            [economy] (`scenario_economies` rebuilds the whole batch)
+    n, m                           int      goods and resources
+    returns_to_scale_mean, _min, _max, elasticity_mean, _min, _max, welfare_elasticity, tfp_mean,
+    intermediate_share_mean (mean Σ_k β_ik), density (share of non-zero β_ik), subsistence_mean (mean γ_k)
+                                   float    the economy's parameters, summarised
+    status                         str      converged, not_converged, diverged, failed, out_of_domain
+    reference_status               str      optimal, best_known, numerical_failure
+    reference_refined              bool     the reference came from a procedure's own plan (non-convex)
+    steps                          int      steps taken
+    final_gap                      float    gap at the last iterate (NaN out of domain or without reference)
+    final_infeasibility            float    largest relative excess demand at the last iterate
+    feasible_every_iterate, monotone  bool  as in the table
+    iterations_to_1e-2, _1e-4, _1e-6  float first iteration from which the gap stays ≤ tol (NaN: never)
+    floats_to_1e-2, _1e-4, _1e-6      float floats exchanged until then, opening rounds included
+    optimal_welfare, final_welfare float    U* and U at the last iterate
+
+`series.parquet`: scenario, procedure, economy, iteration, gap, welfare, infeasibility, messages_down,
+messages_up, solves, firm_work — only the iterations a run was active (0 to its last step).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..procedures import STATUS_NAMES
+from ..procedures.base import OUT_OF_DOMAIN
+from ..solvers.general import NUMERICAL_FAILURE, OPTIMUM_STATUS
+
+__all__ = ["runs_table", "series_table", "write_tables", "load", "scenario_economies", "TABLES"]
+
+TABLES = ("runs", "series")
+_SERIES = ("gap", "welfare", "infeasibility", "messages_down", "messages_up", "solves", "firm_work")
+
+
+def scenario_economies(config, scenario: str | int):
+    """The batch of economies a study draws for one scenario (by name or index), as the runner does."""
+    from .runner import sample_scenario
+
+    index = scenario if isinstance(scenario, int) else [s.name for s in config.scenarios].index(scenario)
+    return sample_scenario(config, index)
+
+
+def _economy_columns(economies) -> dict:
+    e = {k: np.asarray(v) for k, v in vars(economies).items() if k != "technology" and v is not None}
+    beta = e["input_shares"]
+    return {
+        "returns_to_scale_mean": e["returns_to_scale"].mean(axis=1),
+        "returns_to_scale_min": e["returns_to_scale"].min(axis=1),
+        "returns_to_scale_max": e["returns_to_scale"].max(axis=1),
+        "elasticity_mean": e["elasticity"].mean(axis=1),
+        "elasticity_min": e["elasticity"].min(axis=1),
+        "elasticity_max": e["elasticity"].max(axis=1),
+        "welfare_elasticity": e["welfare_elasticity"].reshape(-1),
+        "tfp_mean": e["tfp"].mean(axis=1),
+        "intermediate_share_mean": beta.sum(axis=2).mean(axis=1),
+        "density": (beta > 0).mean(axis=(1, 2)),
+        "subsistence_mean": e["subsistence"].mean(axis=1),
+    }
+
+
+def runs_table(config, records: dict) -> dict:
+    """The columns of `runs.parquet` (a dict of equal-length numpy arrays) from the loaded records."""
+    from .report import FEASIBLE_TOL, TOLERANCES, iterations_to
+
+    columns: dict[str, list] = {}
+    for si, sc in enumerate(config.scenarios):
+        params = _economy_columns(scenario_economies(config, si))
+        for p in sc.procedures:
+            rec = records[(sc.name, p)]
+            status = rec["status"]
+            k = status.size
+            usable = (status != OUT_OF_DOMAIN) & (rec["reference_status"] != NUMERICAL_FAILURE)
+            gap = np.where(usable[:, None], rec["gap"], np.nan)
+            welfare = rec["welfare"]
+            total = np.cumsum(rec["messages_down"] + rec["messages_up"], axis=1)
+            drops = np.diff(welfare, axis=1) < -1e-12 * np.maximum(1.0, np.abs(welfare[:, 1:]))
+            row = {
+                "scenario": [sc.name] * k, "procedure": [p] * k,
+                "scenario_index": np.full(k, si), "economy": np.arange(k), "seed": np.full(k, config.seed),
+                "n": np.full(k, sc.n), "m": np.full(k, sc.m),
+                **params,
+                "status": [STATUS_NAMES[int(s)] for s in status],
+                "reference_status": [OPTIMUM_STATUS[int(s)] for s in rec["reference_status"]],
+                "reference_refined": rec["reference_refined"].astype(bool),
+                "steps": rec["steps"].astype(np.int64),
+                "final_gap": gap[:, -1],
+                "final_infeasibility": rec["infeasibility"][:, -1],
+                "feasible_every_iterate": np.all(rec["infeasibility"] <= FEASIBLE_TOL, axis=1) & usable,
+                "monotone": ~np.any(drops, axis=1) & usable,
+            }
+            for tol in TOLERANCES:
+                it = iterations_to(np.nan_to_num(gap, nan=np.inf), tol)
+                hit = np.isfinite(it)
+                row[f"iterations_to_{tol:g}"] = it
+                row[f"floats_to_{tol:g}"] = np.where(hit, total[np.arange(k), np.where(hit, it, 0).astype(int)], np.nan)
+            row["optimal_welfare"] = rec["optimal_welfare"]
+            row["final_welfare"] = welfare[:, -1]
+            for key, value in row.items():
+                columns.setdefault(key, []).extend(list(value))
+    return {k: np.asarray(v) for k, v in columns.items()}
+
+
+def series_table(config, records: dict) -> dict:
+    """The columns of `series.parquet`: every active iteration of every run."""
+    parts: dict[str, list] = {k: [] for k in ("scenario", "procedure", "economy", "iteration", *_SERIES)}
+    for sc in config.scenarios:
+        for p in sc.procedures:
+            rec = records[(sc.name, p)]
+            k, T = rec["gap"].shape
+            active = np.arange(T)[None, :] <= rec["steps"][:, None]
+            econ, it = np.nonzero(active)
+            parts["scenario"].append(np.full(econ.size, sc.name, dtype=object))
+            parts["procedure"].append(np.full(econ.size, p, dtype=object))
+            parts["economy"].append(econ)
+            parts["iteration"].append(it)
+            for f in _SERIES:
+                parts[f].append(rec[f][econ, it])
+    return {k: np.concatenate(v) if v else np.zeros(0) for k, v in parts.items()}
+
+
+def _arrow_table(columns: dict):
+    import pyarrow as pa
+
+    arrays = {}
+    for key, value in columns.items():
+        if value.dtype == object or value.dtype.kind == "U":
+            arrays[key] = pa.array(value.astype(str)).dictionary_encode()
+        else:
+            arrays[key] = pa.array(value)
+    return pa.table(arrays)
+
+
+def write_tables(config, records: dict, out: Path) -> list[str]:
+    """Write runs.parquet (and series.parquet if the config keeps traces) atomically; returns the names."""
+    import pyarrow.parquet as pq
+
+    from .._files import atomic_write
+
+    written = []
+    tables = {"runs": runs_table(config, records)}
+    if config.traces:
+        tables["series"] = series_table(config, records)
+    for name, columns in tables.items():
+        table = _arrow_table(columns)
+        atomic_write(out / f"{name}.parquet", lambda tmp, t=table: pq.write_table(t, tmp, compression="zstd"),
+                     suffix=".parquet")
+        written.append(f"{name}.parquet")
+    return written
+
+
+def load(folder, table: str = "runs"):
+    """A finished study's tidy results as a pandas DataFrame: `table` is "runs" (one row per scenario ×
+    procedure × economy) or "series" (one row per iteration). Needs pandas (`pip install pandas`);
+    without jplan, `pandas.read_parquet(folder / "runs.parquet")` reads the same file."""
+    from ..errors import JplanInputError
+
+    if table not in TABLES:
+        raise JplanInputError(f"table must be one of {', '.join(TABLES)}, got {table!r}")
+    path = Path(folder) / f"{table}.parquet"
+    if not path.is_file():
+        hint = " (the study keeps no per-step series: set traces = true)" if table == "series" else ""
+        raise JplanInputError(f"{path}: no such file; run the study first{hint}")
+    try:
+        import pandas as pd
+    except ImportError:
+        raise JplanInputError("jplan.study.load needs pandas: pip install pandas") from None
+    return pd.read_parquet(path)

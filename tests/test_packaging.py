@@ -1,0 +1,60 @@
+"""A wheel built from this tree installs and works outside the repository: bundled studies, version,
+py.typed, and the `jplan` command."""
+
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    dist = tmp_path_factory.mktemp("dist")
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
+                           "-q", "-w", str(dist)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.fail(f"building the wheel failed: {done.stderr[-2000:]}")
+    (path,) = dist.glob("jplan-*.whl")
+    return path
+
+
+def test_the_wheel_ships_configs_and_py_typed(wheel):
+    import jplan
+
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "jplan/py.typed" in names
+    assert {"jplan/configs/default.toml", "jplan/configs/full.toml"} <= set(names)
+    assert "jplan/solvers/production.py" in names and not any(n.startswith("jplan/optimum/") for n in names)
+    assert wheel.name.startswith(f"jplan-{jplan.__version__}-")
+
+
+def test_the_installed_command_works_outside_the_repository(wheel, tmp_path):
+    env_dir = tmp_path / "venv"
+    # system site packages provide jax & co. (no network needed); the wheel itself is installed normally
+    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
+    python = env_dir / "bin" / "python"
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
+                   check=True)
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "JPLAN_CACHE_DIR": "off"}
+    probe = ("import jplan, jplan.solvers.production, sys; from jplan.study import find_config, load_config; "
+             "assert jplan.__file__.startswith(sys.argv[1]), jplan.__file__; "
+             "c = load_config(str(find_config('default'))); print(jplan.__version__, c.name, len(c.scenarios))")
+    done = subprocess.run([str(python), "-c", probe, str(target)], cwd=work, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    import jplan
+
+    assert done.stdout.split() == [jplan.__version__, "default", "8"]
+    cli = [str(python), "-c", "import sys; from jplan.cli import main; sys.exit(main())"]
+    version = subprocess.run(cli + ["--version"], cwd=work, env=env, capture_output=True, text=True)
+    assert version.stdout.strip() == f"jplan {jplan.__version__}"
+    sample = subprocess.run(cli + ["sample", "--n", "3", "--m", "1", "--rho", "1.0"], cwd=work, env=env,
+                            capture_output=True, text=True)
+    assert sample.returncode == 0 and 'kind = "production"' in sample.stdout, sample.stderr
