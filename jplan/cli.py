@@ -389,6 +389,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("solve", help="run a planning procedure on an economy file")
     p.add_argument("file", help="economy TOML file")
     from .procedures import PROCEDURES
+    from .procedures.solve import load_plugins
+
+    load_plugins()
 
     p.add_argument("--procedure", required=True, choices=list(PROCEDURES))
     p.add_argument("--steps", type=int, default=None, help="step limit (default: per procedure)")

@@ -58,3 +58,30 @@ def test_the_installed_command_works_outside_the_repository(wheel, tmp_path):
     sample = subprocess.run(cli + ["sample", "--n", "3", "--m", "1", "--rho", "1.0"], cwd=work, env=env,
                             capture_output=True, text=True)
     assert sample.returncode == 0 and 'kind = "production"' in sample.stdout, sample.stderr
+
+
+def test_an_installed_plugin_procedure_is_found_by_the_command(tmp_path):
+    # a package that declares a procedure under the entry-point group "jplan.procedures"
+    site = tmp_path / "site"
+    (site / "demo_plugin-0.1.dist-info").mkdir(parents=True)
+    (site / "demo_plugin-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: demo-plugin\nVersion: 0.1\n")
+    (site / "demo_plugin-0.1.dist-info" / "entry_points.txt").write_text("[jplan.procedures]\ndemo-heal = demo_plugin:DemoHeal\n")
+    (site / "demo_plugin.py").write_text(
+        "import jplan\n\nclass DemoHeal(jplan.HealProportional):\n    name = 'demo-heal'\n    default_steps = 77\n")
+    economy = tmp_path / "e.toml"
+    import os
+
+    cli = [sys.executable, "-c", "import sys; from jplan.cli import main; sys.exit(main())"]
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    subprocess.run(cli + ["sample", "--n", "3", "--m", "2", "--rho", "0.9", "--out", str(economy)], env=env, check=True)
+    done = subprocess.run(cli + ["solve", str(economy), "--procedure", "demo-heal", "--json"], env=env,
+                          capture_output=True, text=True)
+    assert done.returncode in (0, 1), done.stderr
+    import json
+
+    out = json.loads(done.stdout)
+    assert out["procedure"] == "demo-heal" and out["steps"] <= 77
+    # without the plugin on the path the name is refused in one line
+    env.pop("PYTHONPATH")
+    refused = subprocess.run(cli + ["solve", str(economy), "--procedure", "demo-heal"], env=env, capture_output=True, text=True)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1

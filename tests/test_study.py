@@ -382,3 +382,24 @@ def test_a_registered_procedure_joins_studies_and_solve(tmp_path):
     finally:
         PROCEDURES.pop("slower-heal", None)
         DEFAULT_STEPS.pop("slower-heal", None)
+
+
+def test_the_readme_custom_procedure_runs_through_a_study(tmp_path):
+    import importlib.util
+
+    from jplan.procedures import DEFAULT_STEPS, PROCEDURES
+
+    spec = importlib.util.spec_from_file_location("momentum_example", Path(__file__).parents[1] / "examples" / "momentum_tatonnement.py")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)  # registers "momentum-tatonnement"
+        text = module.STUDY.replace("batch = 32", "batch = 6").replace("chunk = 32", "chunk = 6").replace(
+            "n = 8", "n = 4").replace("steps = 1500", "steps = 400")
+        import tomllib
+
+        result = run_study(parse_config(tomllib.loads(text)), tmp_path / "out", progress=False)
+        s = result.summary["scenarios"]["cd-decreasing"]["momentum-tatonnement"]
+        assert s["fraction_converged"] == 1.0 and s["final_gap"]["q90"] < 1e-6
+    finally:
+        PROCEDURES.pop("momentum-tatonnement", None)
+        DEFAULT_STEPS.pop("momentum-tatonnement", None)

@@ -1,6 +1,11 @@
-"""Planning procedures: one module each, one protocol, one run loop. Knows nothing of files or the CLI."""
+"""Planning procedures: one module each, one protocol, one run loop. Knows nothing of files or the CLI.
 
-from .arrow_hurwicz import ArrowHurwicz, ArrowHurwiczAdaptive
+The firm-side agents are public, for writing your own procedure: `firm_supply` (a firm's
+profit-maximising plan at prices, closed form for the built-in technologies) and `firm_report` (output and
+marginal productivities at an allocation); the centre's consumption is `jplan.economies.consumer_demand`.
+"""
+
+from .arrow_hurwicz import ArrowHurwicz, ArrowHurwiczAdaptive, firm_supply
 from .base import (
     CONVERGED,
     DIVERGED,
@@ -17,9 +22,9 @@ from .base import (
     run,
     status_name,
 )
-from .heal import Heal, HealProportional
+from .heal import Heal, HealProportional, firm_report
 from .malinvaud import Malinvaud
-from .solve import DEFAULT_STEPS, PROCEDURES, SolveResult, make_procedure, register_procedure, solve
+from .solve import DEFAULT_STEPS, PROCEDURES, SolveResult, load_plugins, make_procedure, register_procedure, solve
 
 __all__ = [
     "ArrowHurwicz",
@@ -29,8 +34,11 @@ __all__ = [
     "Malinvaud",
     "Messages",
     "Observation",
+    "firm_report",
+    "firm_supply",
     "PROCEDURES",
     "register_procedure",
+    "load_plugins",
     "DEFAULT_STEPS",
     "SolveResult",
     "make_procedure",

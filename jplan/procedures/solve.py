@@ -18,7 +18,7 @@ from .base import Procedure, Trace, run, status_name
 from .heal import Heal, HealProportional
 from .malinvaud import Malinvaud
 
-__all__ = ["make_procedure", "register_procedure", "solve", "SolveResult", "DEFAULT_STEPS", "PROCEDURES"]
+__all__ = ["make_procedure", "register_procedure", "load_plugins", "ENTRY_POINT_GROUP", "solve", "SolveResult", "DEFAULT_STEPS", "PROCEDURES"]
 
 #: The procedures by their command-line names.
 PROCEDURES = {cls.name: cls for cls in (ArrowHurwicz, ArrowHurwiczAdaptive, Malinvaud, Heal, HealProportional)}
@@ -63,6 +63,37 @@ def register_procedure(cls=None, *, default_steps: int = 1000, replace: bool = F
     return register if cls is None else register(cls)
 
 
+#: Installed packages declare procedures under this entry-point group (name = "module:Class").
+ENTRY_POINT_GROUP = "jplan.procedures"
+_plugins_loaded = False
+
+
+def load_plugins() -> list[str]:
+    """Register every procedure that installed packages declare under the entry-point group
+    `jplan.procedures` (in a package's pyproject.toml: `[project.entry-points."jplan.procedures"]`,
+    `my-heal = "my_package.module:MyHeal"`), so `jplan solve --procedure my-heal` and study configs find it.
+    Runs once per process (the CLI calls it at start-up; `make_procedure` and study configs call it when a
+    name is unknown). A plugin that fails to load is skipped with a one-line warning. Returns the names added.
+    """
+    global _plugins_loaded
+    if _plugins_loaded:
+        return []
+    _plugins_loaded = True
+    import sys
+    from importlib.metadata import entry_points
+
+    added = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            cls = ep.load()
+            if PROCEDURES.get(getattr(cls, "name", None)) is not cls:
+                register_procedure(cls, default_steps=getattr(cls, "default_steps", 1000))
+                added.append(cls.name)
+        except Exception as exc:  # a broken plugin must not break jplan
+            print(f"jplan: warning: procedure plugin {ep.name!r} ({ep.value}) not loaded: {exc}".splitlines()[0], file=sys.stderr)
+    return added
+
+
 def _fields(cls) -> set[str]:
     import dataclasses
 
@@ -71,6 +102,8 @@ def _fields(cls) -> set[str]:
 
 def make_procedure(name: str, *, step_size=None, rule=None, tolerance=None, **options) -> Procedure:
     """A procedure by name with its defaults, overriding only the options given (None = default)."""
+    if name not in PROCEDURES:
+        load_plugins()
     if name not in PROCEDURES:
         raise JplanInputError(f"unknown procedure {name!r} (known: {', '.join(PROCEDURES)})")
     kwargs = dict(options)

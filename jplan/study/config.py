@@ -169,6 +169,10 @@ def parse_config(doc: dict, source: str = "") -> StudyConfig:
     procs = []
     for pname, table in doc["procedures"].items():
         if pname not in PROCEDURES:
+            from ..procedures.solve import load_plugins
+
+            load_plugins()
+        if pname not in PROCEDURES:
             raise ConfigError(f"procedures.{pname}: unknown procedure (known: {', '.join(PROCEDURES)})")
         if not isinstance(table, dict):
             raise ConfigError(f"procedures.{pname}: must be a table")
