@@ -181,7 +181,7 @@ def cmd_sample(args) -> int:
     import jax
 
     from .economies import dumps_economy, sample, save_economy
-    from .economies.sampling import _range
+    from .economies.sampling import _range, check_options
 
     from .study.config import LIMITS
 
@@ -194,7 +194,31 @@ def cmd_sample(args) -> int:
         raise JplanInputError("--rho must be > 0 and at most 10")
     if not 0.0 <= args.density <= 1.0:
         raise JplanInputError("--density must be between 0 and 1")
-    economy = sample(jax.random.PRNGKey(args.seed), args.n, args.m, returns_to_scale=rho, density=args.density)
+    options = dict(technology=args.family, welfare=args.welfare)
+    for flag, key, lo, hi in (("--sigma", "elasticity", 0.05, 20.0), ("--eta", "welfare_elasticity", 0.05, 20.0),
+                              ("--subsistence", "subsistence", 0.0, 0.99), ("--setup", "setup", 0.0, 0.5)):
+        text = getattr(args, key)
+        if text is None:
+            continue
+        value = _parse_range(text, flag)
+        if not lo <= min(_range(value)) <= max(_range(value)) <= hi:
+            raise JplanInputError(f"{flag} must lie in [{lo:g}, {hi:g}], got {text!r}")
+        options[key] = value
+    if "elasticity" in options and args.family != "ces":
+        raise JplanInputError("--sigma needs --family ces")
+    if "welfare_elasticity" in options and args.welfare != "ces":
+        raise JplanInputError("--eta needs --welfare ces")
+    if "subsistence" in options and args.welfare != "stone-geary":
+        raise JplanInputError("--subsistence needs --welfare stone-geary")
+    if args.family == "ces":
+        options.setdefault("elasticity", (0.5, 2.0))
+    if args.welfare == "ces":
+        options.setdefault("welfare_elasticity", (0.5, 2.0))
+    try:
+        check_options(returns_to_scale=rho, **options)
+    except ValueError as exc:
+        raise JplanInputError(str(exc)) from None
+    economy = sample(jax.random.PRNGKey(args.seed), args.n, args.m, returns_to_scale=rho, density=args.density, **options)
     if args.out:
         out = _output_path(args.out)
         save_economy(out, economy)
@@ -407,6 +431,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--m", type=int, default=2, help="number of resources (default 2)")
     p.add_argument("--rho", default="0.9", help="returns to scale, a number or LOW:HIGH (default 0.9)")
     p.add_argument("--density", type=float, default=1.0, help="share of intermediate-input links (default 1)")
+    p.add_argument("--family", choices=["cobb-douglas", "ces"], default="cobb-douglas", help="technology family")
+    p.add_argument("--sigma", dest="elasticity", default=None,
+                   help="CES elasticities of substitution, a number or LOW:HIGH drawn log-uniformly (default 0.5:2)")
+    p.add_argument("--welfare", choices=["log", "ces", "stone-geary"], default="log", help="welfare family")
+    p.add_argument("--eta", dest="welfare_elasticity", default=None, help="CES welfare elasticity or LOW:HIGH (default 0.5:2)")
+    p.add_argument("--subsistence", default=None,
+                   help="Stone-Geary subsistence as a fraction (or LOW:HIGH) of a feasible plan's consumption (default 0.5)")
+    p.add_argument("--setup", default=None,
+                   help="set-up cost per firm as a fraction (or LOW:HIGH, at most 0.5) of its input aggregate in a feasible plan")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="file to write (default: stdout)")
     p.set_defaults(func=cmd_sample)

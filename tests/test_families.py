@@ -351,3 +351,69 @@ def test_subsistence_reach_matches_a_conic_solver_and_unfeedable_subsistence_is_
         inside = eqx.tree_at(lambda x: x.subsistence, e, e.subsistence * 0.9 * theta[i])
         assert jplan.optimum_status_name(optimum(beyond).status) == "infeasible"
         assert jplan.optimum_status_name(optimum(inside).status) == "optimal"
+
+
+def test_setup_cost_economy_is_best_known_and_matches_a_dense_scan():
+    # two goods from one resource, no intermediate goods, a set-up cost each (a minimum efficient scale):
+    # the planner's only choice is the split, so a dense scan finds the global optimum
+    e = jplan.from_arrays(
+        endowments=[10.0], welfare_weights=[0.6, 0.4], tfp=[1.0, 1.3], returns_to_scale=[0.8, 0.9],
+        resource_shares=[[1.0], [1.0]], input_shares=[[0.0, 0.0], [0.0, 0.0]], setup_cost=[2.0, 3.0],
+    )
+    o = optimum(e)
+    assert jplan.optimum_status_name(o.status) == "best_known"
+    r1 = np.linspace(2.0 + 1e-9, 7.0 - 1e-9, 400_001)
+    U = 0.6 * np.log(1.0 * (r1 - 2.0) ** 0.8) + 0.4 * np.log(1.3 * (10 - r1 - 3.0) ** 0.9)
+    assert float(o.welfare) >= U.max() - 1e-9 and float(o.welfare) <= U.max() + 1e-6
+    np.testing.assert_allclose(np.asarray(o.plan.resource_use)[:, 0], [r1[np.argmax(U)], 10 - r1[np.argmax(U)]], atol=1e-4)
+
+
+def test_setup_cost_sampler_file_and_firm_supply():
+    from jplan.procedures import firm_supply
+
+    economies = sample_batch(jax.random.PRNGKey(23), 24, 6, 2, returns_to_scale=(0.7, 0.95), density=0.7,
+                             setup=(0.1, 0.5), welfare="stone-geary", subsistence=(0.2, 0.6))
+    assert bool(jnp.all(economies.setup_cost > 0))
+    o = jax.jit(jax.vmap(optimum))(economies)
+    assert [jplan.optimum_status_name(s) for s in np.asarray(o.status)] == ["best_known"] * 24
+    assert float(jnp.max(jax.vmap(infeasibility)(economies, o.plan))) < 1e-9
+    assert bool(jnp.all(o.plan.consumption > economies.subsistence))
+    # the file format carries setup_cost exactly; files without it mean no set-up cost
+    e = index(economies, 0)
+    back, _ = loads_economy(dumps_economy(e))
+    np.testing.assert_array_equal(np.asarray(back.setup_cost), np.asarray(e.setup_cost))
+    plain, _ = loads_economy(dumps_economy(eqx.tree_at(lambda x: x.setup_cost, e, jnp.zeros(6))))
+    assert "setup_cost" not in dumps_economy(plain) and float(jnp.max(plain.setup_cost)) == 0.0
+    with pytest.raises(EconomyFileError, match="technology.setup_cost"):
+        loads_economy(dumps_economy(e).replace("setup_cost = [", "setup_cost = [-1.0, "))
+    # a firm's supply with a set-up cost: profit-maximising against a brute-force scan, shutting down
+    # where the best plan loses money (one resource, Cobb–Douglas: q = A (r − k)^ρ)
+    tech = FirmTechnology(tfp=jnp.asarray(1.0), returns_to_scale=jnp.asarray(0.8), resource_shares=jnp.array([1.0]),
+                          input_shares=jnp.array([0.0]), setup_cost=jnp.asarray(2.0))
+    r = np.linspace(2.0, 200.0, 2_000_001)
+    for price in (0.5, 1.0, 3.0):
+        q, res, _, profit = firm_supply(tech, 0, jnp.array([price, 1.0]))
+        best = np.max(price * (r - 2.0) ** 0.8 - r)
+        if best < 0:
+            assert float(q) == 0.0 and float(res[0]) == 0.0 and float(profit) == 0.0
+        else:
+            assert float(profit) == pytest.approx(best, rel=1e-6) and float(q) > 0
+
+
+def test_sample_command_draws_every_family(tmp_path, capsys):
+    from jplan.cli import main
+
+    out = tmp_path / "e.toml"
+    assert main(["sample", "--n", "4", "--family", "ces", "--sigma", "0.5:2", "--welfare", "stone-geary",
+                 "--subsistence", "0.3", "--setup", "0.1:0.3", "--out", str(out)]) == 0
+    e, _ = jplan.economies.load_economy(str(out))
+    assert bool(jnp.all(e.setup_cost > 0)) and bool(jnp.all(e.subsistence > 0))
+    assert float(jnp.min(e.elasticity)) >= 0.5 and float(jnp.max(e.elasticity)) <= 2.0
+    capsys.readouterr()
+    for argv, message in ((["--sigma", "2"], "--sigma needs --family ces"),
+                          (["--welfare", "ces", "--eta", "0"], "--eta must lie in"),
+                          (["--setup", "0.7"], "--setup must lie in"),
+                          (["--family", "ces", "--sigma", "3", "--rho", "1.2"], "substitutes")):
+        assert main(["sample", *argv]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1

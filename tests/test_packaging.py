@@ -51,7 +51,7 @@ def test_the_installed_command_works_outside_the_repository(wheel, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     import jplan
 
-    assert done.stdout.split() == [jplan.__version__, "default", "8"]
+    assert done.stdout.split() == [jplan.__version__, "default", "9"]
     cli = [str(python), "-c", "import sys; from jplan.cli import main; sys.exit(main())"]
     version = subprocess.run(cli + ["--version"], cwd=work, env=env, capture_output=True, text=True)
     assert version.stdout.strip() == f"jplan {jplan.__version__}"

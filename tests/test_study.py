@@ -183,7 +183,7 @@ def test_missing_config_and_bundled_default_parses(capsys, tmp_path):
     assert main(["study", str(tmp_path / "none.toml")]) == 2
     assert "study file not found" in capsys.readouterr().err
     config = load_config("default")
-    assert config.name == "default" and len(config.scenarios) == 8
+    assert config.name == "default" and len(config.scenarios) == 9
     with pytest.raises(ConfigError, match="scenarios"):
         parse_config({"procedures": {"heal": {}}})
 

@@ -4,6 +4,7 @@
 kind = "production"
 # see README "Economy files" for the whole format; the optional additions are
 #   [technology] family = "ces", elasticity = [σ_i] (> 0; 1 is Cobb–Douglas)
+#   [technology] setup_cost = [κ_i] (>= 0, any family: q = A (g − κ)₊^ρ, a minimum efficient scale)
 #   [welfare] family = "log" | "ces" (elasticity = η) | "stone-geary" (subsistence = [γ_k])
 [resources]
 names = ["labour", "land"]            # optional
@@ -68,7 +69,7 @@ _TOP_KEYS = {"kind", "resources", "goods", "technology", "welfare"}
 _SECTION_KEYS = {
     "resources": {"names", "endowments"},
     "goods": {"names", "welfare_weights"},
-    "technology": {"family", "tfp", "returns_to_scale", "resource_shares", "input_shares", "elasticity"},
+    "technology": {"family", "tfp", "returns_to_scale", "resource_shares", "input_shares", "elasticity", "setup_cost"},
 }
 _FAMILIES = ("cobb-douglas", "ces")
 WELFARE_FAMILIES = ("log", "ces", "stone-geary")
@@ -128,6 +129,7 @@ def from_arrays(
     elasticity: Any = None,
     welfare_elasticity: Any = None,
     subsistence: Any = None,
+    setup_cost: Any = None,
     prefix: str = "",
 ) -> ProductionEconomy:
     """Validate raw arrays and build a `ProductionEconomy` (float64 when x64 is enabled).
@@ -190,11 +192,16 @@ def from_arrays(
     if np.any(gamma < 0) or np.any(gamma > BOUNDS["resources.endowments"][1]):
         i = int(np.argmax((gamma < 0) | (gamma > BOUNDS["resources.endowments"][1])))
         raise EconomyFileError(f"{p}welfare.subsistence: must be >= 0 and at most {BOUNDS['resources.endowments'][1]:g} (entry {i + 1} is {gamma[i].item()!r})")
-    general = np.any(sigma != 1.0) or eta != 1.0 or np.any(gamma > 0)
+    kappa = np.zeros(n) if setup_cost is None else _array(setup_cost, f"{p}technology.setup_cost", 1)
+    _shape(kappa, f"{p}technology.setup_cost", (n,), "one per firm")
+    if np.any(kappa < 0) or np.any(kappa > BOUNDS["resources.endowments"][1]):
+        i = int(np.argmax((kappa < 0) | (kappa > BOUNDS["resources.endowments"][1])))
+        raise EconomyFileError(f"{p}technology.setup_cost: must be >= 0 and at most {BOUNDS['resources.endowments'][1]:g} (entry {i + 1} is {kappa[i].item()!r})")
+    general = np.any(sigma != 1.0) or eta != 1.0 or np.any(gamma > 0) or np.any(kappa > 0)
     if general and np.any(w <= 0):
         i = int(np.argmax(w <= 0))
         raise EconomyFileError(
-            f"{p}goods.welfare_weights: entry {i + 1} is 0; CES technology, CES or Stone-Geary welfare need every weight > 0"
+            f"{p}goods.welfare_weights: entry {i + 1} is 0; CES technology, set-up costs, CES or Stone-Geary welfare need every weight > 0"
         )
     substitutes = sigma > 1.0
     if np.any(substitutes & (rho > 1.0) & (beta.sum(axis=1) > 0)):
@@ -224,6 +231,7 @@ def from_arrays(
         elasticity=jnp.asarray(sigma),
         welfare_elasticity=jnp.asarray(eta, dtype=jnp.asarray(A).dtype),
         subsistence=jnp.asarray(gamma),
+        setup_cost=jnp.asarray(kappa),
     )
 
 
@@ -294,7 +302,7 @@ def _economy_from_dict(doc: dict) -> tuple[ProductionEconomy, Labels]:
         extra = set(doc[section]) - keys
         if extra:
             raise EconomyFileError(f"{section}.{sorted(extra)[0]}: unknown key")
-        required = keys - {"names", "elasticity"}
+        required = keys - {"names", "elasticity", "setup_cost"}
         missing = sorted(required - set(doc[section]))
         if missing:
             raise EconomyFileError(f"{section}.{missing[0]}: missing")
@@ -308,6 +316,7 @@ def _economy_from_dict(doc: dict) -> tuple[ProductionEconomy, Labels]:
     welfare_elasticity, subsistence = _welfare_table(doc.get("welfare"))
     economy = from_arrays(
         elasticity=tech.get("elasticity"),
+        setup_cost=tech.get("setup_cost"),
         welfare_elasticity=welfare_elasticity,
         subsistence=subsistence,
         endowments=doc["resources"]["endowments"],
@@ -420,6 +429,7 @@ def dumps_economy(economy: ProductionEconomy, labels: Labels | None = None) -> s
             f"returns_to_scale = {_vec(economy.returns_to_scale)}",
             f"resource_shares = {_mat(economy.resource_shares)}",
             f"input_shares = {_mat(economy.input_shares)}",
+            *([f"setup_cost = {_vec(economy.setup_cost)}"] if bool(np.any(np.asarray(economy.setup_cost) > 0)) else []),
             "",
             *welfare,
         ]

@@ -125,6 +125,7 @@ class FirmTechnology(eqx.Module):
     resource_shares: Float[Array, " m"]
     input_shares: Float[Array, " n"]
     elasticity: Float[Array, ""] = eqx.field(default_factory=lambda: jnp.asarray(1.0), converter=jnp.asarray)
+    setup_cost: Float[Array, ""] = eqx.field(default_factory=lambda: jnp.asarray(0.0), converter=jnp.asarray)
 
     @property
     def shares(self) -> Array:
@@ -158,7 +159,16 @@ def firm_output(tech: FirmTechnology, resources: Array, inputs: Array) -> Array:
     )
     x = jnp.concatenate([resources, inputs])
     log_ces = jnp.log(tech.tfp) + rho * ces_log_aggregate(tech.shares, x, jnp.where(cd, 2.0, tech.elasticity))
-    return jnp.exp(jnp.where(cd, log_cd, log_ces))
+    log_q = jnp.where(cd, log_cd, log_ces)
+    # a set-up cost κ: the first κ units of the aggregate g produce nothing, q = A (g − κ)₊^ρ (κ = 0 is the
+    # formula above, bit for bit)
+    kappa = tech.setup_cost
+    has_setup = kappa > 0
+    log_g = (log_q - jnp.log(tech.tfp)) / rho
+    net = jnp.exp(log_g) - jnp.where(has_setup, kappa, 0.0)
+    producing = net > 0
+    log_setup = jnp.where(producing, jnp.log(tech.tfp) + rho * jnp.log(jnp.where(producing, net, 1.0)), -jnp.inf)
+    return jnp.exp(jnp.where(has_setup, log_setup, log_q))
 
 
 class ProductionEconomy(eqx.Module):
@@ -174,6 +184,8 @@ class ProductionEconomy(eqx.Module):
         elasticity: σ [n], each firm's elasticity of substitution (default 1: Cobb–Douglas).
         welfare_elasticity: η, a scalar (default 1: the log / Stone–Geary forms; η ≠ 1 is CES welfare).
         subsistence: γ [n] ≥ 0 (default 0; > 0 only for Stone–Geary).
+        setup_cost: κ [n] ≥ 0 (default 0), a fixed set-up cost in units of the firm's input aggregate:
+            q_i = A_i (g_i(x) − κ_i)₊^ρ_i, a minimum efficient scale (a non-convex technology).
 
     Rows of α and β together sum to 1. Every field is an array, so a batch may mix families (one
     compiled program for all). Build one with `jplan.economies.from_arrays` (validated) or
@@ -190,9 +202,10 @@ class ProductionEconomy(eqx.Module):
     welfare_elasticity: Float[Array, ""]
     subsistence: Float[Array, " n"]
     technology: object = None
+    setup_cost: Float[Array, " n"] | None = None
 
     def __init__(self, endowments, welfare_weights, tfp, returns_to_scale, resource_shares, input_shares,
-                 elasticity=None, welfare_elasticity=None, subsistence=None, technology=None):
+                 elasticity=None, welfare_elasticity=None, subsistence=None, technology=None, setup_cost=None):
         self.endowments = endowments
         self.welfare_weights = welfare_weights
         self.tfp = tfp
@@ -204,6 +217,7 @@ class ProductionEconomy(eqx.Module):
         self.welfare_elasticity = jnp.ones((), dtype) if welfare_elasticity is None else welfare_elasticity
         self.subsistence = jnp.zeros(jnp.shape(welfare_weights), dtype) if subsistence is None else subsistence
         self.technology = technology
+        self.setup_cost = jnp.zeros(jnp.shape(tfp), dtype) if setup_cost is None else setup_cost
 
     @property
     def n(self) -> int:
@@ -227,6 +241,7 @@ class ProductionEconomy(eqx.Module):
             resource_shares=self.resource_shares,
             input_shares=self.input_shares,
             elasticity=self.elasticity,
+            setup_cost=self.setup_cost,
         )
 
     @property

@@ -18,6 +18,9 @@ WELFARES = ("log", "ces", "stone-geary")
 #: Every sampled firm satisfies ρ_i Σ_k β_ik ≤ this, so the spectral radius of ρβ is < 1 (productive).
 MAX_INTERMEDIATE_RETURNS = 0.9
 
+#: The largest set-up cost fraction the sampler draws (see `sample`'s `setup`).
+MAX_SETUP = 0.5
+
 
 def _range(value) -> tuple[float, float]:
     if isinstance(value, (tuple, list)):
@@ -55,7 +58,8 @@ def _cap_complements(b, sigma, A, rho, alpha_hat, beta_hat):
     return jnp.where(need(b) <= MAX_INTERMEDIATE_RETURNS, b, lo)
 
 
-def check_options(technology="cobb-douglas", elasticity=1.0, returns_to_scale=0.9, welfare="log", subsistence=0.5) -> None:
+def check_options(technology="cobb-douglas", elasticity=1.0, returns_to_scale=0.9, welfare="log", subsistence=0.5,
+                  setup=0.0) -> None:
     """Raise ValueError (one line) for sampler options that cannot give valid economies."""
     if technology not in TECHNOLOGIES:
         raise ValueError(f"technology: unknown family {technology!r} (known: {', '.join(TECHNOLOGIES)})")
@@ -64,6 +68,8 @@ def check_options(technology="cobb-douglas", elasticity=1.0, returns_to_scale=0.
     if technology == "ces" and max(_range(elasticity)) > 1 and max(_range(returns_to_scale)) > 1:
         raise ValueError("elasticity > 1 (substitutes) cannot be combined with returns_to_scale > 1: output "
                          "could grow without bound from intermediate goods alone")
+    if not 0 <= min(_range(setup)) <= max(_range(setup)) <= MAX_SETUP:
+        raise ValueError(f"setup: a fraction in [0, {MAX_SETUP}] of the input aggregate a feasible plan gives each firm")
     if welfare == "stone-geary" and not 0 <= min(_range(subsistence)) <= max(_range(subsistence)) < 1:
         raise ValueError("subsistence: a fraction in [0, 1) of a feasible plan's consumption")
 
@@ -84,6 +90,7 @@ def sample(
     welfare: str = "log",
     welfare_elasticity: float | tuple[float, float] = 1.0,
     subsistence: float | tuple[float, float] = 0.5,
+    setup: float | tuple[float, float] = 0.0,
 ) -> ProductionEconomy:
     """Draw one random economy of the given technology and welfare families.
 
@@ -106,13 +113,19 @@ def sample(
         welfare: "log", "ces" (η from `welfare_elasticity`, fixed or a range drawn log-uniformly) or
             "stone-geary" (γ_k = `subsistence` × the consumption of a feasible plan, fixed or a range;
             the fraction must be < 1, so the economy can always feed its subsistence).
+        setup: a set-up cost κ_i per firm (a minimum efficient scale; non-convex), as a fraction, fixed or
+            a (low, high) range in [0, 0.5], of the input aggregate g_i firm i gets in a feasible plan
+            (`proportional_plan` without set-up costs). That plan's inputs then still give every good a
+            positive net output (at least (1 − 0.5)^ρ − 0.2 > 0 of its former output for ρ ≤ 1.3), so
+            the economy stays feasible, and Stone–Geary subsistence is a fraction of that plan's consumption.
 
     Returns:
         A `ProductionEconomy` satisfying every rule of the file format.
     """
-    check_options(technology, elasticity, returns_to_scale, welfare, subsistence)
+    check_options(technology, elasticity, returns_to_scale, welfare, subsistence, setup)
     k_rho, k_b, k_mask, k_beta, k_alpha, k_tfp, k_R, k_w = jax.random.split(key, 8)
     k_sigma, k_eta, k_gamma = jax.random.split(jax.random.fold_in(key, 1), 3)
+    k_setup = jax.random.fold_in(key, 2)
     dtype = jnp.zeros(()).dtype
 
     def uniform(k, rng, shape):
@@ -156,9 +169,21 @@ def sample(
         elasticity=sigma,
         welfare_elasticity=eta,
     )
+    if max(_range(setup)) > 0:
+        plan = proportional_plan(economy)
+        g = (plan.output / A) ** (1.0 / rho)  # each firm's input aggregate in that plan
+        kappa = uniform(k_setup, setup, (n,)) * g
+        economy = eqx.tree_at(lambda e: e.setup_cost, economy, kappa)
+        # the same inputs, now paying the set-up cost: still a feasible plan with positive consumption
+        q = A * jnp.maximum(g - kappa, 0.0) ** rho
+        consumption = q - jnp.sum(plan.intermediate_use, axis=0)
+    else:
+        consumption = None
     if welfare != "stone-geary":
         return economy
-    gamma = uniform(k_gamma, subsistence, (n,)) * proportional_plan(economy).consumption
+    if consumption is None:
+        consumption = proportional_plan(economy).consumption
+    gamma = uniform(k_gamma, subsistence, (n,)) * consumption
     return eqx.tree_at(lambda e: e.subsistence, economy, gamma)
 
 

@@ -74,7 +74,8 @@ def firm_supply(tech: FirmTechnology, index: Array, prices: Array) -> tuple[Arra
     Returns:
         (output q_i, resource demands r_i [m], input demands v_i [n], profit), closed form for
         Cobb–Douglas: q = [A (ρ p_i)^ρ Π (a_l/π_l)^(ρ a_l)]^(1/(1−ρ)), input_l = ρ a_l p_i q / π_l,
-        and for CES: q = (ρ p_i A^(1/ρ)/κ)^(ρ/(1−ρ)), inputs (q/A)^(1/ρ)·∇κ (Shephard's lemma).
+        and for CES: q = (ρ p_i A^(1/ρ)/κ)^(ρ/(1−ρ)), inputs (q/A)^(1/ρ)·∇κ (Shephard's lemma). With a
+        set-up cost k the same plan plus k·∇κ of inputs, or nothing where its profit would be negative.
     """
     m = tech.resource_shares.shape[0]
     n = tech.input_shares.shape[0]
@@ -100,6 +101,18 @@ def firm_supply(tech: FirmTechnology, index: Array, prices: Array) -> tuple[Arra
     q = jnp.where(cd, q, q_ces)
     demand = jnp.where(cd, demand, demand_ces)
     profit = (1.0 - rho) * own_price * q
+    # a set-up cost k (units of the aggregate): the interior plan is unchanged (marginal conditions), it
+    # costs k·κ more and needs k·∇κ more inputs; where that makes the profit negative the firm shuts down
+    # (supply 0: a jump, the non-convexity price procedures meet). k = 0 leaves the above untouched.
+    k = tech.setup_cost
+    log_kappa_all, grad_all = jax.value_and_grad(tech.log_unit_cost)(safe_prices)
+    setup_inputs = jnp.where(shares > 0, k * jnp.exp(log_kappa_all) * grad_all, 0.0)
+    profit_k = profit - k * jnp.exp(log_kappa_all)
+    open_ = profit_k >= 0
+    has_setup = k > 0
+    q = jnp.where(has_setup, jnp.where(open_, q, 0.0), q)
+    demand = jnp.where(has_setup, jnp.where(open_, demand + setup_inputs, 0.0), demand)
+    profit = jnp.where(has_setup, jnp.maximum(profit_k, 0.0), profit)
     return q, demand[:m], demand[m:], profit
 
 

@@ -10,6 +10,7 @@ units of the aggregate and inputs x_i = G_i ∇κ_i(π) (Shephard's lemma), so t
 z = (log p, log s, log q) are the 2n + m equations
 
     log(ρ_i p_i q_i) = log(κ_i G_i)                 price = marginal cost         (n)
+                                                     (a set-up cost k_i adds k_i ∇κ_i to the inputs)
     log(c_k(p) + Σ_i v_ik) = log q_k                 goods balances                (n)
     log(Σ_i r_ij) = log R_j                          resource balances             (m)
 
@@ -72,10 +73,11 @@ MULTISTARTS = 4
 def certified_convex(economy: ProductionEconomy) -> Array:
     """True where the planning problem is convex: in natural coordinates (every ρ ≤ 1, any σ, η, γ), or
     in log coordinates (every σ ≤ 1 and η ≤ 1: CES complements and log/Stone–Geary/CES-complement welfare
-    are geometric programs for every ρ)."""
+    are geometric programs for every ρ); never with a set-up cost (κ > 0: the production set is not
+    convex in any coordinates)."""
     natural = jnp.all(economy.returns_to_scale <= 1.0)
     logs = jnp.all(economy.elasticity <= 1.0) & (economy.welfare_elasticity <= 1.0)
-    return natural | logs
+    return (natural | logs) & jnp.all(economy.setup_cost == 0)  # a set-up cost is never convex
 
 
 def _demand(economy: ProductionEconomy, log_p: Array) -> Array:
@@ -100,7 +102,9 @@ def _inputs(economy: ProductionEconomy, log_p: Array, log_s: Array, log_q: Array
 
     log_kappa, per_unit = jax.vmap(one)(firms)
     log_G = (log_q - jnp.log(economy.tfp)) / economy.returns_to_scale
-    x = jnp.exp(log_G)[:, None] * per_unit
+    # the aggregate used: the variable part (q/A)^(1/ρ) plus the set-up cost κ (marginal cost sees only
+    # the variable part, so the price equation below is unchanged)
+    x = (jnp.exp(log_G) + economy.setup_cost)[:, None] * per_unit
     return x[:, : economy.m], x[:, economy.m :], log_kappa, log_G
 
 
@@ -120,12 +124,12 @@ def kkt_residual(economy: ProductionEconomy, z: Array, demand=None) -> Array:
 
 
 def _at(economy: ProductionEconomy, t: Array) -> ProductionEconomy:
-    """The homotopy economy: σ^t, η^t, tγ (t = 0 is Cobb–Douglas with log welfare)."""
+    """The homotopy economy: σ^t, η^t, tγ, tκ (t = 0 is Cobb–Douglas with log welfare, no set-up cost)."""
     return eqx.tree_at(
-        lambda e: (e.elasticity, e.welfare_elasticity, e.subsistence),
+        lambda e: (e.elasticity, e.welfare_elasticity, e.subsistence, e.setup_cost),
         economy,
         (jnp.exp(t * jnp.log(economy.elasticity)), jnp.exp(t * jnp.log(economy.welfare_elasticity)),
-         t * economy.subsistence),
+         t * economy.subsistence, t * economy.setup_cost),
     )
 
 
@@ -231,4 +235,5 @@ def uses_closed_form(economy: ProductionEconomy) -> Array:
         jnp.all(is_cobb_douglas(economy.elasticity))
         & is_cobb_douglas(economy.welfare_elasticity)
         & jnp.all(economy.subsistence == 0)
+        & jnp.all(economy.setup_cost == 0)
     )

@@ -49,13 +49,13 @@ __all__ = ["StudyConfig", "Scenario", "ProcedureSpec", "load_config", "parse_con
 _TOP = {"name", "seed", "batch", "chunk", "scenarios", "procedures", "outputs", "description"}
 _SCENARIO = {"name", "n", "m", "returns_to_scale", "density", "intermediate_share", "tfp", "endowments",
              "weight_concentration", "procedures", "technology", "elasticity", "welfare", "welfare_elasticity",
-             "subsistence"}
+             "subsistence", "setup"}
 _RANGES = ("returns_to_scale", "intermediate_share", "tfp", "endowments", "elasticity", "welfare_elasticity",
-           "subsistence")
+           "subsistence", "setup")
 #: Sampler bounds for config ranges (the economy file format's supported magnitudes).
 _BOUNDS = {"returns_to_scale": (1e-3, 10.0), "tfp": (1e-12, 1e12), "endowments": (1e-9, 1e12),
            "elasticity": (0.05, 20.0), "welfare_elasticity": (0.05, 20.0), "intermediate_share": (0.0, 0.99),
-           "subsistence": (0.0, 0.99)}
+           "subsistence": (0.0, 0.99), "setup": (0.0, 0.5)}
 _OUTPUTS = {"plots", "traces"}
 def _hyperparameters(name: str) -> set[str]:
     """The options a procedure takes in a config: its array fields and `rule` (read from the registry,
@@ -218,7 +218,7 @@ def parse_config(doc: dict, source: str = "") -> StudyConfig:
                 sampler[key] = sc[key]
         for key in _RANGES:
             if key in sc:
-                value = _number_or_range(sc[key], f"{where}.{key}", positive=key not in ("intermediate_share", "subsistence"))
+                value = _number_or_range(sc[key], f"{where}.{key}", positive=key not in ("intermediate_share", "subsistence", "setup"))
                 lo, hi = _BOUNDS[key]
                 if min(_as_range(value)) < lo or max(_as_range(value)) > hi:
                     raise ConfigError(f"{where}.{key}: must lie in [{lo:g}, {hi:g}], got {sc[key]!r}")
@@ -227,7 +227,7 @@ def parse_config(doc: dict, source: str = "") -> StudyConfig:
             from ..economies.sampling import check_options
 
             check_options(**{k: v for k, v in sampler.items() if k in ("technology", "elasticity", "returns_to_scale",
-                                                                        "welfare", "subsistence")})
+                                                                        "welfare", "subsistence", "setup")})
         except ValueError as exc:
             raise ConfigError(f"{where}: {exc}") from None
         if "density" in sc:

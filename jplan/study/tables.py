@@ -16,7 +16,8 @@ Schema of `runs.parquet` (NaN where a number does not exist; see the README's *S
                                             [economy] (`scenario_economies` rebuilds the whole batch)
     n, m                           int      goods and resources
     returns_to_scale_mean, _min, _max, elasticity_mean, _min, _max, welfare_elasticity, tfp_mean,
-    intermediate_share_mean (mean Σ_k β_ik), density (share of non-zero β_ik), subsistence_mean (mean γ_k)
+    intermediate_share_mean (mean Σ_k β_ik), density (share of non-zero β_ik), subsistence_mean (mean γ_k),
+    setup_cost_mean (mean κ_i)
                                    float    the economy's parameters, summarised
     status                         str      converged, not_converged, diverged, failed, out_of_domain
     reference_status               str      optimal, best_known, numerical_failure
@@ -72,6 +73,7 @@ def _economy_columns(economies) -> dict:
         "intermediate_share_mean": beta.sum(axis=2).mean(axis=1),
         "density": (beta > 0).mean(axis=(1, 2)),
         "subsistence_mean": e["subsistence"].mean(axis=1),
+        "setup_cost_mean": e["setup_cost"].mean(axis=1),
     }
 
 
