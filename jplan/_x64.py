@@ -28,6 +28,11 @@ def enable_compilation_cache() -> str | None:
         Path(folder).mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
+    import warnings
+
+    # two processes filling the cache at once can see each other's half-written entry; JAX then just
+    # compiles again, so its warning is noise (and would break the CLI's one-line error contract)
+    warnings.filterwarnings("ignore", message="Error (reading|writing) persistent compilation cache entry")
     jax.config.update("jax_compilation_cache_dir", folder)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)

@@ -43,7 +43,9 @@ def test_the_installed_command_works_outside_the_repository(wheel, tmp_path):
                    check=True)
     work = tmp_path / "elsewhere"
     work.mkdir()
-    env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "JPLAN_CACHE_DIR": "off"}
+    import os
+
+    env = {**os.environ, "PYTHONPATH": str(target), "JPLAN_CACHE_DIR": "off"}
     probe = ("import jplan, jplan.solvers.production, sys; from jplan.study import find_config, load_config; "
              "assert jplan.__file__.startswith(sys.argv[1]), jplan.__file__; "
              "c = load_config(str(find_config('default'))); print(jplan.__version__, c.name, len(c.scenarios))")
