@@ -1,4 +1,4 @@
-"""float64 switch: results users read are computed in float64 on CPU (DESIGN.md §6)."""
+"""float64 switch: results users read are computed in float64 on CPU."""
 
 import jax
 

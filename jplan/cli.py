@@ -297,7 +297,7 @@ def cmd_rudra_example(args) -> int:
         _print_json(rep)
         return 0
     opt = rep["optimal_technology"]
-    print("Rudra (seed 002), Appendix 2: the central LP with the appendix's data (commodity 2 not imported)")
+    print("Rudra's frame paper, Appendix 2: the central LP with the appendix's data (commodity 2 not imported)")
     print(_table([
         ("targets X", ", ".join(f"{x:.1f}" for x in rep["targets"]) + "   (seed: 307.7, 284.6)"),
         ("imports m", ", ".join(f"{x:.6g}" for x in rep["imports"])),

@@ -1,4 +1,4 @@
-"""Economy files: the TOML format of DESIGN.md §3, read and written exactly, with one-line errors.
+"""Economy files: the TOML format (README, "Economy files"), read and written exactly, with one-line errors.
 
 ```toml
 kind = "production"

@@ -1,4 +1,4 @@
-"""The production economy shared by the short-run procedures (seed 001 §5).
+"""The production economy shared by the short-run procedures (Lustosa 1987, §5).
 
 n produced goods, one firm each, and m primary resources. Firm i turns resources r_i ∈ R^m_+ and
 intermediate goods v_i ∈ R^n_+ into output with a CES technology of elasticity of substitution σ_i,
@@ -114,7 +114,7 @@ def ces_log_unit_cost(shares: Array, prices: Array, sigma: Array) -> Array:
 
 
 class FirmTechnology(eqx.Module):
-    """What one firm knows: its own CES technology (informational privacy, seed 001 §4).
+    """What one firm knows: its own CES technology (informational privacy, Lustosa (1987) §4).
 
     With a leading axis of length n this is all firms at once, ready for `jax.vmap`. `elasticity` = 1 is
     Cobb–Douglas. The methods are the closed forms procedures may ask a firm for.

@@ -1,4 +1,4 @@
-"""Rudra's long-term planning economy (seed 002, §§4–8 and Appendix 2), as pytrees of arrays.
+"""Rudra's long-term planning economy (Rudra's frame paper, §§4–8 and Appendix 2), as pytrees of arrays.
 
 N sectors, n commodities. Sector j at activity level X_j produces b_ij·X_j of commodity i (joint
 production allowed), uses a_ij·X_j of commodity i, needs k_j·X_j of fixed capital, saves the fraction v_j of

@@ -1,4 +1,4 @@
-"""Arrow–Hurwicz (Lange) price tâtonnement (Arrow & Hurwicz 1960; seed 001 §5.1.1).
+"""Arrow–Hurwicz (Lange) price tâtonnement (Arrow & Hurwicz 1960; Lustosa (1987) §5.1.1).
 
 Each step the centre (CPB) announces prices for goods p and resources s; every firm, seeing only its
 own technology and those prices, returns its profit-maximising plan; the centre chooses consumption to

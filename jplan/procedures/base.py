@@ -1,4 +1,4 @@
-"""The procedure protocol and the one run loop every procedure shares (DESIGN.md §4).
+"""The procedure protocol and the one run loop every procedure shares.
 
 A procedure is a frozen `equinox.Module` of hyperparameters with pure methods:
 
@@ -71,7 +71,7 @@ class Messages(eqx.Module):
     output and marginal productivities, counts one; a response found by an inner solver counts its
     iterations).
 
-    Counting conventions (seed 001 §6): a price vector broadcast to every agent counts once; where the
+    Counting conventions (Lustosa 1987, §6): a price vector broadcast to every agent counts once; where the
     centre hears only totals (Arrow–Hurwicz's anonymity) only the totals count; an allocation sent to
     each firm counts every firm's own part. Messages add (`a + b`) and repeat (`k * a`).
     """

@@ -1,4 +1,4 @@
-"""Heal's quantity-guided procedure, "planning without prices" (Heal 1969; seed 001 §5.2), and a variant.
+"""Heal's quantity-guided procedure, "planning without prices" (Heal 1969; Lustosa (1987) §5.2), and a variant.
 
 The centre allocates resources r and intermediate goods v to firms; consumption is what is left,
 c_k = q_k − Σ_i v_ik, so it absorbs every change in output and every plan the centre sends balances

@@ -1,4 +1,4 @@
-"""The Leontief–Samuelson–Malinvaud (LSM) procedure (Malinvaud 1967; seed 001 §5.1.2).
+"""The Leontief–Samuelson–Malinvaud (LSM) procedure (Malinvaud 1967; Lustosa (1987) §5.1.2).
 
 Domain: one primary factor (labour, the numeraire, endowment L) and constant returns in every firm.
 

@@ -1,4 +1,4 @@
-"""Rudra's decentralised long-term planning frame (seed 002): the central LP for targets and prices,
+"""Rudra's decentralised long-term planning frame (A. Rudra, "Decentralised Longterm Planning — A Frame", called Rudra's frame paper in these docstrings): the central LP for targets and prices,
 sectoral planners choosing technology by gradient descent on their criterion λ_j, planning cycles, and the
 shortest-time variant. Economies live in `jplan.economies.rudra`; this package knows nothing of files."""
 

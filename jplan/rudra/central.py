@@ -1,4 +1,4 @@
-"""The central calculation of Rudra's frame (seed 002 §§5–6, Appendix 2): targets, imports and the
+"""The central calculation of Rudra's frame (Rudra's frame paper, §§5–6, Appendix 2): targets, imports and the
 minimal capital-resources gap λ, with its sensitivities from the LP's dual values.
 
     minimise   λ = Σ_j γ_j X_j,   γ_j = k_j − (value-added share)_j · v_j · r_j

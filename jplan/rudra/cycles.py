@@ -1,4 +1,4 @@
-"""Planning cycles of Rudra's frame (seed 002 §8).
+"""Planning cycles of Rudra's frame (Rudra's frame paper, §8).
 
 Preliminary round (§8.3): the centre solves the central LP with the base-year (statistical) coefficients
 of the economy, giving targets X(0) and prices Λ(0). Cycle v = 1, 2, …:

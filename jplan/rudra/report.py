@@ -125,7 +125,7 @@ def plan_text(report: dict, f: RudraFile) -> str:
     explain = {
         "base_infeasible": f"the central LP with the base-year coefficients is {plan['status']}: no plan to start the cycles from",
         "diverged": f"the central LP became {hist['lp_status'][-1]} at cycle {report['cycles']} with the sectors' new coefficients",
-        "cycling": "the sectors' choices repeat without settling (seed 002 §8 does not guarantee convergence)",
+        "cycling": "the sectors' choices repeat without settling (§8 of Rudra's frame paper does not guarantee convergence)",
         "cycle_limit": "neither converged nor repeating within the cycle limit; try --cycles larger",
     }.get(report["status"])
     if explain:

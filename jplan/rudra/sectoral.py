@@ -1,4 +1,4 @@
-"""Sectoral planners (seed 002 §§7.3–7.5, §8.2 operation 2): each sector chooses its technology θ_j to
+"""Sectoral planners (Rudra's frame paper, §§7.3–7.5, §8.2 operation 2): each sector chooses its technology θ_j to
 minimise its criterion λ_j(θ_j) = λ*(economy with column j = Ω_j(θ_j, X_j)), all other columns held fixed.
 
 The search is projected gradient descent with optax (Adam on a cosine-decayed step applied to the gradient's

@@ -1,4 +1,4 @@
-"""The shortest time path (seed 002, Appendix 3): with the foreign assistance λ₀ fixed, the smallest plan
+"""The shortest time path (Rudra's frame paper, Appendix 3): with the foreign assistance λ₀ fixed, the smallest plan
 length T whose minimal capital-resources gap λ*(T) is at most λ₀.
 
 T enters through the growth coefficients r_j(T) and the targets d(T) (`jplan.economies.rudra.GrowthPath`
