@@ -27,8 +27,9 @@ def main(folder: str) -> None:
             continue
         X = np.column_stack([np.ones_like(x), x])
         (a, b), *_ = np.linalg.lstsq(X, y, rcond=None)
-        r2 = 1 - np.sum((y - X @ [a, b]) ** 2) / max(np.sum((y - y.mean()) ** 2), 1e-300)
-        print(f"{scenario:<16} {procedure:<24} {len(g):>5} {a:>10.1f} {b:>20.1f} {r2:>6.2f}")
+        spread = np.sum((y - y.mean()) ** 2)  # zero when every run took the same number of iterations
+        r2 = "—" if spread == 0 else f"{1 - np.sum((y - X @ [a, b]) ** 2) / spread:.2f}"
+        print(f"{scenario:<16} {procedure:<24} {len(g):>5} {a:>10.1f} {b:>20.1f} {r2:>6}")
 
 
 if __name__ == "__main__":

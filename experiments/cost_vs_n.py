@@ -23,7 +23,7 @@ if __name__ == "__main__":
     for name, procs in summary["scenarios"].items():
         family, n = name.split("-n")
         for proc, s in procs.items():
-            reach = s["reach"]["0.0001"]
+            reach = s["reach"]["1e-4"]
             series.setdefault((family, proc), []).append(
                 (int(n), reach["iterations_median"], reach["messages_median"], timings[f"{name}/{proc}"]["wall_seconds_per_economy_step"] * 1e6)
             )

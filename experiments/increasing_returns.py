@@ -23,7 +23,7 @@ if __name__ == "__main__":
     width = 0.2
     for k, (proc, colour) in enumerate([("arrow-hurwicz-adaptive", "tab:orange"), ("heal-proportional", "tab:olive")]):
         dom = [summary["scenarios"][s][proc]["in_domain"] / summary["scenarios"][s][proc]["runs"] for s in scenarios]
-        hit = [summary["scenarios"][s][proc].get("reach", {}).get("1e-06", {}).get("fraction_reached", 0.0) * d for s, d in zip(scenarios, dom)]
+        hit = [summary["scenarios"][s][proc].get("reach", {}).get("1e-6", {}).get("fraction_reached", 0.0) * d for s, d in zip(scenarios, dom)]
         x = np.arange(len(scenarios)) + (k - 0.5) * 2 * width
         ax.bar(x - width / 2, dom, width, color=colour, alpha=0.35, label=f"{proc}: in domain")
         ax.bar(x + width / 2, hit, width, color=colour, label=f"{proc}: gap ≤ 1e-6")

@@ -3,6 +3,7 @@ interruption, determinism and config validation."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from jplan.cli import main
 from jplan.errors import ConfigError
 from jplan.study import load_config, parse_config, run_study
+from jplan.study.report import tolerance_label
 from jplan.study import runner as runner_module
 
 TINY = """
@@ -82,7 +84,7 @@ def test_tiny_study_outputs(tiny, tmp_path):
     assert dec["heal-proportional"]["fraction_converged"] == 1.0 and dec["heal-proportional"]["fraction_monotone"] == 1.0
     assert dec["heal-proportional"]["fraction_feasible_every_iterate"] == 1.0
     assert dec["arrow-hurwicz"]["fraction_feasible_every_iterate"] == 0.0
-    assert s["scenarios"]["lab"]["malinvaud"]["reach"]["1e-06"]["fraction_reached"] == 1.0
+    assert s["scenarios"]["lab"]["malinvaud"]["reach"]["1e-6"]["fraction_reached"] == 1.0
     assert dec["heal-proportional"]["messages_per_step"] == {"down": 3 * 5, "up": 3 * 6}
     t = np.load(out / "traces" / "dec__heal-proportional.npz")
     assert t["gap"].shape == (10, 31)
@@ -337,8 +339,8 @@ def test_tidy_tables_load_into_pandas_and_agree_with_the_summary(tiny, tmp_path)
         med = group["final_gap"].median()
         assert med == pytest.approx(s["final_gap"]["median"], rel=1e-12, abs=1e-300)
         for tol in TOLERANCES:
-            it = group[f"iterations_to_{tol:g}"]
-            expected = s["reach"][f"{tol:g}"]
+            it = group[f"iterations_to_{tolerance_label(tol)}"]
+            expected = s["reach"][tolerance_label(tol)]
             assert it.notna().mean() == pytest.approx(expected["fraction_reached"])
             if expected["iterations_median"] is not None:
                 assert it.median() == pytest.approx(expected["iterations_median"])
@@ -349,6 +351,24 @@ def test_tidy_tables_load_into_pandas_and_agree_with_the_summary(tiny, tmp_path)
     np.testing.assert_array_equal(merged["iteration"], merged["steps"])
     # and without jplan: plain pandas reads the same file
     assert pd.read_parquet(out / "runs.parquet").shape == runs.shape
+    # the README documents exactly these columns
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    table = readme.split("| `runs.parquet` column |", 1)[1].split("\n\n", 1)[0]
+    documented = set()
+    for line in table.splitlines()[2:]:
+        names = re.findall(r"`([^`]+)`", line.split("|")[1])
+        stem = names[0].rsplit("_", 1)[0]
+        documented |= {stem + name if name.startswith("_") else name for name in names}
+    assert documented == set(runs.columns)
+    series_doc = readme.split("`series.parquet`: ", 1)[1].split(", one row", 1)[0]
+    assert re.findall(r"`([^`]+)`", series_doc) == list(series.columns)
+    # the README's regression example runs on this folder's table (heal-proportional reaches 1e-4 in every
+    # "dec" economy, whose returns to scale vary)
+    example = Path(__file__).parents[1] / "examples" / "regress_iterations.py"
+    done = subprocess.run([sys.executable, str(example), str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    row = next(line.split() for line in done.stdout.splitlines() if line.split()[:2] == ["dec", "heal-proportional"])
+    assert int(row[2]) == 10 and (row[-1] == "—" or 0.0 <= float(row[-1]) <= 1.0)
 
 
 def test_a_registered_procedure_joins_studies_and_solve(tmp_path):

@@ -37,9 +37,15 @@ from .._files import atomic_write, atomic_write_text
 from .runner import RECORD_FIELDS, load_records
 from .storage import save_arrays
 
-__all__ = ["summarize", "write_outputs", "TOLERANCES", "iterations_to"]
+__all__ = ["summarize", "write_outputs", "TOLERANCES", "iterations_to", "tolerance_label"]
 
 TOLERANCES = (1e-2, 1e-4, 1e-6)
+
+
+def tolerance_label(tol: float) -> str:
+    """How a tolerance is written in summary keys and table columns: 1e-4 -> "1e-4" (not "0.0001")."""
+    mantissa, exponent = f"{tol:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
 
 #: What the table's columns mean (written under the table in report.md; the README quotes it).
 LEGEND = """*gap*: the welfare distance to the reference optimum in log points of uniform consumption (above
@@ -125,7 +131,7 @@ def summarize(rec: dict) -> dict:
         it = iterations_to(gap, tol)
         hit = np.isfinite(it)
         msgs = np.where(hit, total[np.arange(len(it)), np.where(hit, it, 0).astype(int)], np.nan)
-        reach[f"{tol:g}"] = {
+        reach[tolerance_label(tol)] = {
             "fraction_reached": float(np.mean(hit)),
             "iterations_median": _median(it),
             "iterations_q90": _q(it)["q90"],
@@ -155,13 +161,13 @@ def _table(summary: dict, timings: dict) -> str:
             ref = s["reference"]
             runs = f"{s['in_domain']}/{s['runs']}" + ("" if ref["best_known"] == 0 else f" ({ref['best_known']:.0%} best-known)")
             us = _per_step_us(timings, sc, p)
-            iters = r["0.0001"]["iterations_median"]
+            iters = r["1e-4"]["iterations_median"]
             ms = None if us is None or iters is None else iters * us / 1e3
             rows.append([
                 sc, p, runs, f"{s['fraction_failed']:.0%}", f"{s['fraction_converged']:.0%}",
                 f"{s['fraction_feasible_every_iterate']:.0%}", f"{s['fraction_monotone']:.0%}",
                 *[_fmt(s["gap_after"][str(k)], ".1e") for k in EARLY], _fmt(s["final_gap"]["median"], ".1e"),
-                it("0.01"), it("0.0001"), it("1e-06"), _fmt(r["0.0001"]["messages_median"], ".3g"), _fmt(ms, ".2g"),
+                it("1e-2"), it("1e-4"), it("1e-6"), _fmt(r["1e-4"]["messages_median"], ".3g"), _fmt(ms, ".2g"),
                 f"{_fmt(mps['down'], '.0f')}/{_fmt(mps['up'], '.0f')}",
                 f"{_fmt(s['solves_per_step'], '.0f')}/{_fmt(s['firm_work_per_step'], '.0f')}",
                 _fmt(us, ".2f"),

@@ -20,7 +20,7 @@ Schema of `runs.parquet` (NaN where a number does not exist; see the README's *S
     setup_cost_mean (mean κ_i)
                                    float    the economy's parameters, summarised
     status                         str      converged, not_converged, diverged, failed, out_of_domain
-    reference_status               str      optimal, best_known, numerical_failure
+    reference_status               str      optimal, best_known, numerical_failure, infeasible
     reference_refined              bool     the reference came from a procedure's own plan (non-convex)
     steps                          int      steps taken
     final_gap                      float    gap at the last iterate (NaN out of domain or without reference)
@@ -79,7 +79,7 @@ def _economy_columns(economies) -> dict:
 
 def runs_table(config, records: dict) -> dict:
     """The columns of `runs.parquet` (a dict of equal-length numpy arrays) from the loaded records."""
-    from .report import FEASIBLE_TOL, TOLERANCES, iterations_to
+    from .report import FEASIBLE_TOL, TOLERANCES, iterations_to, tolerance_label
 
     columns: dict[str, list] = {}
     for si, sc in enumerate(config.scenarios):
@@ -110,8 +110,8 @@ def runs_table(config, records: dict) -> dict:
             for tol in TOLERANCES:
                 it = iterations_to(np.nan_to_num(gap, nan=np.inf), tol)
                 hit = np.isfinite(it)
-                row[f"iterations_to_{tol:g}"] = it
-                row[f"floats_to_{tol:g}"] = np.where(hit, total[np.arange(k), np.where(hit, it, 0).astype(int)], np.nan)
+                row[f"iterations_to_{tolerance_label(tol)}"] = it
+                row[f"floats_to_{tolerance_label(tol)}"] = np.where(hit, total[np.arange(k), np.where(hit, it, 0).astype(int)], np.nan)
             row["optimal_welfare"] = rec["optimal_welfare"]
             row["final_welfare"] = welfare[:, -1]
             for key, value in row.items():
