@@ -413,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("solve", help="run a planning procedure on an economy file")
     p.add_argument("file", help="economy TOML file")
     from .procedures import PROCEDURES
-    from .procedures.solve import load_plugins
+    from .procedures.registry import load_plugins
 
     load_plugins()
 

@@ -87,3 +87,19 @@ def test_an_installed_plugin_procedure_is_found_by_the_command(tmp_path):
     env.pop("PYTHONPATH")
     refused = subprocess.run(cli + ["solve", str(economy), "--procedure", "demo-heal"], env=env, capture_output=True, text=True)
     assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_no_public_name_is_both_a_module_and_something_else():
+    import importlib
+    import pkgutil
+    import types
+
+    import jplan
+
+    clashes = []
+    for info in pkgutil.walk_packages(jplan.__path__, "jplan."):
+        parent, _, leaf = info.name.rpartition(".")
+        importlib.import_module(info.name)
+        if not isinstance(getattr(importlib.import_module(parent), leaf, None), types.ModuleType):
+            clashes.append(info.name)  # `import jplan.x.y` and `jplan.x.y` would name different things
+    assert not clashes

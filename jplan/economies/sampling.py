@@ -96,12 +96,14 @@ def sample(
 
     Args:
         key: a JAX PRNG key; `jax.vmap(lambda k: sample(k, n, m))(keys)` gives a batch.
-        n, m: numbers of goods and resources (static).
+        n: number of goods (static).
+        m: number of resources (static).
         returns_to_scale: ρ for every firm, or a (low, high) range drawn uniformly per firm.
         intermediate_share: each firm's total intermediate-input share Σ_k β_ik, fixed or a range; it is
             capped so that ρ_i Σ_k β_ik ≤ 0.9, which keeps the economy productive.
         density: probability that firm i uses good k at all (each link independently); 1 = dense.
-        tfp: A, fixed or a range. endowments: R, fixed or a range.
+        tfp: A, fixed or a range.
+        endowments: R, fixed or a range.
         weight_concentration: Dirichlet concentration of the welfare weights (they sum to 1, all > 0).
         technology: "cobb-douglas" (σ = 1) or "ces" (σ_i drawn from `elasticity`, fixed or a (low, high)
             range drawn log-uniformly per firm). Firms with σ > 1 (substitutes) cannot have ρ > 1 (they

@@ -24,7 +24,7 @@ from .base import (
 )
 from .heal import Heal, HealProportional, firm_report
 from .malinvaud import Malinvaud
-from .solve import DEFAULT_STEPS, PROCEDURES, SolveResult, load_plugins, make_procedure, register_procedure, solve
+from .registry import DEFAULT_STEPS, PROCEDURES, SolveResult, load_plugins, make_procedure, register_procedure, solve
 
 __all__ = [
     "ArrowHurwicz",

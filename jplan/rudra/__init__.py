@@ -5,7 +5,7 @@ shortest-time variant. Economies live in `jplan.economies.rudra`; this package k
 from .central import CentralPlan, capital_gap, central_lp, sectoral_criterion, sensitivities, solve_central
 from .cycles import CYCLE_STATUS, CycleHistory, cycle_status_name, plan_cycles
 from .sectoral import SectoralChoice, choose_all, choose_technology, criterion_along
-from .shortest_time import ShortestTime, gap_at_length, shortest_time
+from .plan_length import ShortestTime, gap_at_length, shortest_time
 
 __all__ = [
     "CYCLE_STATUS",

@@ -43,11 +43,20 @@ class CycleHistory(eqx.Module):
     """Per-cycle record of a planning run (index 0 = preliminary round; K + 1 entries).
 
     Attributes:
-        targets [K+1, N], imports [K+1, n], capital_gap [K+1], commodity_values [K+1, n] (prices handed
-        down), sector_criteria [K+1, N] (λ_j at each sector's choice; NaN at index 0), theta [K+1, N, P],
-        inputs [K+1, n, N], outputs [K+1, n, N], capital / savings_rate / growth [K+1, N] (the columns used
-        by the centre), lp_status [K+1].
-        status: a `CYCLE_STATUS` code. cycles: the last cycle actually computed (the stopping cycle).
+        targets: [K+1, N] activity levels.
+        imports: [K+1, n].
+        capital_gap: [K+1] the centre's λ.
+        commodity_values: [K+1, n] the prices handed down (the LP's duals).
+        sector_criteria: [K+1, N] λ_j at each sector's choice (NaN at index 0).
+        theta: [K+1, N, P] the sectors' technology parameters.
+        inputs: [K+1, n, N] the input columns used by the centre.
+        outputs: [K+1, n, N] the output columns used by the centre.
+        capital: [K+1, N] capital coefficients used by the centre.
+        savings_rate: [K+1, N] savings rates used by the centre.
+        growth: [K+1, N] growth coefficients used by the centre.
+        lp_status: [K+1] the central LP's status code per cycle.
+        status: a `CYCLE_STATUS` code.
+        cycles: the last cycle actually computed (the stopping cycle).
         period: the repetition period when cycling (0 otherwise).
     """
 
@@ -105,7 +114,8 @@ def plan_cycles(
             distance is at most cycle_tol times the distance moved in the last cycle (and at most cycle_tol).
         max_period: longest cycle period looked for (the run stops as soon as a state repeats one 2 …
             max_period cycles back).
-        steps, learning_rate: the sectoral planners' gradient search (`choose_technology`).
+        steps: the sectoral planners' gradient steps (`choose_technology`).
+        learning_rate: their Adam learning rate.
     """
     active = jax.vmap(lambda t: t.active())(technologies)
     theta0 = jax.vmap(lambda t: t.initial())(technologies)

@@ -14,7 +14,7 @@ from ..economies.rudra_io import RudraFile
 from ..solvers.lp import lp_status_name
 from .central import sensitivities, solve_central
 from .cycles import cycle_status_name, plan_cycles
-from .shortest_time import shortest_time
+from .plan_length import shortest_time
 
 __all__ = ["central_json", "column_json", "plan_report", "sensitivity_report", "shortest_time_report", "plot_example", "plot_cycles", "text_table"]
 

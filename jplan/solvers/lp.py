@@ -128,7 +128,9 @@ def linprog(
     """Solve min cᵀz s.t. A z = b, z ≥ 0 (and z_j = 0 where not `allowed`) exactly.
 
     Args:
-        c, A, b: the LP data (float64 recommended); batch with `jax.vmap`.
+        c: costs, shape (nv,) (float64 recommended); batch with `jax.vmap`.
+        A: constraint matrix, shape (m, nv).
+        b: right-hand side, shape (m,).
         allowed: optional mask of the columns that may be non-zero (others are fixed at 0); lets one
             compiled program serve LPs whose inequality/equality pattern differs per batch member.
         max_iter: pivot limit over both phases (default 20·(m + nv)).

@@ -169,7 +169,7 @@ def parse_config(doc: dict, source: str = "") -> StudyConfig:
     procs = []
     for pname, table in doc["procedures"].items():
         if pname not in PROCEDURES:
-            from ..procedures.solve import load_plugins
+            from ..procedures.registry import load_plugins
 
             load_plugins()
         if pname not in PROCEDURES:

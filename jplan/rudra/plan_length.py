@@ -67,9 +67,11 @@ def shortest_time(
     """Find the smallest whole plan length T in [min_length, max_length] with λ*(T) ≤ `assistance`.
 
     Args:
-        economy, path: the economy (its final demand is d at T_ref) and the growth assumptions.
+        economy: the economy (its final demand is d at T_ref).
+        path: the growth assumptions (`GrowthPath`).
         assistance: λ₀, the foreign assistance available over the plan period.
-        min_length, max_length: the range of plan lengths considered (years).
+        min_length: the shortest plan length considered (years).
+        max_length: the longest plan length considered (years).
         first_trial: T¹ (default: the path's reference length, clipped to the range).
     """
     if not 1 <= min_length <= max_length:

@@ -22,6 +22,8 @@ __all__ = ["make_procedure", "register_procedure", "load_plugins", "ENTRY_POINT_
 
 #: The procedures by their command-line names.
 PROCEDURES = {cls.name: cls for cls in (ArrowHurwicz, ArrowHurwiczAdaptive, Malinvaud, Heal, HealProportional)}
+"""The procedure registry: name -> class, the built-in ones and any registered (`register_procedure`) or
+installed under the entry-point group `jplan.procedures` (`load_plugins`)."""
 
 #: The largest step budget accepted (a run records every step).
 MAX_STEPS = 100_000
