@@ -23,7 +23,7 @@ from .economies import Labels, ProductionEconomy
 from .solvers import optimum
 from .solvers.production import reference_function
 
-__all__ = ["Sensitivities", "optimum_sensitivities", "welfare_gradient", "plan_jacobian", "plot_jacobians"]
+__all__ = ["Sensitivities", "optimum_sensitivities", "welfare_gradient", "plan_jacobian", "plot_jacobians", "elasticities"]
 
 PARAMETERS = ("endowments", "tfp", "welfare_weights", "returns_to_scale", "resource_shares", "input_shares")
 
@@ -59,6 +59,8 @@ class Sensitivities:
     d_output: dict
     consumption: np.ndarray
     endowments: np.ndarray
+    output: np.ndarray | None = None
+    tfp: np.ndarray | None = None
 
     @property
     def consumption_elasticities(self) -> np.ndarray:
@@ -115,32 +117,65 @@ def optimum_sensitivities(economy: ProductionEconomy) -> Sensitivities:
         d_output=as_np(jq),
         consumption=np.asarray(opt.plan.consumption),
         endowments=np.asarray(economy.endowments),
+        output=np.asarray(opt.plan.output),
+        tfp=np.asarray(economy.tfp),
     )
 
 
+def elasticities(jacobian: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """∂log y_i/∂log x_j = (∂y_i/∂x_j) x_j / y_i: unit-free, so goods and resources measured in different
+    units can share one colour scale (NaN where y_i = 0)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(y[:, None] != 0, jacobian * x[None, :] / y[:, None], np.nan)
+
+
 def plot_jacobians(sens: Sensitivities, labels: Labels, path: str) -> None:
-    """Heatmaps of ∂c/∂R, ∂c/∂A, ∂q/∂R and ∂q/∂A written to a PNG file."""
+    """Heatmaps of the elasticities of optimal consumption and output with respect to endowments and tfp,
+    with their values in the cells, written to a PNG file.
+
+    A panel whose elasticities all have one sign uses a sequential colour map (darker = larger in
+    magnitude); a panel with both signs a diverging one centred on 0.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    output = sens.output if sens.output is not None else np.full_like(sens.consumption, np.nan)
+    tfp = sens.tfp if sens.tfp is not None else np.full_like(sens.consumption, np.nan)
     panels = [
-        ("∂ consumption / ∂ endowments", sens.d_consumption["endowments"], labels.resources),
-        ("∂ consumption / ∂ tfp", sens.d_consumption["tfp"], labels.goods),
-        ("∂ output / ∂ endowments", sens.d_output["endowments"], labels.resources),
-        ("∂ output / ∂ tfp", sens.d_output["tfp"], labels.goods),
+        ("consumption c w.r.t. endowments R", elasticities(sens.d_consumption["endowments"], sens.endowments, sens.consumption), labels.resources),
+        ("consumption c w.r.t. tfp A", elasticities(sens.d_consumption["tfp"], tfp, sens.consumption), labels.goods),
+        ("output q w.r.t. endowments R", elasticities(sens.d_output["endowments"], sens.endowments, output), labels.resources),
+        ("output q w.r.t. tfp A", elasticities(sens.d_output["tfp"], tfp, output), labels.goods),
     ]
-    fig, axes = plt.subplots(1, 4, figsize=(18, 4.5))
+    n = len(labels.goods)
+    widths = [max(len(cols), 1) + 1.5 for _, _, cols in panels]
+    fig, axes = plt.subplots(1, 4, figsize=(min(3.2 + 0.55 * sum(widths), 30), 1.6 + 0.45 * max(n, 4)),
+                             gridspec_kw={"width_ratios": widths})
     for ax, (title, mat, cols) in zip(axes, panels):
-        lim = float(np.max(np.abs(mat))) or 1.0
-        im = ax.imshow(mat, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
-        ax.set(title=title, xticks=range(len(cols)), yticks=range(len(labels.goods)))
-        ax.set_xticklabels(cols, rotation=45, ha="right")
-        ax.set_yticklabels(labels.goods)
-        fig.colorbar(im, ax=ax, shrink=0.8)
+        finite = mat[np.isfinite(mat)]
+        lim = float(np.max(np.abs(finite))) if finite.size and np.max(np.abs(finite)) > 0 else 1.0
+        if finite.size and finite.min() >= 0:
+            cmap, vmin, vmax = "Blues", 0.0, lim
+        elif finite.size and finite.max() <= 0:
+            cmap, vmin, vmax = "Reds_r", -lim, 0.0
+        else:
+            cmap, vmin, vmax = "RdBu_r", -lim, lim
+        im = ax.imshow(mat, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+        ax.set_title(title.replace(" w.r.t. ", "\nw.r.t. "), fontsize=9)
+        ax.set(xticks=range(len(cols)), yticks=range(n))
+        ax.set_xticklabels(cols, rotation=45, ha="right", fontsize=8)
+        ax.set_yticklabels(labels.goods, fontsize=8)
+        if n * len(cols) <= 400:  # values in the cells while they stay legible
+            for (i, j), v in np.ndenumerate(mat):
+                shade = 0.0 if not np.isfinite(v) else abs(v) / lim
+                ax.text(j, i, "—" if not np.isfinite(v) else f"{v:.2f}", ha="center", va="center", fontsize=7,
+                        color="white" if shade > 0.6 else "black")
+        fig.colorbar(im, ax=ax, shrink=0.8, label="∂log y / ∂log x")
+    fig.suptitle("Elasticities of the optimal plan, ∂log y / ∂log x (rows: goods; columns: the parameter)", fontsize=10)
     fig.tight_layout()
     from ._files import atomic_write
 
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"), suffix=".png")
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=130, format="png"), suffix=".png")
     plt.close(fig)

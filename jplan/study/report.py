@@ -188,11 +188,10 @@ def _plots(config: StudyConfig, records: dict, out: Path) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colours = {"arrow-hurwicz": "tab:red", "arrow-hurwicz-adaptive": "tab:orange", "malinvaud": "tab:blue",
-               "heal": "tab:green", "heal-proportional": "tab:olive"}
+    from .._plotting import procedure_style
+
     k = len(config.scenarios)
     files = []
-    colour = lambda p: colours.get(p, "tab:purple")
 
     def in_domain(sc):
         """(procedure, its in-domain runs' gap and message series) for each procedure with any."""
@@ -227,25 +226,29 @@ def _plots(config: StudyConfig, records: dict, out: Path) -> list[str]:
             if np.all(np.isnan(gap)):
                 continue
             lo, med, hi = np.nanquantile(gap, [0.25, 0.5, 0.75], axis=0)
-            ax.plot(t, med, color=colour(p), label=p)
-            ax.fill_between(t, lo, hi, color=colour(p), alpha=0.2)
+            ax.plot(t, med, label=p, **procedure_style(p))
+            ax.fill_between(t, lo, hi, color=procedure_style(p)["color"], alpha=0.2)
         ax.set(xscale="log", yscale="log", xlabel="iteration + 1", ylabel="gap", title=f"{sc.name} (n={sc.n}, m={sc.m})")
         ax.grid(True, which="major", alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize="x-small")
     save(fig, "gap_vs_iteration.png")
 
     # 2. gap vs messages exchanged
-    fig, axes = grid("Gap vs floats exchanged (median over runs)")
+    fig, axes = grid("Gap vs floats exchanged (median and 25–75% band over runs, at the median run's cumulative floats)")
     for ax, sc in zip(axes, config.scenarios):
         for p, runs in in_domain(sc):
             msgs = np.cumsum(runs["messages_down"] + runs["messages_up"], axis=1)
             gap = np.where(np.isfinite(runs["gap"]), runs["gap"], np.nan)
             if np.all(np.isnan(gap)):
                 continue
-            ax.plot(np.median(msgs, axis=0), np.maximum(np.nanmedian(gap, axis=0), 1e-16), color=colour(p), label=p)
-        ax.set(xscale="log", yscale="log", xlabel="floats exchanged (down + up, cumulative)", ylabel="median gap", title=sc.name)
+            lo, med, hi = np.maximum(np.nanquantile(gap, [0.25, 0.5, 0.75], axis=0), 1e-16)
+            x = np.median(msgs, axis=0)
+            ax.plot(x, med, label=p, **procedure_style(p))
+            ax.fill_between(x, lo, hi, color=procedure_style(p)["color"], alpha=0.2)
+        ax.set(xscale="log", yscale="log", xlabel="floats exchanged (down + up, cumulative)", ylabel="gap",
+               title=f"{sc.name} (n={sc.n}, m={sc.m})")
         ax.grid(True, alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize="x-small")
     save(fig, "gap_vs_messages.png")
 
     # 3. share of runs within 1e-4 by iteration (an empirical distribution function: its height at the
@@ -260,7 +263,7 @@ def _plots(config: StudyConfig, records: dict, out: Path) -> list[str]:
             k_max = gap.shape[1]
             x = np.concatenate([[1], reached, [k_max]])
             y = np.concatenate([[0], np.arange(1, reached.size + 1), [reached.size]]) / total
-            ax.step(x, y, where="post", color=colour(p), label=f"{p} ({reached.size}/{total})")
+            ax.step(x, y, where="post", label=f"{p} ({reached.size}/{total})", **procedure_style(p))
         ax.set(xscale="log", ylim=(-0.02, 1.02), xlabel="iteration + 1", ylabel="share of runs within 1e-4",
                title=f"{sc.name} (n={sc.n}, m={sc.m})")
         ax.grid(True, alpha=0.3)

@@ -1,0 +1,23 @@
+"""One look for every figure jplan draws: a colour per procedure (Okabe–Ito, readable with colour-vision
+deficiencies) and a line style that tells an author's rule (solid) from a variant (dashed)."""
+
+from __future__ import annotations
+
+#: Colours of the built-in procedures; a procedure's variant shares its family's hue in a lighter shade.
+PROCEDURE_COLOURS = {
+    "arrow-hurwicz": "#D55E00",           # vermillion
+    "arrow-hurwicz-adaptive": "#E69F00",  # orange
+    "malinvaud": "#0072B2",               # blue
+    "heal": "#009E73",                    # bluish green
+    "heal-proportional": "#56B4E9",       # sky blue
+}
+_OTHERS = ("#CC79A7", "#000000", "#999999", "#F0E442")  # reddish purple, black, grey, yellow
+VARIANTS = frozenset({"arrow-hurwicz-adaptive", "heal-proportional"})
+
+
+def procedure_style(name: str) -> dict:
+    """Matplotlib keywords (color, linestyle) for a procedure, the same in every figure."""
+    colour = PROCEDURE_COLOURS.get(name)
+    if colour is None:  # a user's procedure: a stable colour from its name
+        colour = _OTHERS[sum(map(ord, name)) % len(_OTHERS)]
+    return {"color": colour, "linestyle": "--" if name in VARIANTS else "-"}
