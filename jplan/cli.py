@@ -218,9 +218,11 @@ def cmd_sample(args) -> int:
         check_options(returns_to_scale=rho, **options)
     except ValueError as exc:
         raise JplanInputError(str(exc)) from None
-    economy = sample(jax.random.PRNGKey(args.seed), args.n, args.m, returns_to_scale=rho, density=args.density, **options)
-    if args.out:
-        out = _output_path(args.out)
+    out = _output_path(args.out) if args.out else None  # refused before any work
+    # one compiled program (a single entry in the persistent cache) instead of dozens of op-by-op dispatches
+    draw = jax.jit(lambda key: sample(key, args.n, args.m, returns_to_scale=rho, density=args.density, **options))
+    economy = draw(jax.random.PRNGKey(args.seed))
+    if out:
         save_economy(out, economy)
         print(f"wrote {out}", file=sys.stderr)
     else:
