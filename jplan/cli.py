@@ -59,14 +59,57 @@ def _vector_line(names, values) -> str:
     return ", ".join(f"{n}={v:.6g}" for n, v in zip(names, values))
 
 
+def _activities(economy, labels, activities) -> list[list[float]]:
+    """Each division's activity levels, without the padding."""
+    x = np.asarray(activities)
+    return [numbers(x[j, :a]) for j, a in enumerate(labels.activities)]
+
+
+def _divisions_result(args, economy, labels, *, objective, activities, prices, status, steps, extra=()) -> None:
+    from .economies.divisions import DivisionPlan, division_infeasibility
+
+    infeasible = number(division_infeasibility(economy, DivisionPlan(activities=activities)))
+    if args.json:
+        _print_json({"objective": number(objective), "activities": _activities(economy, labels, activities),
+                     "resource_prices": None if prices is None else numbers(prices), "infeasibility": infeasible,
+                     "status": status, "steps": steps, **dict(extra)})
+        return
+    rows = [("status", status), ("steps", str(steps)), ("objective", f"{float(objective):.10g}")]
+    rows += [(k, f"{v:.6g}" if isinstance(v, float) else str(v)) for k, v in extra]
+    for name, x in zip(labels.divisions, _activities(economy, labels, activities)):
+        rows.append((f"{name} activities", ", ".join(f"{v:.6g}" for v in x)))
+    if prices is not None:
+        rows.append(("shared resource prices", _vector_line(labels.resources, prices)))
+    rows.append(("infeasibility", f"{infeasible:.2e}"))
+    print(_table(rows))
+
+
+def _optimum_divisions(args, economy, labels) -> int:
+    from .solvers.divisions import divisions_optimum
+    from .solvers.lp import lp_status_name
+
+    opt = divisions_optimum(economy)
+    status = lp_status_name(opt.status)
+    if status in ("infeasible", "unbounded"):
+        raise JplanInputError(f"{args.file}: the economy's LP is {status}: no optimal plan exists")
+    if not args.json:
+        print(f"Optimal plan of {args.file} ({economy.divisions} divisions, {economy.shared} shared resources; exact LP)")
+    _divisions_result(args, economy, labels, objective=opt.objective, activities=opt.plan.activities,
+                      prices=opt.resource_prices, status=status, steps=0)
+    return 0 if status == "optimal" else 1
+
+
 # -- commands --------------------------------------------------------------------------------------
 def cmd_optimum(args) -> int:
-    from .economies import infeasibility, load_economy
+    from .economies import infeasibility, load_any
+    from .economies.divisions import DivisionsEconomy
     from .solvers import optimum
 
     from .solvers import optimum_status_name
 
-    economy, labels = load_economy(args.file)
+    economy, labels = load_any(args.file)
+    if isinstance(economy, DivisionsEconomy):
+        return _optimum_divisions(args, economy, labels)
     opt = optimum(economy)
     status = optimum_status_name(opt.status)
     if status == "infeasible":
@@ -114,11 +157,28 @@ def cmd_optimum(args) -> int:
 
 
 def cmd_solve(args) -> int:
-    from .economies import load_economy
+    from .economies import load_any
+    from .economies.divisions import DivisionsEconomy
     from .procedures import check_domain, make_procedure, solve
 
-    economy, labels = load_economy(args.file)
+    economy, labels = load_any(args.file)
     procedure = make_procedure(args.procedure, step_size=args.step_size, rule=args.rule, tolerance=args.tolerance)
+    kind = "divisions" if isinstance(economy, DivisionsEconomy) else "production"
+    if procedure.economy_kind != kind:
+        raise JplanInputError(f'{args.file}: a kind = "{kind}" economy; {procedure.name} runs on kind = '
+                              f'"{procedure.economy_kind}" economies')
+    if kind == "divisions":
+        result = solve(procedure, economy, steps=args.steps)
+        trace = result.trace
+        if not args.json:
+            print(f"{procedure.name} on {args.file} ({economy.divisions} divisions, {economy.shared} shared resources)")
+        _divisions_result(
+            args, economy, labels, objective=trace.welfare[-1], activities=trace.plan.activities,
+            prices=trace.resource_prices if procedure.has_prices else None, status=result.status, steps=int(trace.steps),
+            extra=(("procedure", procedure.name), ("optimal_objective", float(result.optimal_welfare)),
+                   ("gap", number(trace.gap[-1])), ("bound_gap", number(trace.residual[-1])),
+                   ("messages_down", int(trace.messages_down.sum())), ("messages_up", int(trace.messages_up.sum()))))
+        return 0 if result.status == "converged" else 1
     check_domain(procedure, economy)
     try:
         result = solve(procedure, economy, steps=args.steps)

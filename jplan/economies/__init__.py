@@ -1,6 +1,19 @@
 """Economies: pytrees of arrays, their file format and random samplers. Knows nothing of procedures."""
 
-from .io import Labels, dumps_economy, from_arrays, load_economy, loads_economy, save_economy
+from .divisions import (
+    DivisionLabels,
+    DivisionPlan,
+    DivisionsEconomy,
+    division_infeasibility,
+    divisions_from_arrays,
+    dumps_divisions,
+    load_divisions,
+    loads_divisions,
+    plan_value,
+    sample_divisions,
+    save_divisions,
+)
+from .io import Labels, dumps_economy, from_arrays, load_any, load_economy, loads_economy, save_economy
 from .production import (
     FirmTechnology,
     Plan,
@@ -31,6 +44,18 @@ from .sampling import sample, sample_batch
 from .technology import ProductionTechnology, generic_coefficients, generic_supply, with_technology
 
 __all__ = [
+    "DivisionLabels",
+    "DivisionPlan",
+    "DivisionsEconomy",
+    "division_infeasibility",
+    "divisions_from_arrays",
+    "dumps_divisions",
+    "load_any",
+    "load_divisions",
+    "loads_divisions",
+    "plan_value",
+    "sample_divisions",
+    "save_divisions",
     "ProductionTechnology",
     "generic_coefficients",
     "generic_supply",

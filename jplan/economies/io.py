@@ -290,7 +290,7 @@ def _economy_from_dict(doc: dict) -> tuple[ProductionEconomy, Labels]:
     if kind == "rudra":
         raise EconomyFileError('kind: this is a "rudra" economy; use the `jplan rudra` commands (or jplan.economies.load_rudra)')
     if kind != "production":
-        raise EconomyFileError(f'kind: unknown kind {kind!r} (expected "production" or "rudra")')
+        raise EconomyFileError(f'kind: unknown kind {kind!r} (expected "production", "divisions" or "rudra")')
     unknown = set(doc) - _TOP_KEYS
     if unknown:
         raise EconomyFileError(f"{sorted(unknown)[0]}: unknown key")
@@ -380,6 +380,20 @@ def load_economy(path: str | os.PathLike) -> tuple[ProductionEconomy, Labels]:
     """
     doc = read_toml(path, "economy file")
     try:
+        return _economy_from_dict(doc)
+    except EconomyFileError as exc:
+        raise EconomyFileError(f"{path}: {exc}") from None
+
+
+def load_any(path: str | os.PathLike):
+    """Read an economy file of kind "production" or "divisions": (economy, labels) of the matching type
+    (`ProductionEconomy` with `Labels`, or `DivisionsEconomy` with `DivisionLabels`)."""
+    doc = read_toml(path, "economy file")
+    try:
+        if doc.get("kind") == "divisions":
+            from .divisions import _from_dict
+
+            return _from_dict(doc)
         return _economy_from_dict(doc)
     except EconomyFileError as exc:
         raise EconomyFileError(f"{path}: {exc}") from None

@@ -22,6 +22,7 @@ from .base import (
     run,
     status_name,
 )
+from .dantzig_wolfe import DantzigWolfe
 from .heal import Heal, HealProportional, firm_report
 from .malinvaud import Malinvaud
 from .registry import DEFAULT_STEPS, PROCEDURES, SolveResult, load_plugins, make_procedure, register_procedure, solve
@@ -29,6 +30,7 @@ from .registry import DEFAULT_STEPS, PROCEDURES, SolveResult, load_plugins, make
 __all__ = [
     "ArrowHurwicz",
     "ArrowHurwiczAdaptive",
+    "DantzigWolfe",
     "Heal",
     "HealProportional",
     "Malinvaud",

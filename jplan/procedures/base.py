@@ -130,6 +130,8 @@ class Procedure(eqx.Module):
 
     name: ClassVar[str] = "procedure"
     has_prices: ClassVar[bool] = True
+    #: The economies it runs on: "production" (`ProductionEconomy`) or "divisions" (`DivisionsEconomy`).
+    economy_kind: ClassVar[str] = "production"
 
     def init(self, economy: ProductionEconomy) -> tuple[Any, Messages]:
         raise NotImplementedError
@@ -200,6 +202,23 @@ class Trace(eqx.Module):
     steps: Int[Array, ""]
 
 
+def _score(economy, plan, optimal_welfare):
+    """(welfare, gap, infeasibility) of a plan. For a production economy: welfare U, the gap in log points of
+    consumption (`relative_gap`) and the largest relative excess demand; for a block-angular economy
+    (`jplan.economies.DivisionsEconomy`): the plan's objective Σ c_jᵀx_j, the gap |V* − V|/max(1, |V*|) and
+    the largest relative constraint violation. The gap is NaN without a reference."""
+    from ..economies.divisions import DivisionsEconomy, division_infeasibility, plan_value
+
+    if isinstance(economy, DivisionsEconomy):
+        u = plan_value(economy, plan)
+        gap = (jnp.abs(optimal_welfare - u) / jnp.maximum(1.0, jnp.abs(optimal_welfare))
+               if optimal_welfare is not None else jnp.full_like(u, jnp.nan))
+        return u, gap, division_infeasibility(economy, plan)
+    u = welfare(economy, plan.consumption)
+    gap = relative_gap(economy, u, optimal_welfare) if optimal_welfare is not None else jnp.full_like(u, jnp.nan)
+    return u, gap, infeasibility(economy, plan)
+
+
 def _finite_and_bounded(obs: Observation) -> Array:
     leaves = jax.tree_util.tree_leaves((obs.plan, obs.residual))
     ok = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x) & (jnp.abs(x) < DIVERGENCE_BOUND)) for x in leaves]))
@@ -248,16 +267,11 @@ def run(
     status0 = jnp.where((status0 == RUNNING) & (obs0.residual <= procedure.tolerance), CONVERGED, status0)
 
     def record(obs: Observation, msgs: Messages, active):
-        u = welfare(economy, obs.plan.consumption)
-        gap = (
-            relative_gap(economy, u, optimal_welfare)
-            if optimal_welfare is not None
-            else jnp.full_like(u, jnp.nan)
-        )
+        u, gap, infeasible = _score(economy, obs.plan, optimal_welfare)
         return dict(
             welfare=u,
             gap=gap,
-            infeasibility=infeasibility(economy, obs.plan),
+            infeasibility=infeasible,
             residual=obs.residual,
             messages_down=jnp.where(active, msgs.down, 0),
             messages_up=jnp.where(active, msgs.up, 0),

@@ -15,13 +15,15 @@ from ..solvers.general import INFEASIBLE
 from ..solvers.production import unfed_subsistence_message
 from .arrow_hurwicz import RULES, ArrowHurwicz, ArrowHurwiczAdaptive
 from .base import Procedure, Trace, run, status_name
+from .dantzig_wolfe import DantzigWolfe
 from .heal import Heal, HealProportional
 from .malinvaud import Malinvaud
 
 __all__ = ["make_procedure", "register_procedure", "load_plugins", "ENTRY_POINT_GROUP", "solve", "SolveResult", "DEFAULT_STEPS", "PROCEDURES"]
 
 #: The procedures by their command-line names.
-PROCEDURES = {cls.name: cls for cls in (ArrowHurwicz, ArrowHurwiczAdaptive, Malinvaud, Heal, HealProportional)}
+PROCEDURES = {cls.name: cls for cls in (ArrowHurwicz, ArrowHurwiczAdaptive, Malinvaud, Heal, HealProportional,
+                                        DantzigWolfe)}
 """The procedure registry: name -> class, the built-in ones and any registered (`register_procedure`) or
 installed under the entry-point group `jplan.procedures` (`load_plugins`)."""
 
@@ -30,7 +32,7 @@ MAX_STEPS = 100_000
 
 #: Generous step limits; every procedure stops earlier at its own tolerance.
 DEFAULT_STEPS = {"arrow-hurwicz": 50000, "arrow-hurwicz-adaptive": 20000, "malinvaud": 200, "heal": 20000,
-                 "heal-proportional": 2000}
+                 "heal-proportional": 2000, "dantzig-wolfe": 200}
 
 
 _NAME = __import__("re").compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -149,9 +151,23 @@ def solve(procedure: Procedure, economy: ProductionEconomy, steps: int | None = 
     steps = int(steps) if steps is not None else DEFAULT_STEPS.get(procedure.name, 1000)
     if not 1 <= steps <= MAX_STEPS:
         raise JplanInputError(f"--steps must be between 1 and {MAX_STEPS}, got {steps}")
-    reference = optimum(economy)
-    if int(reference.status) == INFEASIBLE:
-        raise JplanInputError(unfed_subsistence_message(economy))
-    u_star = reference.welfare
+    from ..economies.divisions import DivisionsEconomy
+
+    kind = "divisions" if isinstance(economy, DivisionsEconomy) else "production"
+    if procedure.economy_kind != kind:
+        raise JplanInputError(f'{procedure.name} runs on kind = "{procedure.economy_kind}" economies, not "{kind}"')
+    if kind == "divisions":
+        from ..solvers.divisions import divisions_optimum
+        from ..solvers.lp import lp_status_name
+
+        reference = divisions_optimum(economy)
+        if lp_status_name(reference.status) != "optimal":
+            raise JplanInputError(f"the economy's LP is {lp_status_name(reference.status)}: there is no optimal plan to plan towards")
+        u_star = reference.objective
+    else:
+        reference = optimum(economy)
+        if int(reference.status) == INFEASIBLE:
+            raise JplanInputError(unfed_subsistence_message(economy))
+        u_star = reference.welfare
     trace = _run(procedure, economy, u_star, steps)
     return SolveResult(trace=trace, status=status_name(trace.status), optimal_welfare=u_star, steps_limit=steps)

@@ -5,7 +5,8 @@ The subpackage was `jplan.optimum` before 0.2, which made `import jplan.optimum.
 top-level name is the function.
 """
 
+from .divisions import DivisionsOptimum, divisions_optimum
 from .lp import LP_STATUS, LPSolution, linprog, lp_status_name, optimal_value
 from .production import OPTIMUM_STATUS, Optimum, closed_form, optimum, optimum_status_name
 
-__all__ = ["LP_STATUS", "LPSolution", "OPTIMUM_STATUS", "Optimum", "closed_form", "linprog", "lp_status_name", "optimal_value", "optimum", "optimum_status_name"]
+__all__ = ["DivisionsOptimum", "divisions_optimum", "LP_STATUS", "LPSolution", "OPTIMUM_STATUS", "Optimum", "closed_form", "linprog", "lp_status_name", "optimal_value", "optimum", "optimum_status_name"]

@@ -245,6 +245,9 @@ def parse_config(doc: dict, source: str = "") -> StudyConfig:
         for pn in names:
             if pn not in {p.name for p in procs}:
                 raise ConfigError(f"{where}.procedures: {pn!r} has no [procedures.{pn}] table")
+            if PROCEDURES[pn].economy_kind != "production":
+                raise ConfigError(f"{where}.procedures: {pn!r} runs on {PROCEDURES[pn].economy_kind} economies; study "
+                                  "scenarios draw production economies (run it with `jplan solve` or jplan.run)")
         scenarios.append(Scenario(sname, n, m, sampler, tuple(names)))
     outputs = doc.get("outputs", {})
     if not isinstance(outputs, dict):

@@ -1,0 +1,197 @@
+"""Block-angular economies and Dantzig–Wolfe decomposition: the exact LP optimum against HiGHS, the
+procedure against both, the properties the literature proves (the master's value is feasible and never
+falls, the Lagrangian bound brackets the optimum from above at every iteration, the final prices are the
+LP's duals), jit/vmap/grad, the centre's information, the file format and the command line."""
+
+import json
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jplan
+from jplan.cli import main
+from jplan.economies import DivisionsEconomy, dumps_divisions, loads_divisions, sample_divisions
+from jplan.errors import EconomyFileError
+from jplan.procedures import DantzigWolfe, run, status_name
+from jplan.procedures.dantzig_wolfe import master_problem
+from jplan.solvers import divisions_optimum
+from jplan.solvers.divisions import standard_form
+
+#: The issue's example file (one division), and a second division so the shared resource is contested
+EXAMPLE = """kind = "divisions"
+[centre]
+resources = [40.0]
+[[division]]
+name = "one"
+objective = [1.0, 1.0]
+shared_use = [[1.0, 2.0]]
+constraints = [[1.0, 3.0], [2.0, 1.0]]
+limits = [30.0, 20.0]
+"""
+
+# Worked by hand: two divisions share 8 units of one resource; division j has one activity returning c_j per
+# unit of resource, capped at u_j by its own constraint. The optimum fills the better ratio first:
+# x = (4, 4), objective 3·4 + 2·4 = 20, and the resource is worth the marginal division's return, π = 2.
+GREEDY = """kind = "divisions"
+[centre]
+resources = [8.0]
+[[division]]
+objective = [3.0]
+shared_use = [[1.0]]
+constraints = [[1.0]]
+limits = [4.0]
+[[division]]
+objective = [2.0]
+shared_use = [[1.0]]
+constraints = [[1.0]]
+limits = [10.0]
+"""
+
+
+def highs(economy: DivisionsEconomy):
+    """The whole LP by SciPy's HiGHS: (objective, shared resources' duals)."""
+    from scipy.optimize import linprog
+
+    c, A, b, allowed = (np.asarray(x) for x in standard_form(economy))
+    res = linprog(c[allowed], A_eq=A[:, allowed], b_eq=b, bounds=(0, None), method="highs")
+    assert res.status == 0, res.message
+    return -res.fun, -res.eqlin.marginals[: economy.shared]
+
+
+def test_hand_worked_example_optimum_and_dantzig_wolfe():
+    e, labels = loads_divisions(GREEDY)
+    opt = divisions_optimum(e)
+    assert float(opt.objective) == pytest.approx(20.0, abs=1e-12)
+    np.testing.assert_allclose(opt.plan.activities[:, 0], [4.0, 4.0], atol=1e-12)
+    np.testing.assert_allclose(opt.resource_prices, [2.0], atol=1e-12)
+    tr = run(DantzigWolfe(), e, 20, optimal_welfare=opt.objective)
+    assert status_name(tr.status) == "converged"
+    assert float(tr.welfare[-1]) == pytest.approx(20.0, abs=1e-10)
+    np.testing.assert_allclose(tr.resource_prices, [2.0], atol=1e-10)
+
+
+def test_issue_example_matches_highs_and_the_procedure_reaches_it():
+    e, _ = loads_divisions(EXAMPLE)
+    value, duals = highs(e)
+    opt = divisions_optimum(e)
+    assert float(opt.objective) == pytest.approx(value, rel=1e-12)
+    np.testing.assert_allclose(opt.resource_prices, duals, atol=1e-12)
+    tr = run(DantzigWolfe(), e, 20, optimal_welfare=opt.objective)
+    assert status_name(tr.status) == "converged" and float(tr.welfare[-1]) == pytest.approx(value, rel=1e-10)
+
+
+@pytest.mark.parametrize("size", [(3, 3, 2, 2), (6, 4, 3, 3)], ids=["N3-a3-m2", "N6-a4-m3"])
+def test_dantzig_wolfe_on_100_random_economies_matches_highs(size):
+    N, a, m0, p = size
+    batch, steps = 100, 60
+    keys = jax.random.split(jax.random.PRNGKey(sum(size)), batch)
+    economies = jax.vmap(lambda k: sample_divisions(k, N, a, m0, p))(keys)
+    opt = jax.jit(jax.vmap(divisions_optimum))(economies)
+    procedure = DantzigWolfe(columns=16)  # < steps: old non-basic columns are replaced
+    traces = jax.jit(jax.vmap(lambda e, u: run(procedure, e, steps, optimal_welfare=u)))(economies, opt.objective)
+    binding = 0
+    for i in range(batch):
+        e = jax.tree_util.tree_map(lambda x: x[i], economies)
+        value, duals = highs(e)
+        scale = max(1.0, abs(value))
+        assert int(opt.status[i]) == 0 and abs(float(opt.objective[i]) - value) <= 1e-9 * scale, i
+        np.testing.assert_allclose(opt.resource_prices[i], duals, atol=1e-7, err_msg=str(i))
+        k = int(traces.steps[i])
+        assert status_name(traces.status[i]) == "converged", (i, status_name(traces.status[i]))
+        lower = np.asarray(traces.welfare[i, : k + 1])  # the master's value: a feasible plan's
+        upper = lower + np.asarray(traces.residual[i, : k + 1]) * np.maximum(1.0, np.abs(lower))  # best Lagrangian bound
+        assert np.all(lower <= value + 1e-9 * scale) and np.all(upper >= value - 1e-9 * scale), i  # brackets V*
+        assert np.all(np.diff(lower) >= -1e-9 * scale), i  # never falls
+        assert float(np.max(traces.infeasibility[i, : k + 1])) <= 1e-9, i  # every central plan feasible
+        assert abs(float(traces.welfare[i, k]) - value) <= 1e-6 * scale, i
+        np.testing.assert_allclose(traces.resource_prices[i], duals, atol=1e-6, err_msg=str(i))  # prices = LP duals
+        binding += int(np.any(duals > 1e-9))
+    assert binding >= 0.8 * batch  # the shared resources are contested in most economies
+
+
+def test_jit_vmap_and_grad():
+    keys = jax.random.split(jax.random.PRNGKey(3), 4)
+    economies = jax.vmap(lambda k: sample_divisions(k, 3, 3, 2, 2))(keys)
+    procedure = DantzigWolfe(columns=8)
+    f = lambda e: run(procedure, e, 12)
+    batched = jax.jit(jax.vmap(f))(economies)
+    for i in range(4):
+        e = jax.tree_util.tree_map(lambda x: x[i], economies)
+        one = jax.jit(f)(e)
+        for x, y in zip(jax.tree_util.tree_leaves(one), jax.tree_util.tree_leaves(jax.tree_util.tree_map(lambda z: z[i], batched))):
+            np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-10, atol=1e-12)
+    # the gradient of the final plan's value with respect to the shared resources is their price (envelope)
+    e = jax.tree_util.tree_map(lambda x: x[0], economies)
+    value = lambda b: run(procedure, eqx.tree_at(lambda t: t.resources, e, b), 12).welfare[-1]
+    g = jax.jit(jax.grad(value))(e.resources)
+    np.testing.assert_allclose(g, jax.jit(f)(e).resource_prices, rtol=1e-8, atol=1e-10)
+
+
+def test_the_centre_sees_only_reported_values_and_uses():
+    """Structural: the master problem's inputs are b₀ and the divisions' reports; hiding every division's
+    technology (NaN) from it changes nothing."""
+    e, _ = loads_divisions(GREEDY)
+    values, uses = jnp.array([[12.0, 0.0], [8.0, 0.0]]), jnp.array([[[4.0], [0.0]], [[4.0], [0.0]]])
+    valid = jnp.ones((2, 2), bool)
+    lam, prices, _, value, ok = master_problem(e.resources, values, uses, valid)
+    assert bool(ok) and float(value) == pytest.approx(20.0) and float(prices[0]) == pytest.approx(2.0)
+    hidden = eqx.tree_at(lambda t: (t.objective, t.shared_use, t.constraints, t.limits), e,
+                         (jnp.full_like(e.objective, jnp.nan), jnp.full_like(e.shared_use, jnp.nan),
+                          jnp.full_like(e.constraints, jnp.nan), jnp.full_like(e.limits, jnp.nan)))
+    again = master_problem(hidden.resources, values, uses, valid)
+    np.testing.assert_array_equal(np.asarray(again[1]), np.asarray(prices))
+
+
+def test_file_round_trip_and_sampler_validity():
+    economies = jax.vmap(lambda k: sample_divisions(k, 3, 2, 2, 2))(jax.random.split(jax.random.PRNGKey(1), 5))
+    for i in range(5):
+        e = jax.tree_util.tree_map(lambda x: x[i], economies)
+        back, _ = loads_divisions(dumps_divisions(e))
+        for x, y in zip(jax.tree_util.tree_leaves(e), jax.tree_util.tree_leaves(back)):
+            np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+BAD = [
+    (EXAMPLE.replace("resources = [40.0]", "resources = [-1.0]"), "centre.resources: must be >= 0"),
+    (EXAMPLE.replace("[centre]\nresources = [40.0]\n", ""), "[centre]: missing"),
+    (EXAMPLE.replace("objective = [1.0, 1.0]\n", ""), "division[0].objective: missing"),
+    (EXAMPLE.replace("shared_use = [[1.0, 2.0]]", "shared_use = [[1.0]]"), "division[0].shared_use: expected shape"),
+    (EXAMPLE.replace("limits = [30.0, 20.0]", "limits = [30.0]"), "division[0].limits: expected 2 entries"),
+    (EXAMPLE.replace("limits = [30.0, 20.0]", "limits = [30.0, -2.0]"), "division[0].limits: must be >= 0"),
+    (EXAMPLE.replace("constraints = [[1.0, 3.0], [2.0, 1.0]]", "constraints = [[1.0], [2.0]]"), "division[0].constraints"),
+    (EXAMPLE.replace("objective = [1.0, 1.0]", 'objective = ["1", 1.0]'), "division[0].objective"),
+    (EXAMPLE.replace("objective = [1.0, 1.0]", "objective = [nan, 1.0]"), "NaN"),
+    (EXAMPLE + "colour = 1\n", "division[0].colour: unknown key"),
+    (EXAMPLE.replace('name = "one"', "name = 1"), "division[0].name: must be a string"),
+    ('kind = "divisions"\n[centre]\nresources = [1.0]\n', "division: expected one or more [[division]] tables"),
+]
+
+
+@pytest.mark.parametrize("text,message", BAD, ids=[m for _, m in BAD])
+def test_bad_division_files_are_one_line_naming_the_field(text, message):
+    with pytest.raises(EconomyFileError, match=None) as info:
+        loads_divisions(text)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_command_line_solve_and_optimum(tmp_path, capsys):
+    path = tmp_path / "d.toml"
+    path.write_text(GREEDY)
+    assert main(["optimum", str(path), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == "optimal" and out["objective"] == pytest.approx(20.0)
+    assert out["activities"] == [[pytest.approx(4.0)], [pytest.approx(4.0)]] and out["resource_prices"] == [pytest.approx(2.0)]
+    assert main(["solve", str(path), "--procedure", "dantzig-wolfe", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"objective", "activities", "resource_prices", "status", "steps"} <= set(out)
+    assert out["status"] == "converged" and out["objective"] == pytest.approx(20.0)
+    assert main(["solve", str(path), "--procedure", "heal"]) == 2
+    assert "runs on kind = \"production\"" in capsys.readouterr().err
+    bad = tmp_path / "bad.toml"
+    bad.write_text(GREEDY.replace("limits = [4.0]", "limits = [-4.0]"))
+    assert main(["optimum", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "division[0].limits: must be >= 0" in err[0]
