@@ -15,7 +15,7 @@ import jplan
 from jplan.cli import main
 from jplan.economies import DivisionsEconomy, dumps_divisions, loads_divisions, sample_divisions
 from jplan.errors import EconomyFileError
-from jplan.procedures import DantzigWolfe, run, status_name
+from jplan.procedures import DantzigWolfe, KornaiLiptak, KornaiLiptakSubgradient, run, status_name
 from jplan.procedures.dantzig_wolfe import master_problem
 from jplan.solvers import divisions_optimum
 from jplan.solvers.divisions import standard_form
@@ -112,22 +112,51 @@ def test_dantzig_wolfe_on_100_random_economies_matches_highs(size):
     assert binding >= 0.8 * batch  # the shared resources are contested in most economies
 
 
+@pytest.mark.parametrize("procedure", [KornaiLiptak(), KornaiLiptakSubgradient()], ids=lambda p: p.name)
+def test_kornai_liptak_quotas_are_feasible_and_bracketed_on_100_economies(procedure):
+    """Every iterate is a feasible plan (the divisions' plans within feasible quotas), its value is below the
+    optimum and the best bound above it at every iteration, and the gap closes (slowly: fictitious play)."""
+    batch, steps = 100, 300
+    economies = jax.vmap(lambda k: sample_divisions(k, 3, 3, 2, 2))(jax.random.split(jax.random.PRNGKey(8), batch))
+    opt = jax.jit(jax.vmap(divisions_optimum))(economies)
+    traces = jax.jit(jax.vmap(lambda e, u: run(procedure, e, steps, optimal_welfare=u)))(economies, opt.objective)
+    value = np.asarray(opt.objective)[:, None]
+    scale = np.maximum(1.0, np.abs(value))
+    lower = np.asarray(traces.welfare)
+    upper = lower + np.asarray(traces.residual) * np.maximum(1.0, np.abs(lower))
+    assert np.all(lower <= value + 1e-9 * scale) and np.all(upper >= value - 1e-9 * scale)
+    assert float(np.max(traces.infeasibility)) <= 1e-9
+    assert {status_name(s) for s in np.asarray(traces.status)} <= {"converged", "not_converged"}
+    gap = np.asarray(traces.gap)
+    assert np.median(gap[:, -1]) < 0.2 * np.median(gap[:, 10]) and np.median(gap[:, -1]) < 1e-2
+    for i in range(5):  # the independent check of the references used above
+        e = jax.tree_util.tree_map(lambda x: x[i], economies)
+        assert float(value[i, 0]) == pytest.approx(highs(e)[0], rel=1e-9)
+
+
 def test_jit_vmap_and_grad():
     keys = jax.random.split(jax.random.PRNGKey(3), 4)
     economies = jax.vmap(lambda k: sample_divisions(k, 3, 3, 2, 2))(keys)
-    procedure = DantzigWolfe(columns=8)
-    f = lambda e: run(procedure, e, 12)
-    batched = jax.jit(jax.vmap(f))(economies)
-    for i in range(4):
-        e = jax.tree_util.tree_map(lambda x: x[i], economies)
-        one = jax.jit(f)(e)
-        for x, y in zip(jax.tree_util.tree_leaves(one), jax.tree_util.tree_leaves(jax.tree_util.tree_map(lambda z: z[i], batched))):
-            np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-10, atol=1e-12)
-    # the gradient of the final plan's value with respect to the shared resources is their price (envelope)
-    e = jax.tree_util.tree_map(lambda x: x[0], economies)
-    value = lambda b: run(procedure, eqx.tree_at(lambda t: t.resources, e, b), 12).welfare[-1]
-    g = jax.jit(jax.grad(value))(e.resources)
-    np.testing.assert_allclose(g, jax.jit(f)(e).resource_prices, rtol=1e-8, atol=1e-10)
+    for procedure in (DantzigWolfe(columns=8), KornaiLiptak(), KornaiLiptakSubgradient()):
+        f = lambda e: run(procedure, e, 12)
+        batched = jax.jit(jax.vmap(f))(economies)
+        for i in range(4):
+            e = jax.tree_util.tree_map(lambda x: x[i], economies)
+            one = jax.jit(f)(e)
+            for x, y in zip(jax.tree_util.tree_leaves(one), jax.tree_util.tree_leaves(jax.tree_util.tree_map(lambda z: z[i], batched))):
+                np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-10, atol=1e-12)
+        e = jax.tree_util.tree_map(lambda x: x[0], economies)
+        value = lambda b: run(procedure, eqx.tree_at(lambda t: t.resources, e, b), 12).welfare[-1]
+        value_and_grad = jax.jit(jax.value_and_grad(value))  # one program for the gradient and the differences
+        g = value_and_grad(e.resources)[1]
+        assert bool(jnp.all(jnp.isfinite(g))), procedure.name
+        if procedure.name == "dantzig-wolfe":  # converged: ∂(value)/∂b₀ is the resources' price (envelope)
+            np.testing.assert_allclose(g, jax.jit(f)(e).resource_prices, rtol=1e-8, atol=1e-10)
+        else:  # a fixed number of steps: the derivative of that iterate's value, checked by central differences
+            h = 1e-6
+            fd = [(value_and_grad(e.resources.at[r].add(h))[0] - value_and_grad(e.resources.at[r].add(-h))[0]) / (2 * h)
+                  for r in range(2)]
+            np.testing.assert_allclose(g, fd, rtol=1e-5, atol=1e-7, err_msg=procedure.name)
 
 
 def test_the_centre_sees_only_reported_values_and_uses():

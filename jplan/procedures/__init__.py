@@ -24,6 +24,7 @@ from .base import (
 )
 from .dantzig_wolfe import DantzigWolfe
 from .heal import Heal, HealProportional, firm_report
+from .kornai_liptak import KornaiLiptak, KornaiLiptakSubgradient
 from .malinvaud import Malinvaud
 from .registry import DEFAULT_STEPS, PROCEDURES, SolveResult, load_plugins, make_procedure, register_procedure, solve
 
@@ -33,6 +34,8 @@ __all__ = [
     "DantzigWolfe",
     "Heal",
     "HealProportional",
+    "KornaiLiptak",
+    "KornaiLiptakSubgradient",
     "Malinvaud",
     "Messages",
     "Observation",

@@ -16,6 +16,7 @@ from ..solvers.production import unfed_subsistence_message
 from .arrow_hurwicz import RULES, ArrowHurwicz, ArrowHurwiczAdaptive
 from .base import Procedure, Trace, run, status_name
 from .dantzig_wolfe import DantzigWolfe
+from .kornai_liptak import KornaiLiptak, KornaiLiptakSubgradient
 from .heal import Heal, HealProportional
 from .malinvaud import Malinvaud
 
@@ -23,7 +24,7 @@ __all__ = ["make_procedure", "register_procedure", "load_plugins", "ENTRY_POINT_
 
 #: The procedures by their command-line names.
 PROCEDURES = {cls.name: cls for cls in (ArrowHurwicz, ArrowHurwiczAdaptive, Malinvaud, Heal, HealProportional,
-                                        DantzigWolfe)}
+                                        DantzigWolfe, KornaiLiptak, KornaiLiptakSubgradient)}
 """The procedure registry: name -> class, the built-in ones and any registered (`register_procedure`) or
 installed under the entry-point group `jplan.procedures` (`load_plugins`)."""
 
@@ -32,7 +33,8 @@ MAX_STEPS = 100_000
 
 #: Generous step limits; every procedure stops earlier at its own tolerance.
 DEFAULT_STEPS = {"arrow-hurwicz": 50000, "arrow-hurwicz-adaptive": 20000, "malinvaud": 200, "heal": 20000,
-                 "heal-proportional": 2000, "dantzig-wolfe": 200}
+                 "heal-proportional": 2000, "dantzig-wolfe": 200,
+                 "kornai-liptak": 2000, "kornai-liptak-subgradient": 2000}
 
 
 _NAME = __import__("re").compile(r"^[a-z0-9][a-z0-9-]{0,63}$")

@@ -1,0 +1,157 @@
+"""Kornai–Lipták two-level planning (Kornai and Lipták 1965; Lustosa 1987, §5.2), and a subgradient variant.
+
+The economy is block-angular (`jplan.economies.DivisionsEconomy`). Unlike Dantzig–Wolfe, the centre sends
+*quantities*: a quota y_j of the shared resources to each division (Σ_j y_j = b₀, y_j ≥ 0). Division j
+plans alone within its quota, max c_jᵀx s.t. D_j x ≤ y_j, A_j x ≤ b_j, x ≥ 0, and reports its value V_j(y_j)
+and the shadow prices u_j of its quota (m0 + 1 floats). Every iterate is therefore a feasible plan: the
+divisions' plans within feasible quotas.
+
+Kornai and Lipták cast the overall problem, max over quotas of Σ_j V_j(y_j), as a zero-sum game between
+the centre (choosing quotas) and the divisions (choosing dual prices (u_j, w_j) of their own LPs, paying
+Σ_j u_jᵀy_j + w_jᵀb_j), whose value is the optimum, and solve it by *fictitious play* (Brown 1951;
+Robinson 1951): each side answers the average of the other's past moves.
+
+- `kornai-liptak` (the authors' procedure): the divisions answer the centre's *average* allocation
+  ȳ (they solve their LP at ȳ_j); the centre answers the divisions' *average* prices ū by giving each
+  shared resource entirely to a division that values it most (its best response to a linear payoff), and
+  ȳ becomes the average of its answers. The plan reported is the divisions' plans at ȳ.
+- `kornai-liptak-subgradient` (a variant, not the authors' rule): projected supergradient ascent on the
+  concave Σ_j V_j(y_j): y_j ← Π(y_j + α_t (u_j − ū)), α_t = α₀ s_r/√t with s_r = b₀_r/N, Π the projection
+  onto {y ≥ 0, Σ_j y_j = b₀} per resource. Its plan is the divisions' plans at the current quotas.
+
+Bounds: the plan's value Σ_j V_j(ȳ_j) is a lower bound on the optimum. Any dual-feasible division prices
+give an upper bound, the value of the centre's best response to them: Σ_j (V_j − u_jᵀȳ_j) + Σ_r b₀_r max_j u_jr
+(weak duality of the game; V_j − u_jᵀȳ_j = w_jᵀb_j by strong duality of division j's LP, so the centre
+computes it from the reports). The procedures keep the best bound, from the average prices (fictitious
+play) or the current ones (the variant), and stop when (bound − value)/max(1, |value|) ≤ `tolerance`.
+Fictitious play converges (Robinson 1951) but slowly, at rate O(t^(−1/2)) or worse: expect `not_converged`
+at tight tolerances, with the gap to the bound in the trace's `residual`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array
+
+from ..economies.divisions import DivisionPlan, DivisionsEconomy
+from ..solvers.lp import OPTIMAL, linprog
+from .base import Messages, Observation, Procedure
+from .heal import project_simplex
+
+__all__ = ["KornaiLiptak", "KornaiLiptakSubgradient", "division_within_quota"]
+
+
+def division_within_quota(economy: DivisionsEconomy, j, quota: Array):
+    """Division j's plan within its quota y_j: (x, value V_j, quota prices u_j ≥ 0, solved).
+
+    Reads only division j's own data and its quota.
+    """
+    c, D, A, b = economy.objective[j], economy.shared_use[j], economy.constraints[j], economy.limits[j]
+    mask = economy.activity_mask[j]
+    m0, p, a = D.shape[0], A.shape[0], A.shape[1]
+    dtype = c.dtype
+    rows = jnp.concatenate([jnp.concatenate([D, jnp.eye(m0, dtype=dtype), jnp.zeros((m0, p), dtype)], axis=1),
+                            jnp.concatenate([A, jnp.zeros((p, m0), dtype), jnp.eye(p, dtype=dtype)], axis=1)])
+    cost = jnp.concatenate([-jnp.where(mask, c, 0.0), jnp.zeros(m0 + p, dtype)])
+    sol = linprog(cost, rows, jnp.concatenate([quota, b]), jnp.concatenate([mask, jnp.ones(m0 + p, bool)]))
+    ok = sol.status == OPTIMAL
+    x = jnp.where(ok & mask, sol.x[:a], 0.0)
+    return x, -sol.objective, jnp.maximum(-sol.duals[:m0], 0.0), ok
+
+
+class _KLBase(Procedure):
+    economy_kind: ClassVar[str] = "divisions"
+    tolerance: Array = eqx.field(default_factory=lambda: jnp.asarray(1e-6), converter=jnp.asarray)
+
+    def _respond(self, economy, quotas):
+        """The divisions' round: every division plans within its quota (vmapped)."""
+        N = economy.divisions
+        return jax.vmap(lambda j, y: division_within_quota(economy, j, y))(jnp.arange(N), quotas)
+
+    def _bound(self, economy, values, prices, quotas):
+        """The value of the centre's best response to division prices (an upper bound on the optimum)."""
+        constant = values - jnp.sum(prices * quotas, axis=1)
+        return jnp.sum(constant) + jnp.dot(economy.resources, jnp.max(prices, axis=0))
+
+    def observe(self, economy: DivisionsEconomy, state) -> Observation:
+        plan, value, prices, bound, ok = state[-5:]
+        gap = (bound - value) / jnp.maximum(1.0, jnp.abs(value))
+        return Observation(plan=DivisionPlan(activities=plan), goods_prices=jnp.zeros((0,), value.dtype),
+                           resource_prices=jnp.mean(prices, axis=0), residual=jnp.maximum(gap, 0.0), failed=~ok)
+
+
+class KornaiLiptak(_KLBase):
+    """Kornai–Lipták two-level planning by fictitious play (see the module docstring).
+
+    Attributes:
+        tolerance: stop when (best bound − plan value)/max(1, |plan value|) ≤ tolerance.
+    """
+
+    name: ClassVar[str] = "kornai-liptak"
+
+    # state: (t, average quotas [N, m0], average division prices [N, m0], average constants [N],
+    #         plan [N, a], value, prices (average, reported as the resource prices) [N, m0], best bound, ok)
+    def init(self, economy: DivisionsEconomy):
+        N = economy.divisions
+        quotas = jnp.broadcast_to(economy.resources / N, (N, economy.shared))  # an equal split: public data
+        x, values, prices, ok = self._respond(economy, quotas)
+        constant = values - jnp.sum(prices * quotas, axis=1)
+        bound = self._bound(economy, values, prices, quotas)
+        state = (jnp.asarray(1.0, values.dtype), quotas, prices, constant, x, jnp.sum(values), prices, bound, jnp.all(ok))
+        return state, Messages.of((quotas,), (values, prices), firm_work=N)
+
+    def step(self, economy: DivisionsEconomy, state):
+        t, avg_quotas, avg_prices, avg_constant, _, _, _, best, ok = state
+        N = economy.divisions
+        # the centre's best response to the divisions' average prices: each resource to a division valuing it most
+        winner = jnp.argmax(avg_prices, axis=0)  # [m0]
+        answer = (jnp.arange(N)[:, None] == winner[None, :]) * economy.resources[None, :]
+        quotas = (t * avg_quotas + answer) / (t + 1)
+        # the divisions' best response to the centre's average allocation
+        x, values, prices, solved = self._respond(economy, quotas)
+        constant = values - jnp.sum(prices * quotas, axis=1)
+        avg_prices = (t * avg_prices + prices) / (t + 1)
+        avg_constant = (t * avg_constant + constant) / (t + 1)
+        bound = jnp.sum(avg_constant) + jnp.dot(economy.resources, jnp.max(avg_prices, axis=0))
+        best = jnp.minimum(best, bound)
+        state = (t + 1, quotas, avg_prices, avg_constant, x, jnp.sum(values), avg_prices, best, ok & jnp.all(solved))
+        return state, Messages.of((quotas,), (values, prices), firm_work=N)
+
+
+class KornaiLiptakSubgradient(_KLBase):
+    """Kornai–Lipták's quota-guided exchange with a projected supergradient centre (a variant; see the
+    module docstring).
+
+    Attributes:
+        step_size: α₀, in units of an equal share of each resource.
+        tolerance: stop when (best bound − plan value)/max(1, |plan value|) ≤ tolerance.
+    """
+
+    name: ClassVar[str] = "kornai-liptak-subgradient"
+    step_size: Array = eqx.field(default_factory=lambda: jnp.asarray(1.0), converter=jnp.asarray)
+
+    # state: (t, quotas [N, m0], plan [N, a], value, prices [N, m0], best bound, ok)
+    def init(self, economy: DivisionsEconomy):
+        N = economy.divisions
+        quotas = jnp.broadcast_to(economy.resources / N, (N, economy.shared))
+        x, values, prices, ok = self._respond(economy, quotas)
+        bound = self._bound(economy, values, prices, quotas)
+        state = (jnp.asarray(1.0, values.dtype), quotas, x, jnp.sum(values), prices, bound, jnp.all(ok))
+        return state, Messages.of((quotas,), (values, prices), firm_work=N)
+
+    def step(self, economy: DivisionsEconomy, state):
+        t, quotas, _, _, prices, best, ok = state
+        N = economy.divisions
+        scale = economy.resources / N
+        # prices normalised per resource so α is in units of an equal share whatever the price level
+        direction = (prices - jnp.mean(prices, axis=0)) / jnp.maximum(jnp.max(jnp.abs(prices), axis=0), 1e-300)
+        moved = quotas + self.step_size * scale * direction / jnp.sqrt(t)
+        quotas = jax.vmap(project_simplex, in_axes=(1, 0), out_axes=1)(moved, economy.resources)
+        x, values, prices, solved = self._respond(economy, quotas)
+        best = jnp.minimum(best, self._bound(economy, values, prices, quotas))
+        state = (t + 1, quotas, x, jnp.sum(values), prices, best, ok & jnp.all(solved))
+        return state, Messages.of((quotas,), (values, prices), firm_work=N)
