@@ -109,7 +109,7 @@ def test_dantzig_wolfe_on_100_random_economies_matches_highs(size):
         assert abs(float(traces.welfare[i, k]) - value) <= 1e-6 * scale, i
         np.testing.assert_allclose(traces.resource_prices[i], duals, atol=1e-6, err_msg=str(i))  # prices = LP duals
         binding += int(np.any(duals > 1e-9))
-    assert binding >= 0.8 * batch  # the shared resources are contested in most economies
+    assert binding == batch  # the sampler makes a shared resource bind in every economy
 
 
 @pytest.mark.parametrize("procedure", [KornaiLiptak(), KornaiLiptakSubgradient()], ids=lambda p: p.name)

@@ -292,17 +292,16 @@ def save_divisions(path: str | os.PathLike, economy: DivisionsEconomy, labels: D
 
 # -- random economies ----------------------------------------------------------------------------------
 def sample_divisions(key: jax.Array, divisions: int, activities: int, shared: int, private: int,
-                     *, tightness: float | tuple[float, float] = (0.1, 0.4), density: float = 0.8) -> DivisionsEconomy:
+                     *, tightness: float | tuple[float, float] = (0.3, 0.8), density: float = 0.8) -> DivisionsEconomy:
     """One random block-angular economy, bounded and feasible by construction (jit/vmap-safe).
 
     Every division has `activities` activities and `private` constraint rows with positive coefficients
     in [0.2, 1] (so its own polytope is bounded) and limits in [5, 15]; returns c in [1, 2]; shared use D
     in [0, 1] with each entry present with probability `density` (every activity uses at least one
     shared resource). The shared resources are a fraction `tightness` (drawn per resource) of what the
-    divisions would use at their own optima ignoring the centre, approximated by the use at each
-    division's "balanced" point x_j = (min_r b_jr / Σ_k A_jrk) 1, scaled up by the number of activities.
-    With the default tightness at least one shared resource has a positive price at the optimum in about
-    97–99% of economies (200 drawn per size, N = 3–6), which is what makes decomposition non-trivial.
+    divisions would use at their own optima ignoring the centre (each division's LP solved exactly,
+    by `jplan.solvers.linprog`): with tightness < 1 that plan is infeasible, so at least one shared
+    constraint binds at the optimum, which is what makes decomposition non-trivial.
 
     Args:
         key: a PRNG key; vmap over keys for a batch.
@@ -323,8 +322,13 @@ def sample_divisions(key: jax.Array, divisions: int, activities: int, shared: in
     D = jnp.where(present | first, D, 0.0)
     A = jax.random.uniform(ka, (N, p, a), dtype, 0.2, 1.0)
     b = jax.random.uniform(kb, (N, p), dtype, 5.0, 15.0)
-    level = jnp.min(b / jnp.sum(A, axis=2), axis=1)  # x_j = level_j · 1 is feasible for division j
-    use = jnp.einsum("jra,j->r", D, level) * a
+    from ..solvers.lp import linprog
+
+    def own_optimum(cj, Aj, bj):  # max c_jᵀx s.t. A_j x ≤ b_j, x ≥ 0 (bounded: A_j > 0)
+        sol = linprog(jnp.concatenate([-cj, jnp.zeros(p, dtype)]), jnp.concatenate([Aj, jnp.eye(p, dtype=dtype)], axis=1), bj)
+        return sol.x[:a]
+
+    use = jnp.einsum("jra,ja->r", D, jax.vmap(own_optimum)(c, A, b))
     lo, hi = tightness if isinstance(tightness, tuple) else (tightness, tightness)
     t = jax.random.uniform(kt, (m0,), dtype, lo, hi)
     return DivisionsEconomy(resources=t * use, objective=c, shared_use=D, constraints=A, limits=b,
