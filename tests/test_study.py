@@ -144,7 +144,7 @@ def test_sharded_multi_device_path_matches_single_device_and_resumes_on_another_
         "from jplan.study import load_config, run_study;"
         f"run_study(load_config({str(tiny.source)!r}), {str(tmp_path / 'four')!r}, progress=False)"
     )
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
+    env = dict(os.environ, XLA_FLAGS=os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
     subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=Path(__file__).parents[1])
     a, b = traces(tmp_path / "one"), traces(tmp_path / "four")
     assert a.keys() == b.keys()
@@ -210,7 +210,7 @@ def _subprocess_study(config, out, devices=1):
         "from jplan.study import load_config, run_study;"
         f"run_study(load_config({str(config)!r}), {str(out)!r}, progress=False)"
     )
-    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}", JAX_PLATFORMS="cpu")
+    env = dict(os.environ, XLA_FLAGS=os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={devices}", JAX_PLATFORMS="cpu")
     return subprocess.Popen([sys.executable, "-c", code], env=env, cwd=Path(__file__).parents[1])
 
 
