@@ -3,7 +3,8 @@
 Economies (`jplan.economies`) are pytrees of arrays; procedures (`jplan.procedures`) are frozen equinox
 Modules with pure `init`/`step`/`observe`; `jplan.run` drives any of them under jit/vmap/grad; and
 `jplan.optimum` is the exact centralised optimum every gap is measured against (its machinery lives in
-the subpackage `jplan.solvers`, with `linprog`, a JAX simplex with exact basis polish). `jplan.rudra` is Rudra's long-term planning frame (central LP,
+the subpackage `jplan.solvers`, with `linprog`, a JAX simplex with exact basis polish). The decomposition procedures (`DantzigWolfe`, `KornaiLiptak`) run on block-angular economies
+(`jplan.economies.DivisionsEconomy`, reference `jplan.solvers.divisions_optimum`). `jplan.rudra` is Rudra's long-term planning frame (central LP,
 sectoral technology choice by gradient descent, planning cycles, shortest time). Results users read are
 meant to be float64: call `jplan.enable_x64()` (the CLI and the tests do) before creating arrays.
 """
@@ -27,8 +28,11 @@ from .procedures import (
     PROCEDURES,
     ArrowHurwicz,
     ArrowHurwiczAdaptive,
+    DantzigWolfe,
     Heal,
     HealProportional,
+    KornaiLiptak,
+    KornaiLiptakSubgradient,
     Malinvaud,
     Procedure,
     Trace,
@@ -44,8 +48,11 @@ __version__ = "0.2.0"
 __all__ = [
     "ArrowHurwicz",
     "ArrowHurwiczAdaptive",
+    "DantzigWolfe",
     "Heal",
     "HealProportional",
+    "KornaiLiptak",
+    "KornaiLiptakSubgradient",
     "Labels",
     "Malinvaud",
     "Optimum",
