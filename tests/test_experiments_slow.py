@@ -61,3 +61,14 @@ def test_rudra_cycles_experiment(tmp_path):
     assert (tmp_path / "cycles.png").exists() and (tmp_path / "report.md").exists()
     for s in summary["scenarios"].values():
         assert abs(sum(s[f"share_{k}"] for k in ("converged", "cycle_limit", "cycling", "diverged", "base_infeasible")) - 1) < 1e-12
+
+
+def test_decomposition_experiment_matches_the_readme(tmp_path):
+    """`experiments/decomposition.py` runs, and at the README's batch its table is the README's."""
+    proc = subprocess.run([sys.executable, str(ROOT / "experiments" / "decomposition.py"), "--batch", "100", "--out", str(tmp_path)],
+                          check=True, cwd=ROOT, capture_output=True, text=True)
+    assert (tmp_path / "decomposition.png").exists()
+    printed = [line for line in proc.stdout.splitlines() if line.startswith("|")]
+    readme = (ROOT / "README.md").read_text().split("(100 random economies per size", 1)[1]
+    quoted = [line for line in readme.split("![decomposition]", 1)[0].splitlines() if line.startswith("|")]
+    assert printed == quoted

@@ -238,13 +238,9 @@ def _from_dict(doc: dict) -> tuple[DivisionsEconomy, DivisionLabels]:
 
 def loads_divisions(text: str) -> tuple[DivisionsEconomy, DivisionLabels]:
     """Parse a divisions economy from TOML text."""
-    import tomllib
+    from .io import parse_toml
 
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise EconomyFileError(f"not valid TOML ({exc})")
-    return _from_dict(doc)
+    return _from_dict(parse_toml(text))
 
 
 def load_divisions(path: str | os.PathLike) -> tuple[DivisionsEconomy, DivisionLabels]:

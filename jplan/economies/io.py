@@ -363,13 +363,17 @@ def _welfare_table(table) -> tuple[Any, Any]:
     return None, None
 
 
-def loads_economy(text: str) -> tuple[ProductionEconomy, Labels]:
-    """Parse an economy from TOML text. Returns the economy and its labels."""
+def parse_toml(text: str) -> dict:
+    """TOML text as a dict, a syntax error as a one-line `EconomyFileError`."""
     try:
-        doc = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise EconomyFileError(f"not valid TOML ({exc})")
-    return _economy_from_dict(doc)
+
+
+def loads_economy(text: str) -> tuple[ProductionEconomy, Labels]:
+    """Parse an economy from TOML text. Returns the economy and its labels."""
+    return _economy_from_dict(parse_toml(text))
 
 
 def load_economy(path: str | os.PathLike) -> tuple[ProductionEconomy, Labels]:
