@@ -10,9 +10,12 @@ PROCEDURE_COLOURS = {
     "malinvaud": "#0072B2",               # blue
     "heal": "#009E73",                    # bluish green
     "heal-proportional": "#56B4E9",       # sky blue
+    "dantzig-wolfe": "#CC79A7",           # reddish purple
+    "kornai-liptak": "#000000",           # black
+    "kornai-liptak-subgradient": "#999999",  # grey
 }
-_OTHERS = ("#CC79A7", "#000000", "#999999", "#F0E442")  # reddish purple, black, grey, yellow
-VARIANTS = frozenset({"arrow-hurwicz-adaptive", "heal-proportional"})
+_OTHERS = ("#F0E442", "#8C564B", "#17BECF", "#7F7F00")  # yellow, brown, cyan, olive
+VARIANTS = frozenset({"arrow-hurwicz-adaptive", "heal-proportional", "kornai-liptak-subgradient"})
 
 
 def procedure_style(name: str) -> dict:
