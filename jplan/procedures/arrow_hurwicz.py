@@ -28,8 +28,11 @@ Price rules (`rule`):
 - ``"adaptive"`` (`arrow-hurwicz-adaptive`, a variant, not the seed's rule): the multiplicative rule with
   a step size the centre adapts by testing
   the dual function g(p, s) = max_c [U(c) − p·c] + Σ_i profit_i + s·R, whose minimum is U*.
-  A trial step that lowers g is accepted and η grows by `grow`; otherwise the prices stay and η is
-  multiplied by `shrink`. The centre also hears the firms' total profit (one extra float).
+  A trial step that lowers g is accepted and η grows by `grow`; one that raises g by no more than g's
+  own rounding error (16 ulps of the sum of the absolute terms of g) is accepted with η unchanged;
+  otherwise the prices stay and η is multiplied by `shrink`. (Near the optimum the true decrease of g
+  falls below its rounding error; an exact test then rejects steps on noise and, on some CPUs, stalled
+  at a relative excess demand of 2e-7, just above the default tolerance.) The centre also hears the firms' total profit (one extra float).
 
 AH is not feasible before the limit (its plan is what the prices call forth) and needs every firm to
 have decreasing returns (ρ < 1): with constant returns the profit-maximising supply is 0 or unbounded
@@ -61,6 +64,7 @@ from .base import Messages, Observation, Procedure
 __all__ = ["ArrowHurwicz", "ArrowHurwiczAdaptive", "firm_supply", "AHState"]
 
 RULES = ("additive", "multiplicative", "adaptive")
+ROUNDING_ULPS = 16  # the adaptive rule's acceptance slack, in units of eps × the size of g's terms
 
 
 def firm_supply(tech: FirmTechnology, index: Array, prices: Array) -> tuple[Array, Array, Array, Array]:
@@ -188,8 +192,10 @@ class ArrowHurwicz(Procedure):
         consumer = value - jnp.sum(p * c)
         totals = (q, jnp.sum(v, axis=0), jnp.sum(r, axis=0))
         dual = consumer + jnp.sum(profit) + jnp.sum(s * economy.endowments)
+        # the size of the terms summed into g: its rounding error is a few ulps of this
+        size = jnp.abs(value) + jnp.sum(p * c) + jnp.sum(jnp.abs(profit)) + jnp.sum(s * economy.endowments)
         reports = (*totals, jnp.sum(profit)) if self.rule == "adaptive" else totals
-        return plan, dual, Messages.of(prices, reports, firm_work=work)
+        return plan, (dual, size), Messages.of(prices, reports, firm_work=work)
 
     @staticmethod
     def _relative_excess(economy: ProductionEconomy, plan: Plan):
@@ -212,7 +218,7 @@ class ArrowHurwicz(Procedure):
     def init(self, economy: ProductionEconomy) -> tuple[AHState, Messages]:
         dtype = economy.tfp.dtype
         p, s = self.start_prices(economy)
-        plan, dual, msgs = self._respond(economy, p, s)
+        plan, (dual, _), msgs = self._respond(economy, p, s)
         demand = plan.consumption + jnp.sum(plan.intermediate_use, axis=0)
         scale = jnp.concatenate([(demand + plan.output) / p, economy.endowments / s])
         return AHState(p, s, plan, dual, jnp.asarray(self.step_size, dtype), scale), msgs
@@ -227,11 +233,16 @@ class ArrowHurwicz(Procedure):
         else:
             p = state.goods_prices * jnp.exp(eta * e_goods)
             s = state.resource_prices * jnp.exp(eta * e_res)
-        plan, dual, msgs = self._respond(economy, p, s)
+        plan, (dual, size), msgs = self._respond(economy, p, s)
         if self.rule != "adaptive":
             return AHState(p, s, plan, dual, eta, state.scale), msgs
-        accept = jnp.isfinite(dual) & (dual <= state.dual)
-        new_eta = jnp.where(accept, jnp.minimum(eta * self.grow, self.max_step), eta * self.shrink)
+        # a trial step is accepted unless it raises g by more than g's own rounding error: near the
+        # optimum true decreases fall below that error, and an exact test would then reject every step
+        # on rounding noise (on some CPUs the iteration stalled at a relative excess demand of 2e-7)
+        slack = ROUNDING_ULPS * jnp.finfo(size.dtype).eps * size
+        accept = jnp.isfinite(dual) & (dual <= state.dual + slack)
+        lower = jnp.isfinite(dual) & (dual < state.dual)
+        new_eta = jnp.where(lower, jnp.minimum(eta * self.grow, self.max_step), jnp.where(accept, eta, eta * self.shrink))
         keep = lambda new, old: jax.tree_util.tree_map(lambda a, b: jnp.where(accept, a, b), new, old)
         p, s, plan, dual = keep((p, s, plan, dual), (state.goods_prices, state.resource_prices, state.plan, state.dual))
         return AHState(p, s, plan, dual, new_eta, state.scale), msgs
