@@ -1,0 +1,7 @@
+"""`python -m jplan` runs the command-line interface (the same as the `jplan` command)."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
