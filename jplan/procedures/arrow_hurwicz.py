@@ -120,6 +120,23 @@ def firm_supply(tech: FirmTechnology, index: Array, prices: Array) -> tuple[Arra
     return q, demand[:m], demand[m:], profit
 
 
+def firms_supply(economy: ProductionEconomy, prices: Array) -> tuple[Array, Array, Array, Array, int]:
+    """Every firm's profit-maximising plan at the broadcast prices [n + m]: (q [n], r [n, m], v [n, n],
+    profit [n], work). Each firm reads only its own technology; `work` counts the responses computed
+    (one per firm in closed form, the inner solver's iterations for a user technology)."""
+    n = economy.n
+    message = jnp.broadcast_to(prices, (n, n + economy.m))
+    firms = economy.firms
+    if isinstance(firms, FirmTechnology):
+        supply, work = firm_supply, n  # closed form (CES, Cobb–Douglas): one response per firm
+    else:  # a user technology: the generic inner solver on the firm's first-order conditions
+        from ..economies.technology import SUPPLY_ITERATIONS, generic_supply
+
+        supply, work = (lambda tech, i, pr: generic_supply(tech, i, pr, economy.m)), n * SUPPLY_ITERATIONS
+    q, r, v, profit = jax.vmap(supply)(firms, jnp.arange(n), message)
+    return q, r, v, profit, work
+
+
 class AHState(eqx.Module):
     """Current prices, the plan they call forth, the dual value there, the adaptive step size, and the
     per-good scales of the additive rule (opening-round supplies, endowments)."""
@@ -173,17 +190,8 @@ class ArrowHurwicz(Procedure):
         Returns the plan (each firm's, for the record), the dual value and the messages: the centre's
         own computations use only the broadcast prices and the totals.
         """
-        n = economy.n
         prices = jnp.concatenate([p, s])
-        message = jnp.broadcast_to(prices, (n, n + economy.m))
-        firms = economy.firms
-        if isinstance(firms, FirmTechnology):
-            supply, work = firm_supply, n  # closed form (CES, Cobb–Douglas): one response per firm
-        else:  # a user technology: the generic inner solver on the firm's first-order conditions
-            from ..economies.technology import SUPPLY_ITERATIONS, generic_supply
-
-            supply, work = (lambda tech, i, pr: generic_supply(tech, i, pr, economy.m)), n * SUPPLY_ITERATIONS
-        q, r, v, profit = jax.vmap(supply)(firms, jnp.arange(n), message)
+        q, r, v, profit, work = firms_supply(economy, prices)
         c = consumer_demand(economy, p)
         plan = Plan(consumption=c, output=q, resource_use=r, intermediate_use=v)
         # U − p·c for the log forms, u − p·c for CES welfare (see consumer_demand)
