@@ -18,6 +18,8 @@ import tempfile
 import sys
 from pathlib import Path
 
+from _report import emit  # noqa: E402 (the scripts run as python benchmarks/NAME.py)
+
 ROOT = Path(__file__).resolve().parents[1]
 PROCEDURES = {  # name -> (steps, sampler options)
     "arrow-hurwicz": (2000, {}),
@@ -102,10 +104,7 @@ def main() -> None:
     ]
     for name, steps, g32, g64, diff, finite in rows:
         lines.append(f"| `{name}` | {steps} | {g32:.1e} | {g64:.1e} | {diff:.1e} | {finite}/{args.batch} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text)
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ from jplan.economies.production import welfare, welfare_index  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from conic import conic_optimum  # noqa: E402
 
+from _report import emit  # noqa: E402 (the scripts run as python benchmarks/NAME.py)
+
 SIZES = ((10, 64, 10), (30, 16, 5), (100, 4, 2))  # (n, jplan batch, conic economies)
 
 
@@ -142,10 +144,7 @@ def main() -> None:
         "the matmul peak in the last column. What is left on the table is the pure-JAX elimination and the "
         "16 line-search trials per step evaluated together (see docs/benchmarks.md and issue 13).",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text)
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":

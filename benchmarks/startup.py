@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _report import emit  # noqa: E402 (the scripts run as python benchmarks/NAME.py)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -64,10 +66,7 @@ def main() -> None:
     ]
     for label, first, second in rows:
         lines.append(f"| `{label}` | {first:.2f} | {second:.2f} | {1 - second / first:.0%} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text)
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -57,6 +57,8 @@ def test_the_installed_command_works_outside_the_repository(wheel, tmp_path):
     cli = [str(python), "-c", "import sys; from jplan.cli import main; sys.exit(main())"]
     version = subprocess.run(cli + ["--version"], cwd=work, env=env, capture_output=True, text=True)
     assert version.stdout.strip() == f"jplan {jplan.__version__}"
+    as_module = subprocess.run([str(python), "-m", "jplan", "--version"], cwd=work, env=env, capture_output=True, text=True)
+    assert as_module.stdout.strip() == f"jplan {jplan.__version__}", as_module.stderr[-500:]
     sample = subprocess.run(cli + ["sample", "--n", "3", "--m", "1", "--rho", "1.0"], cwd=work, env=env,
                             capture_output=True, text=True)
     assert sample.returncode == 0 and 'kind = "production"' in sample.stdout, sample.stderr
