@@ -8,6 +8,7 @@ PROCEDURE_COLOURS = {
     "arrow-hurwicz": "#D55E00",           # vermillion
     "arrow-hurwicz-adaptive": "#E69F00",  # orange
     "malinvaud": "#0072B2",               # blue
+    "malinvaud-memory": "#882255",        # wine (Tol), near Dantzig–Wolfe: the nonlinear Dantzig–Wolfe
     "heal": "#009E73",                    # bluish green
     "heal-proportional": "#56B4E9",       # sky blue
     "dantzig-wolfe": "#CC79A7",           # reddish purple

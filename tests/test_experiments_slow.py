@@ -52,6 +52,26 @@ def test_readme_table_is_what_jplan_study_prints(tmp_path):
     assert _table_rows(proc.stdout.splitlines()) == _table_rows(block.splitlines())
 
 
+def test_readme_decomposition_study_table_is_what_the_study_prints(tmp_path):
+    """`jplan study decomposition` prints the README's Malinvaud-with-memory table (timing columns aside)."""
+    proc = subprocess.run([sys.executable, "-m", "jplan.cli", "study", "decomposition", "--out", str(tmp_path / "d"), "--quiet"],
+                          capture_output=True, text=True, cwd=tmp_path, check=True)
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- decomposition-study-table:start -->", 1)[1].split("<!-- decomposition-study-table:end -->", 1)[0]
+    assert _table_rows(proc.stdout.splitlines()) == _table_rows(block.splitlines())
+
+
+def test_malinvaud_memory_experiment_matches_the_readme():
+    """`experiments/malinvaud_memory.py` prints the README's table of the procedure's design choices."""
+    proc = subprocess.run([sys.executable, str(ROOT / "experiments" / "malinvaud_memory.py")], check=True, cwd=ROOT,
+                          capture_output=True, text=True)
+    printed = [line for line in proc.stdout.splitlines() if line.startswith("|")]
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("| variant | k = 1 |")
+    quoted = [line for line in readme[start:].split("\n\n", 1)[0].splitlines() if line.startswith("|")]
+    assert printed == quoted
+
+
 def test_rudra_cycles_experiment(tmp_path):
     subprocess.run([sys.executable, str(ROOT / "experiments" / "rudra_cycles.py"), "--batch", "32", "--cycles", "20",
                     "--out", str(tmp_path)], check=True, cwd=ROOT)

@@ -199,6 +199,9 @@ def test_missing_config_and_bundled_default_parses(capsys, tmp_path):
     assert "study file not found" in capsys.readouterr().err
     config = load_config("default")
     assert config.name == "default" and len(config.scenarios) == 9
+    # every bundled study parses, by name, and names the file it came from
+    for path in sorted((Path(__file__).parents[1] / "configs").glob("*.toml")):
+        assert load_config(path.stem).name == path.stem
     with pytest.raises(ConfigError, match="scenarios"):
         parse_config({"procedures": {"heal": {}}})
 

@@ -26,6 +26,7 @@ from .dantzig_wolfe import DantzigWolfe
 from .heal import Heal, HealProportional, firm_report
 from .kornai_liptak import KornaiLiptak, KornaiLiptakSubgradient
 from .malinvaud import Malinvaud
+from .malinvaud_memory import MalinvaudMemory, capped_supply
 from .registry import DEFAULT_STEPS, PROCEDURES, SolveResult, load_plugins, make_procedure, register_procedure, solve
 
 __all__ = [
@@ -37,6 +38,8 @@ __all__ = [
     "KornaiLiptak",
     "KornaiLiptakSubgradient",
     "Malinvaud",
+    "MalinvaudMemory",
+    "capped_supply",
     "Messages",
     "Observation",
     "firm_report",

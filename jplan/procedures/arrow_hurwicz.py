@@ -126,15 +126,19 @@ def firms_supply(economy: ProductionEconomy, prices: Array) -> tuple[Array, Arra
     (one per firm in closed form, the inner solver's iterations for a user technology)."""
     n = economy.n
     message = jnp.broadcast_to(prices, (n, n + economy.m))
-    firms = economy.firms
-    if isinstance(firms, FirmTechnology):
-        supply, work = firm_supply, n  # closed form (CES, Cobb–Douglas): one response per firm
-    else:  # a user technology: the generic inner solver on the firm's first-order conditions
-        from ..economies.technology import SUPPLY_ITERATIONS, generic_supply
-
-        supply, work = (lambda tech, i, pr: generic_supply(tech, i, pr, economy.m)), n * SUPPLY_ITERATIONS
-    q, r, v, profit = jax.vmap(supply)(firms, jnp.arange(n), message)
+    supply, work = supply_function(economy)
+    q, r, v, profit = jax.vmap(supply)(economy.firms, jnp.arange(n), message)
     return q, r, v, profit, work
+
+
+def supply_function(economy: ProductionEconomy):
+    """(supply, work): one firm's response `supply(tech, index, prices) -> (q, r, v, profit)` for this
+    economy's kind of technology, and the work of all n responses (see `firms_supply`)."""
+    if isinstance(economy.firms, FirmTechnology):
+        return firm_supply, economy.n  # closed form (CES, Cobb–Douglas): one response per firm
+    from ..economies.technology import SUPPLY_ITERATIONS, generic_supply  # a user technology: the inner solver
+
+    return (lambda tech, i, pr: generic_supply(tech, i, pr, economy.m)), economy.n * SUPPLY_ITERATIONS
 
 
 class AHState(eqx.Module):

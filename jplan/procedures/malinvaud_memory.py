@@ -17,24 +17,37 @@ Lagrangian bound g(p, s) = max_c [U(c) − p·c] + Σ_k profit_k + s·R ≥ U*, 
 at every step: the procedure's residual is (best bound − U)/Σw (in log points for CES welfare, as
 `jplan.procedures.relative_gap`), and it stops when that is ≤ `tolerance`.
 
+Bounded proposals. A firm may propose to use at most the economy's endowment of each resource (public
+data; `capped_supply`). Asked at a near-zero resource price, a decreasing-returns firm otherwise proposes an
+enormous plan of which any usable fraction is worth little, and the first steps are wasted (median gap 1.9
+instead of 5e-4 after 10 steps; `bounded=False` shows it). With an exactly solved master and no bound, the
+first master's small hull leaves the resources unpriced and the procedure never leaves its first plan.
+
 The centre computes only from public data (welfare, endowments) and the proposals. Its first prices are
-the same public-data start as Arrow–Hurwicz's multiplicative rule (every price `initial_price`); its first
-plan weights the opening proposals by λ ∝ (diag(q) − Vᵀ)⁻¹·1, the mix that yields one unit of every good
-net (the opening proposals form a productive system because each earns a profit at positive prices),
-scaled to half the resources and half of each firm's proposal.
+all `initial_price`; its first plan weights the opening proposals by λ ∝ (diag(q) − Vᵀ)⁻¹·1, the mix that
+yields one unit of every good net (the opening proposals form a productive system because each earns a
+profit at positive prices), scaled to half the resources and half of each firm's proposal.
 
 The master is solved in JAX by a primal log-barrier method (damped Newton with a fraction-to-the-boundary
 rule and backtracking; the Newton system is n·memory wide but diagonal plus rank 2n + m, solved by the
-push-through identity in a (2n + m)-square system), with the barrier weight lowered geometrically from
-`barrier_start`·Σw to `barrier_start`·10^−`barrier_levels`·Σw. Every iterate is strictly feasible; the
-master's optimality error is about the final barrier weight times the number of constraints (≈ 1e-12 of Σw
-by default), which bounds how far the recorded welfare can fall short of monotone. The resource prices are
-the barrier's multiplier estimates μ/(R_j − use_j), exact in the limit.
+push-through identity in a (2n + m)-square system). Every iterate is strictly feasible. The barrier weight
+falls tenfold per level from `barrier_start`·Σw, but not below the weight at which the master's duality gap
+(≈ μ × its number of constraints) is `centring` × the procedure's current gap. That choice matters: the
+master is degenerate, its shadow prices are a set, and the barrier announces well-centred ones from it
+(as in Gondzio and Sarkissian's primal–dual column generation). Solved to 1e-12 instead (`centring=0`),
+the announced prices jump between vertices of that set and the procedure tails off, as Dantzig–Wolfe is
+known to (`experiments/malinvaud_memory.py` measures both). Goods prices are ∂U/∂c + μ/c at the master's
+plan, resource prices the multiplier estimates μ/(R_j − use_j).
 
-When a firm's memory is full its proposal with the smallest weight in the current master (never its first)
-is replaced. Domain: decreasing returns in every firm (a profit-maximising proposal exists). A start at
-which the master has no strictly feasible plan (welfare −∞: Stone–Geary subsistence above what half the
-resources can make) ends as "failed"; the centre has no phase I.
+Monotone welfare: the master's optimum never falls in exact arithmetic; the centre keeps the best plan it
+has found (the recorded welfare is monotone by construction, whatever the solver's error), and announces
+the latest master's prices. When a firm's memory is full its proposal with the smallest weight (never its
+first) is replaced. Domain: convex technologies with decreasing returns (every ρ < 1, no set-up cost). A
+start at which the master has no strictly feasible plan (Stone–Geary subsistence above what the opening
+proposals can make) ends as "failed": the centre has no phase I. Measured (`jplan study decomposition`,
+`experiments/malinvaud_memory.py`): a gap of 1e-4 in 13–17 steps at n = 8; asked for 1e-9 it stalls near
+4e-7 with the final resource prices far from the optimum's (goods prices close), so the default
+tolerance is 1e-5; the cause is not yet established.
 """
 
 from __future__ import annotations
@@ -48,15 +61,71 @@ from jaxtyping import Array
 
 from .._linalg import solve
 from ..economies.production import Plan, ProductionEconomy, consumer_demand, is_cobb_douglas, welfare, welfare_index
-from .arrow_hurwicz import firms_supply
+from .arrow_hurwicz import supply_function
 from .base import Messages, Observation, Procedure
 
 __all__ = ["MalinvaudMemory"]
 
 #: Halvings tried by the master's backtracking line search.
 BACKTRACKS = 30
-#: Opening probe rounds at most (goods prices 1, 2, 4, … against resource prices 1).
-START_PROBES = 60
+
+
+#: Bisections (in log price) per resource and sweep of `capped_supply`.
+CAP_BISECTIONS = 60
+
+
+#: Newton steps (on the log virtual prices of the capped resources) of `capped_supply`, before its sweeps.
+CAP_NEWTON = 8
+
+
+def capped_supply(supply, tech, index, prices, caps, sweeps: int = 2):
+    """A firm's profit-maximising plan when it may use at most `caps` [m] of each resource.
+
+    The capped problem's optimum is the uncapped one at *virtual* resource prices s' ≥ s, raised just
+    enough on each capped resource that its demand meets the cap (the caps' multipliers are s' − s). The
+    firm finds s' from its own supply function alone: projected Newton steps on log r(s') = log cap over
+    the capped resources (exact in one step for Cobb–Douglas, whose log demands are linear in log prices),
+    then `sweeps` Gauss–Seidel sweeps of bisection in log price, resource by resource, as a safeguard.
+    Returns (q, r [m], v [n]).
+    """
+    n = prices.shape[0] - caps.shape[0]
+    m = caps.shape[0]
+    goods, s = prices[:n], prices[n:]
+    info = jnp.finfo(prices.dtype)
+    log_s = jnp.log(jnp.maximum(s, jnp.sqrt(info.tiny)))
+    top = 0.5 * jnp.log(info.max)  # far above any price and safe from overflow
+    log_caps = jnp.log(caps)
+    demand = lambda log_virtual: supply(tech, index, jnp.concatenate([goods, jnp.exp(log_virtual)]))[1]
+    log_demand = lambda log_virtual: jnp.log(jnp.maximum(demand(log_virtual), info.tiny))
+
+    def newton(_, log_v):
+        excess = log_demand(log_v) - log_caps
+        active = (excess > 0) | (log_v > log_s)
+        jac = jax.jacfwd(log_demand)(log_v)
+        jac = jnp.where(active[:, None] & active[None, :], jac, jnp.eye(m, dtype=jac.dtype))
+        step = solve(jac, -jnp.where(active, excess, 0.0))
+        ok = jnp.all(jnp.isfinite(step))
+        return jnp.clip(jnp.where(ok, log_v + step, log_v), log_s, top)
+
+    def one_resource(j, log_v):
+        lo = log_s[j]
+        too_much = demand(log_v.at[j].set(lo))[j] > caps[j]
+
+        def bisect(_, bounds):
+            a, b = bounds
+            mid = 0.5 * (a + b)
+            over = demand(log_v.at[j].set(mid))[j] > caps[j]
+            return jnp.where(over, mid, a), jnp.where(over, b, mid)
+
+        _, hi = jax.lax.fori_loop(0, CAP_BISECTIONS, bisect, (jnp.minimum(lo, log_v[j]), jnp.maximum(lo, top)))
+        # keep the Newton point where it already meets the cap to rounding (bisection would only blur it)
+        exact = jnp.abs(log_demand(log_v)[j] - log_caps[j]) <= 64 * info.eps
+        return log_v.at[j].set(jnp.where(too_much, jnp.where(exact & (log_v[j] >= lo), log_v[j], hi), lo))
+
+    log_v = jax.lax.fori_loop(0, CAP_NEWTON, newton, log_s)
+    log_v = jax.lax.fori_loop(0, sweeps * m, lambda k, x: one_resource(k % m, x), log_v)
+    q, r, v, _ = supply(tech, index, jnp.concatenate([goods, jnp.exp(log_v)]))
+    return q, r, v
 
 
 class Proposals(eqx.Module):
@@ -155,6 +224,47 @@ def _newton(economy, A, B, E, used, lam, mu):
     return lam + alpha * d
 
 
+def master(economy: ProductionEconomy, props: Proposals, start: Array, mus: Array, newton_steps: int):
+    """The centre's master problem from a strictly feasible start λ [n, T], by the barrier method over the
+    weights `mus`. Reads only public data (welfare, endowments) and the proposals. Returns (λ, plan, φ, p, s)."""
+    A, B, E = _columns(economy, props)
+    used = props.used.reshape(-1)
+
+    def level(lam, mu):
+        return jax.lax.fori_loop(0, newton_steps, lambda _, x: _newton(economy, A, B, E, used, x, mu), lam), None
+
+    lam, _ = jax.lax.scan(level, start.reshape(-1), mus)
+    mu = mus[-1]
+    net = A @ lam
+    p = jax.grad(lambda c: _objective(economy, c))(net) + mu / net
+    s = mu / (economy.endowments - B @ lam)
+    lam = lam.reshape(start.shape)
+    plan = Plan(
+        consumption=net,
+        output=jnp.sum(lam * props.q, axis=1),
+        resource_use=jnp.einsum("kt,ktj->kj", lam, props.r),
+        intermediate_use=jnp.einsum("kt,kti->ki", lam, props.v),
+    )
+    return lam, plan, _objective(economy, net), p, s
+
+
+def opening_weights(economy: ProductionEconomy, q: Array, v: Array, r: Array) -> Array:
+    """The first plan's activity levels from the opening proposals alone: x = (diag(q) − Vᵀ)⁻¹·1 yields one
+    unit of every good net; scaled to use at most half of each resource and half of each proposal.
+    Non-positive entries mean the proposals are not productive (the run then fails)."""
+    x = solve(jnp.diag(q) - v.T, jnp.ones_like(q))
+    use = r.T @ x
+    return 0.5 * x * jnp.minimum(1.0 / jnp.max(x), jnp.min(economy.endowments / jnp.maximum(use, jnp.finfo(q.dtype).tiny)))
+
+
+def lagrangian_bound(economy: ProductionEconomy, p: Array, s: Array, q: Array, v: Array, r: Array) -> Array:
+    """g(p, s) = max_c [φ(c) − p·c] + Σ_k profit_k + s·R ≥ φ*: the consumer problem is the centre's own,
+    the profits follow from the proposals (each a firm's best answer to (p, s))."""
+    profit = p * q - v @ p - r @ s
+    c = consumer_demand(economy, p)
+    return _objective(economy, c) - jnp.sum(p * c) + jnp.sum(jnp.maximum(profit, 0.0)) + jnp.sum(s * economy.endowments)
+
+
 class MalinvaudMemory(Procedure):
     """Malinvaud's procedure with memory (see the module docstring).
 
@@ -162,77 +272,64 @@ class MalinvaudMemory(Procedure):
         memory: proposals kept per firm (static); the master has n·memory weights.
         tolerance: stop when the Lagrangian gap (best bound − welfare, in gap units) is below this.
         initial_price: the first price of every good and resource.
-        barrier_start, barrier_levels, newton_steps: the master solver's barrier schedule (the weight falls
-            tenfold per level from `barrier_start`·Σw; `newton_steps` Newton steps per level).
+        barrier_start, barrier_levels, newton_steps: the master's barrier schedule (the weight falls tenfold
+            per level from `barrier_start`·Σw; `newton_steps` damped Newton steps per level).
+        cap_sweeps: bisection sweeps of each firm's capped response (`capped_supply`).
+        centring: the master is solved to about this fraction of the current gap (0: to `barrier_floor`).
+        barrier_floor: the smallest barrier weight, in units of Σw.
+        bounded: firms' resource use capped by the endowments (False only to show why it is needed).
     """
 
     name: ClassVar[str] = "malinvaud-memory"
     memory: int = eqx.field(default=16, static=True)
-    tolerance: Array = eqx.field(default_factory=lambda: jnp.asarray(1e-9), converter=jnp.asarray)
+    tolerance: Array = eqx.field(default_factory=lambda: jnp.asarray(1e-5), converter=jnp.asarray)
     initial_price: Array = eqx.field(default_factory=lambda: jnp.asarray(1.0), converter=jnp.asarray)
     barrier_start: Array = eqx.field(default_factory=lambda: jnp.asarray(1e-2), converter=jnp.asarray)
-    barrier_levels: int = eqx.field(default=11, static=True)
+    barrier_levels: int = eqx.field(default=12, static=True)
+    barrier_floor: Array = eqx.field(default_factory=lambda: jnp.asarray(1e-13), converter=jnp.asarray)
+    centring: Array = eqx.field(default_factory=lambda: jnp.asarray(0.1), converter=jnp.asarray)
     newton_steps: int = eqx.field(default=6, static=True)
+    cap_sweeps: int = eqx.field(default=1, static=True)
+    bounded: bool = eqx.field(default=True, static=True)
 
     def domain_violation(self, economy: ProductionEconomy) -> Array:
-        return jnp.any(economy.returns_to_scale >= 1.0)
+        return jnp.any(economy.returns_to_scale >= 1.0) | jnp.any(economy.setup_cost > 0)
 
     def domain_message(self) -> str:
         return (
-            "malinvaud-memory: needs decreasing returns (every returns_to_scale < 1), so that every firm has "
-            "a profit-maximising proposal at positive prices"
+            "malinvaud-memory: needs convex technologies with decreasing returns (every returns_to_scale < 1, "
+            "no set-up cost), so that the hull of a firm's proposals lies in its production set"
         )
 
-    # -- the centre's master problem ---------------------------------------------------------------
-    def _master(self, economy: ProductionEconomy, props: Proposals, lam: Array):
-        """Solve the master from a strictly feasible λ; return λ, the plan, its φ and the shadow prices."""
-        A, B, E = _columns(economy, props)
-        used = props.used.reshape(-1)
-        size = _scale(economy)
-        mus = self.barrier_start * size * 10.0 ** (-jnp.arange(self.barrier_levels, dtype=lam.dtype))
-
-        def level(lam, mu):
-            lam = jax.lax.fori_loop(0, self.newton_steps, lambda _, x: _newton(economy, A, B, E, used, x, mu), lam)
-            return lam, None
-
-        lam, _ = jax.lax.scan(level, lam.reshape(-1), mus)
-        mu = mus[-1]
-        net = A @ lam
-        p = jax.grad(lambda c: _objective(economy, c))(net) + mu / net
-        s = mu / (economy.endowments - B @ lam)
-        n, T = props.q.shape
-        lam = lam.reshape(n, T)
-        plan = Plan(
-            consumption=net,
-            output=jnp.sum(lam * props.q, axis=1),
-            resource_use=jnp.einsum("kt,ktj->kj", lam, props.r),
-            intermediate_use=jnp.einsum("kt,kti->ki", lam, props.v),
-        )
-        return lam, plan, _objective(economy, net), p, s
+    def _mus(self, economy: ProductionEconomy, props: Proposals, gap: Array) -> Array:
+        """The barrier weights: tenfold steps from `barrier_start`·Σw, but not below the weight at which the
+        master's own duality gap (≈ μ × its number of constraints) is `centring` × the current gap."""
+        dtype = economy.endowments.dtype
+        constraints = jnp.sum(props.used) + 2 * economy.n + economy.m
+        floor = jnp.maximum(self.centring * gap / constraints, self.barrier_floor * _scale(economy))
+        mus = self.barrier_start * _scale(economy) * 10.0 ** (-jnp.arange(self.barrier_levels, dtype=dtype))
+        return jnp.maximum(mus, jnp.where(jnp.isfinite(floor), floor, 0.0))
 
     def _ask(self, economy: ProductionEconomy, p: Array, s: Array):
-        """Prices down (one broadcast); each firm's proposal up (q, v, r) and its profit."""
-        q, r, v, _, work = firms_supply(economy, jnp.concatenate([p, s]))
-        # the Lagrangian bound at these prices, from the proposals alone (the consumer problem is the centre's own)
-        profit = p * q - v @ p - r @ s
-        c = consumer_demand(economy, p)
-        bound = _objective(economy, c) - jnp.sum(p * c) + jnp.sum(jnp.maximum(profit, 0.0)) + jnp.sum(s * economy.endowments)
-        msgs = Messages.of((p, s), (q, v, r), firm_work=work)
-        return (q, v, r), bound, msgs
+        """Prices down (one broadcast); each firm's proposal up (q, v, r), its resource use capped by the
+        endowments (public)."""
+        supply, work = supply_function(economy)
+        prices = jnp.concatenate([p, s])
+        if self.bounded:
+            capped = lambda tech, i: capped_supply(supply, tech, i, prices, economy.endowments, self.cap_sweeps)
+            q, r, v = jax.vmap(capped)(economy.firms, jnp.arange(economy.n))
+        else:  # the unbounded answers (for comparison: the procedure then stalls, see the module docstring)
+            q, r, v, _ = jax.vmap(supply)(economy.firms, jnp.arange(economy.n), jnp.broadcast_to(prices, (economy.n, prices.shape[0])))
+        msgs = Messages.of((p, s), (q, v, r), firm_work=work * (1 + (1 + economy.m) * CAP_NEWTON + self.cap_sweeps * economy.m * CAP_BISECTIONS))
+        return (q, v, r), msgs
 
     def init(self, economy: ProductionEconomy) -> tuple[MemoryState, Messages]:
         n, m, T = economy.n, economy.m, self.memory
         dtype = economy.endowments.dtype
-        # probe rounds: goods prices t = 1, 2, 4, … against resource prices 1 until the proposals ask for at
-        # least the endowment of every resource (so the opening hull can use all resources)
-        ts = 2.0 ** jnp.arange(START_PROBES, dtype=dtype)
+        p = jnp.full((n,), self.initial_price, dtype)
         s = jnp.full((m,), self.initial_price, dtype)
-        asks = jax.vmap(lambda t: self._ask(economy, jnp.full((n,), t * self.initial_price, dtype), s))(ts)
-        covered = jax.vmap(lambda r: jnp.all(jnp.sum(r, axis=0) >= economy.endowments))(asks[0][2])
-        k = jnp.argmax(covered)
-        (q, v, r), bound = jax.tree_util.tree_map(lambda x: x[k], (asks[0], asks[1]))
-        msgs = (k + 1) * jax.tree_util.tree_map(lambda x: x[0], asks[2])
-        probes_ok = jnp.any(covered)
+        (q, v, r), msgs = self._ask(economy, p, s)
+        bound = lagrangian_bound(economy, p, s, q, v, r)
         props = Proposals(
             q=jnp.zeros((n, T), dtype).at[:, 0].set(q),
             v=jnp.zeros((n, T, n), dtype).at[:, 0].set(v),
@@ -240,28 +337,26 @@ class MalinvaudMemory(Procedure):
             used=jnp.zeros((n, T), bool).at[:, 0].set(True),
             arrived=jnp.zeros((n, T), jnp.int32),
         )
-        # one unit of every good net: (diag(q) − Vᵀ) x = 1, x the activity levels λ_k
-        x = solve(jnp.diag(q) - v.T, jnp.ones((n,), dtype))
-        use = r.T @ x
-        t = 0.5 * jnp.minimum(1.0 / jnp.max(x), jnp.min(economy.endowments / jnp.maximum(use, 1e-300)))
-        lam0 = jnp.zeros((n, T), dtype).at[:, 0].set(t * x)
-        lam, plan, value, p, s = self._master(economy, props, lam0)
-        start_ok = probes_ok & jnp.all(x > 0) & jnp.isfinite(value)
-        state = MemoryState(props, lam, p, s, plan, jnp.where(start_ok, value, jnp.nan), bound, jnp.asarray(0, jnp.int32))
-        return state, msgs + Messages(down=0, up=0, solves=1)
+        x = opening_weights(economy, q, v, r)
+        lam0 = jnp.zeros((n, T), dtype).at[:, 0].set(x)
+        A, _, _ = _columns(economy, props)
+        gap0 = bound - _objective(economy, A @ lam0.reshape(-1))
+        lam, plan, value, p, s = master(economy, props, lam0, self._mus(economy, props, gap0), self.newton_steps)
+        start_ok = jnp.all(x > 0) & jnp.isfinite(value)
+        value = jnp.where(start_ok, value, jnp.nan)
+        state = MemoryState(props, lam, p, s, plan, value, bound, jnp.asarray(0, jnp.int32))
+        return state, msgs
 
     def step(self, economy: ProductionEconomy, state: MemoryState) -> tuple[MemoryState, Messages]:
         n, T = economy.n, self.memory
-        (q, v, r), bound, msgs = self._ask(economy, state.goods_prices, state.resource_prices)
+        (q, v, r), msgs = self._ask(economy, state.goods_prices, state.resource_prices)
+        bound = jnp.minimum(state.bound, lagrangian_bound(economy, state.goods_prices, state.resource_prices, q, v, r))
         props, lam = state.proposals, state.weights
         count = state.count + 1
-        # each firm's slot for the new proposal: an empty one, else the one with the smallest weight (not the first)
+        # each firm's slot for the new proposal: an empty one, else its proposal with the smallest weight
+        # (never the first, whose weights started the master)
         key = jnp.where(props.used, lam, -jnp.inf).at[:, 0].set(jnp.inf)
-        slot = jnp.argmin(key, axis=1)
-        hit = jax.nn.one_hot(slot, T, dtype=bool)
-        # a strictly feasible start: ¾ of the current solution (the dropped column's weight removed, which keeps
-        # it feasible only while that weight is negligible; guarded below) plus a little of the new proposals
-        kept = jnp.where(hit, 0.0, lam) * 0.75
+        hit = jax.nn.one_hot(jnp.argmin(key, axis=1), T, dtype=bool)
         props = Proposals(
             q=jnp.where(hit, q[:, None], props.q),
             v=jnp.where(hit[:, :, None], v[:, None, :], props.v),
@@ -269,20 +364,35 @@ class MalinvaudMemory(Procedure):
             used=props.used | hit,
             arrived=jnp.where(hit, count, props.arrived),
         )
+        # a strictly feasible start: ¾ of the current weights (a replaced proposal's weight dropped) plus as
+        # much of each new proposal as keeps half of every remaining slack
         A, B, E = _columns(economy, props)
-        base = kept.reshape(-1)
+        base = (jnp.where(hit, 0.0, lam) * 0.75).reshape(-1)
         new = hit.reshape(-1).astype(base.dtype)
-        net0, res0, cap0 = A @ base, economy.endowments - B @ base, 1.0 - E @ base
-        dnet, dres, dcap = A @ new, -(B @ new), -(E @ new)
         room = lambda value, change: jnp.min(jnp.where(change < 0, -value / jnp.where(change < 0, change, -1.0), jnp.inf))
-        eps = 0.5 * jnp.minimum(jnp.minimum(room(net0, dnet), room(res0, dres)), jnp.minimum(room(cap0, dcap), 1.0))
-        lam0 = (base + eps * new).reshape(n, T)
-        lam, plan, value, p, s = self._master(economy, props, lam0)
-        better = jnp.isfinite(value)
-        new_state = MemoryState(props, lam, p, s, plan, value, jnp.minimum(state.bound, bound), count)
-        # a master that failed (no finite value) keeps the previous proposals, plan and prices
-        old_state = eqx.tree_at(lambda x: (x.bound, x.count), state, (jnp.minimum(state.bound, bound), count))
-        new_state = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), new_state, old_state)
+        eps = 0.5 * jnp.minimum(
+            jnp.minimum(room(A @ base, A @ new), room(economy.endowments - B @ base, -(B @ new))),
+            jnp.minimum(room(1.0 - E @ base, -(E @ new)), 1.0),
+        )
+        mus = self._mus(economy, props, bound - state.value)
+        lam, plan, value, p, s = master(economy, props, (base + eps * new).reshape(n, T), mus, self.newton_steps)
+        solved = jnp.isfinite(value)
+        # the centre announces the new master's prices; it keeps the best plan it has found (the master's
+        # optimum never falls in exact arithmetic; this guards against the solver's ~1e-9 error and against
+        # a replaced proposal that carried weight)
+        better = solved & (value > state.value)
+        keep = lambda a, b: jax.tree_util.tree_map(lambda x, y: jnp.where(better, x, y), a, b)
+        best_plan, best_value = keep((plan, value), (state.plan, state.value))
+        new_state = MemoryState(
+            proposals=props,
+            weights=jnp.where(solved, lam, state.weights),
+            goods_prices=jnp.where(solved, p, state.goods_prices),
+            resource_prices=jnp.where(solved, s, state.resource_prices),
+            plan=best_plan,
+            value=best_value,
+            bound=bound,
+            count=count,
+        )
         return new_state, msgs
 
     def observe(self, economy: ProductionEconomy, state: MemoryState) -> Observation:

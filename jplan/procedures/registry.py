@@ -19,12 +19,13 @@ from .dantzig_wolfe import DantzigWolfe
 from .kornai_liptak import KornaiLiptak, KornaiLiptakSubgradient
 from .heal import Heal, HealProportional
 from .malinvaud import Malinvaud
+from .malinvaud_memory import MalinvaudMemory
 
 __all__ = ["make_procedure", "register_procedure", "load_plugins", "ENTRY_POINT_GROUP", "solve", "SolveResult", "DEFAULT_STEPS", "PROCEDURES"]
 
 #: The procedures by their command-line names.
-PROCEDURES = {cls.name: cls for cls in (ArrowHurwicz, ArrowHurwiczAdaptive, Malinvaud, Heal, HealProportional,
-                                        DantzigWolfe, KornaiLiptak, KornaiLiptakSubgradient)}
+PROCEDURES = {cls.name: cls for cls in (ArrowHurwicz, ArrowHurwiczAdaptive, Malinvaud, MalinvaudMemory, Heal,
+                                        HealProportional, DantzigWolfe, KornaiLiptak, KornaiLiptakSubgradient)}
 """The procedure registry: name -> class, the built-in ones and any registered (`register_procedure`) or
 installed under the entry-point group `jplan.procedures` (`load_plugins`)."""
 
@@ -32,7 +33,7 @@ installed under the entry-point group `jplan.procedures` (`load_plugins`)."""
 MAX_STEPS = 100_000
 
 #: Generous step limits; every procedure stops earlier at its own tolerance.
-DEFAULT_STEPS = {"arrow-hurwicz": 50000, "arrow-hurwicz-adaptive": 20000, "malinvaud": 200, "heal": 20000,
+DEFAULT_STEPS = {"arrow-hurwicz": 50000, "arrow-hurwicz-adaptive": 20000, "malinvaud": 200, "malinvaud-memory": 300, "heal": 20000,
                  "heal-proportional": 2000, "dantzig-wolfe": 200,
                  "kornai-liptak": 2000, "kornai-liptak-subgradient": 2000}
 
