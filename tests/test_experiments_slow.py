@@ -1,6 +1,7 @@
 """Slow: the experiment scripts end to end (run with `python3 -m pytest -m slow`)."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
+
+
+def readme_env() -> dict:
+    """The environment of a user running the README's commands: without the XLA flags the suite sets for
+    compile speed (conftest.py), which change the last bits of results and so the README's tables."""
+    flags = [f for f in os.environ.get("XLA_FLAGS", "").split()
+             if f not in ("--xla_backend_optimization_level=0", "--xla_llvm_disable_expensive_passes=true")]
+    return {**os.environ, "XLA_FLAGS": " ".join(flags)}
 
 
 @pytest.mark.parametrize("script", ["default_comparison", "increasing_returns", "cost_vs_n"])
@@ -46,7 +55,7 @@ def _table_rows(lines):
 def test_readme_table_is_what_jplan_study_prints(tmp_path):
     """The README's first command prints exactly the README's table (timing columns aside)."""
     proc = subprocess.run([sys.executable, "-m", "jplan.cli", "study", "--out", str(tmp_path / "d"), "--quiet"],
-                          capture_output=True, text=True, cwd=tmp_path, check=True)
+                          capture_output=True, text=True, cwd=tmp_path, check=True, env=readme_env())
     readme = (ROOT / "README.md").read_text()
     block = readme.split("<!-- study-table:start -->", 1)[1].split("<!-- study-table:end -->", 1)[0]
     assert _table_rows(proc.stdout.splitlines()) == _table_rows(block.splitlines())
@@ -55,7 +64,7 @@ def test_readme_table_is_what_jplan_study_prints(tmp_path):
 def test_readme_decomposition_study_table_is_what_the_study_prints(tmp_path):
     """`jplan study decomposition` prints the README's Malinvaud-with-memory table (timing columns aside)."""
     proc = subprocess.run([sys.executable, "-m", "jplan.cli", "study", "decomposition", "--out", str(tmp_path / "d"), "--quiet"],
-                          capture_output=True, text=True, cwd=tmp_path, check=True)
+                          capture_output=True, text=True, cwd=tmp_path, check=True, env=readme_env())
     readme = (ROOT / "README.md").read_text()
     block = readme.split("<!-- decomposition-study-table:start -->", 1)[1].split("<!-- decomposition-study-table:end -->", 1)[0]
     assert _table_rows(proc.stdout.splitlines()) == _table_rows(block.splitlines())
@@ -64,7 +73,7 @@ def test_readme_decomposition_study_table_is_what_the_study_prints(tmp_path):
 def test_malinvaud_memory_experiment_matches_the_readme():
     """`experiments/malinvaud_memory.py` prints the README's table of the procedure's design choices."""
     proc = subprocess.run([sys.executable, str(ROOT / "experiments" / "malinvaud_memory.py")], check=True, cwd=ROOT,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=readme_env())
     printed = [line for line in proc.stdout.splitlines() if line.startswith("|")]
     readme = (ROOT / "README.md").read_text()
     start = readme.index("| variant | k = 1 |")
@@ -86,7 +95,7 @@ def test_rudra_cycles_experiment(tmp_path):
 def test_decomposition_experiment_matches_the_readme(tmp_path):
     """`experiments/decomposition.py` runs, and at the README's batch its table is the README's."""
     proc = subprocess.run([sys.executable, str(ROOT / "experiments" / "decomposition.py"), "--batch", "100", "--out", str(tmp_path)],
-                          check=True, cwd=ROOT, capture_output=True, text=True)
+                          check=True, cwd=ROOT, capture_output=True, text=True, env=readme_env())
     assert (tmp_path / "decomposition.png").exists()
     printed = [line for line in proc.stdout.splitlines() if line.startswith("|")]
     readme = (ROOT / "README.md").read_text().split("(100 random economies per size", 1)[1]
