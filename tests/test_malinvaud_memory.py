@@ -23,7 +23,8 @@ FAMILIES = {
 STEPS = 60
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+# the CES family (~40 s of compiling) runs with the slow tests; `jplan study decomposition` covers CES too
+@pytest.mark.parametrize("family", ["cobb-douglas", pytest.param("ces", marks=pytest.mark.slow)])
 def test_feasible_monotone_bracketed_and_closing(family):
     economies, opt = batch(71, 32, 4, 2, **FAMILIES[family])
     tr = jax.jit(jax.vmap(lambda e, u: run(MalinvaudMemory(), e, STEPS, optimal_welfare=u)))(economies, opt.welfare)
