@@ -268,7 +268,7 @@ def read_toml(path: str | os.PathLike, what: str = "file") -> dict:
     if not path.exists():
         raise EconomyFileError(f"{path}: {what} not found")
     if path.is_dir():
-        raise EconomyFileError(f"{path}: is a directory, not a {what}")
+        raise EconomyFileError(f"{path}: is a directory, not {'an' if what[:1] in 'aeiou' else 'a'} {what}")
     if not path.is_file():
         raise EconomyFileError(f"{path}: not a regular file (a device, pipe or socket cannot be read as the {what})")
     if path.stat().st_size > MAX_FILE_BYTES:
