@@ -130,13 +130,12 @@ def capped_supply(supply, tech, index, prices, caps, sweeps: int = 2):
 
 class Proposals(eqx.Module):
     """The proposals the centre has heard, `memory` slots per firm: output q [n, T], input demands
-    v [n, T, n], resource demands r [n, T, m], which slots hold one (`used`), and when each arrived."""
+    v [n, T, n], resource demands r [n, T, m], and which slots hold one (`used`)."""
 
     q: Array
     v: Array
     r: Array
     used: Array
-    arrived: Array
 
 
 class MemoryState(eqx.Module):
@@ -147,7 +146,6 @@ class MemoryState(eqx.Module):
     plan: Plan
     value: Array  # the master's objective φ at its solution
     bound: Array  # the best Lagrangian bound heard so far
-    count: Array  # step counter (for the arrival stamps)
 
 
 def _objective(economy: ProductionEconomy, c: Array) -> Array:
@@ -170,6 +168,11 @@ def _columns(economy: ProductionEconomy, props: Proposals):
     B = jnp.transpose(props.r, (2, 0, 1)).reshape(economy.m, n * T)
     E = jnp.repeat(jnp.eye(n, dtype=props.q.dtype), T, axis=1)
     return A, B, E
+
+
+def _step_to_boundary(value: Array, change: Array) -> Array:
+    """The largest α with value + α·change ≥ 0 in every entry (∞ where nothing decreases)."""
+    return jnp.min(jnp.where(change < 0, -value / jnp.where(change < 0, change, -1.0), jnp.inf))
 
 
 def _barrier_value(economy, A, B, E, used, lam, mu):
@@ -206,9 +209,7 @@ def _newton(economy, A, B, E, used, lam, mu):
     y = solve(jnp.eye(r, dtype=lam.dtype) + M @ W, M @ (U @ dg))
     d = dg - d_inv * (U.T @ y)
     # the longest step that keeps every constraint strictly satisfied, then backtracking (Armijo)
-    def limit(value, change):
-        return jnp.min(jnp.where(change < 0, -value / jnp.where(change < 0, change, -1.0), jnp.inf))
-
+    limit = _step_to_boundary
     alpha_max = jnp.minimum(
         1.0,
         0.99 * jnp.min(jnp.stack([
@@ -224,10 +225,11 @@ def _newton(economy, A, B, E, used, lam, mu):
     return lam + alpha * d
 
 
-def master(economy: ProductionEconomy, props: Proposals, start: Array, mus: Array, newton_steps: int):
+def master(economy: ProductionEconomy, props: Proposals, start: Array, mus: Array, newton_steps: int, columns=None):
     """The centre's master problem from a strictly feasible start λ [n, T], by the barrier method over the
-    weights `mus`. Reads only public data (welfare, endowments) and the proposals. Returns (λ, plan, φ, p, s)."""
-    A, B, E = _columns(economy, props)
+    weights `mus`. Reads only public data (welfare, endowments) and the proposals (`columns`: their
+    `_columns`, when the caller has them already). Returns (λ, plan, φ, p, s)."""
+    A, B, E = _columns(economy, props) if columns is None else columns
     used = props.used.reshape(-1)
 
     def level(lam, mu):
@@ -315,12 +317,13 @@ class MalinvaudMemory(Procedure):
         endowments (public)."""
         supply, work = supply_function(economy)
         prices = jnp.concatenate([p, s])
-        if self.bounded:
+        if self.bounded:  # each capped answer: its Newton steps (1 + m responses each) and bisections
             capped = lambda tech, i: capped_supply(supply, tech, i, prices, economy.endowments, self.cap_sweeps)
             q, r, v = jax.vmap(capped)(economy.firms, jnp.arange(economy.n))
-        else:  # the unbounded answers (for comparison: the procedure then stalls, see the module docstring)
+            work = work * (1 + (1 + economy.m) * CAP_NEWTON + self.cap_sweeps * economy.m * CAP_BISECTIONS)
+        else:  # the unbounded answers (for comparison: the first steps are wasted, see the module docstring)
             q, r, v, _ = jax.vmap(supply)(economy.firms, jnp.arange(economy.n), jnp.broadcast_to(prices, (economy.n, prices.shape[0])))
-        msgs = Messages.of((p, s), (q, v, r), firm_work=work * (1 + (1 + economy.m) * CAP_NEWTON + self.cap_sweeps * economy.m * CAP_BISECTIONS))
+        msgs = Messages.of((p, s), (q, v, r), firm_work=work)
         return (q, v, r), msgs
 
     def init(self, economy: ProductionEconomy) -> tuple[MemoryState, Messages]:
@@ -335,16 +338,15 @@ class MalinvaudMemory(Procedure):
             v=jnp.zeros((n, T, n), dtype).at[:, 0].set(v),
             r=jnp.zeros((n, T, m), dtype).at[:, 0].set(r),
             used=jnp.zeros((n, T), bool).at[:, 0].set(True),
-            arrived=jnp.zeros((n, T), jnp.int32),
         )
         x = opening_weights(economy, q, v, r)
         lam0 = jnp.zeros((n, T), dtype).at[:, 0].set(x)
-        A, _, _ = _columns(economy, props)
-        gap0 = bound - _objective(economy, A @ lam0.reshape(-1))
-        lam, plan, value, p, s = master(economy, props, lam0, self._mus(economy, props, gap0), self.newton_steps)
+        columns = _columns(economy, props)
+        gap0 = bound - _objective(economy, columns[0] @ lam0.reshape(-1))
+        lam, plan, value, p, s = master(economy, props, lam0, self._mus(economy, props, gap0), self.newton_steps, columns)
         start_ok = jnp.all(x > 0) & jnp.isfinite(value)
         value = jnp.where(start_ok, value, jnp.nan)
-        state = MemoryState(props, lam, p, s, plan, value, bound, jnp.asarray(0, jnp.int32))
+        state = MemoryState(props, lam, p, s, plan, value, bound)
         return state, msgs
 
     def step(self, economy: ProductionEconomy, state: MemoryState) -> tuple[MemoryState, Messages]:
@@ -352,7 +354,6 @@ class MalinvaudMemory(Procedure):
         (q, v, r), msgs = self._ask(economy, state.goods_prices, state.resource_prices)
         bound = jnp.minimum(state.bound, lagrangian_bound(economy, state.goods_prices, state.resource_prices, q, v, r))
         props, lam = state.proposals, state.weights
-        count = state.count + 1
         # each firm's slot for the new proposal: an empty one, else its proposal with the smallest weight
         # (never the first, whose weights started the master)
         key = jnp.where(props.used, lam, -jnp.inf).at[:, 0].set(jnp.inf)
@@ -362,20 +363,19 @@ class MalinvaudMemory(Procedure):
             v=jnp.where(hit[:, :, None], v[:, None, :], props.v),
             r=jnp.where(hit[:, :, None], r[:, None, :], props.r),
             used=props.used | hit,
-            arrived=jnp.where(hit, count, props.arrived),
         )
         # a strictly feasible start: ¾ of the current weights (a replaced proposal's weight dropped) plus as
         # much of each new proposal as keeps half of every remaining slack
         A, B, E = _columns(economy, props)
         base = (jnp.where(hit, 0.0, lam) * 0.75).reshape(-1)
         new = hit.reshape(-1).astype(base.dtype)
-        room = lambda value, change: jnp.min(jnp.where(change < 0, -value / jnp.where(change < 0, change, -1.0), jnp.inf))
+        room = _step_to_boundary
         eps = 0.5 * jnp.minimum(
             jnp.minimum(room(A @ base, A @ new), room(economy.endowments - B @ base, -(B @ new))),
             jnp.minimum(room(1.0 - E @ base, -(E @ new)), 1.0),
         )
         mus = self._mus(economy, props, bound - state.value)
-        lam, plan, value, p, s = master(economy, props, (base + eps * new).reshape(n, T), mus, self.newton_steps)
+        lam, plan, value, p, s = master(economy, props, (base + eps * new).reshape(n, T), mus, self.newton_steps, (A, B, E))
         solved = jnp.isfinite(value)
         # the centre announces the new master's prices; it keeps the best plan it has found (the master's
         # optimum never falls in exact arithmetic; this guards against the solver's ~1e-9 error and against
@@ -391,7 +391,6 @@ class MalinvaudMemory(Procedure):
             plan=best_plan,
             value=best_value,
             bound=bound,
-            count=count,
         )
         return new_state, msgs
 
