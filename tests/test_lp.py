@@ -48,6 +48,11 @@ def test_linprog_matches_highs_status_and_objective(kind, m, nv):
             # Dual feasibility of the reported duals, and strong duality.
             assert np.all(np.asarray(sol.reduced_costs[i]) >= -1e-9)
             assert float(sol.duals[i] @ bi) == pytest.approx(ref.fun, rel=1e-9, abs=1e-9)
+        if status == "unbounded":  # the reported ray proves it: d ≥ 0, A d = 0, cᵀd < 0
+            d = np.asarray(sol.ray[i])
+            assert np.all(d >= 0) and d.max() == 1.0 and np.abs(Ai @ d).max() <= 1e-9 and ci @ d < -1e-12, i
+        else:
+            assert np.all(np.asarray(sol.ray[i]) == 0.0)
     assert "optimal" in seen
     if kind == "mixed":
         assert {"infeasible", "unbounded"} <= seen

@@ -110,7 +110,8 @@ class Observation(eqx.Module):
         plan: the current plan (for price procedures, the plan the prices call forth).
         goods_prices: [n] prices of goods in the procedure's units, NaN where it has none.
         resource_prices: [m] prices of resources, NaN where it has none.
-        residual: the procedure's own optimality residual; it stops when this is ≤ its tolerance.
+        residual: the procedure's own optimality residual; it stops when this is ≤ its tolerance (+inf: no
+            certificate yet, e.g. no finite Lagrangian bound).
         failed: a procedure-specific failure (e.g. a non-productive technique matrix for Malinvaud).
     """
 
@@ -220,8 +221,11 @@ def _score(economy, plan, optimal_welfare):
 
 
 def _finite_and_bounded(obs: Observation) -> Array:
-    leaves = jax.tree_util.tree_leaves((obs.plan, obs.residual))
+    leaves = jax.tree_util.tree_leaves(obs.plan)
     ok = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x) & (jnp.abs(x) < DIVERGENCE_BOUND)) for x in leaves]))
+    # a residual of +inf means "no optimality certificate yet" (e.g. Dantzig–Wolfe while a division answers
+    # with an extreme ray), not divergence; NaN or -inf is
+    ok = ok & ((jnp.isfinite(obs.residual) & (jnp.abs(obs.residual) < DIVERGENCE_BOUND)) | (obs.residual == jnp.inf))
     prices = jnp.concatenate([obs.goods_prices, obs.resource_prices])
     prices_ok = jnp.all(jnp.isnan(prices) | (jnp.isfinite(prices) & (jnp.abs(prices) < DIVERGENCE_BOUND)))
     return ok & prices_ok

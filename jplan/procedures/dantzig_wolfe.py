@@ -25,14 +25,21 @@ division's first proposal is the zero plan (a feasible master from the start, wi
 the subproblems are solved by jplan's simplex (Bland's rule after degenerate pivots, so degeneracy cannot
 make them cycle; the master's duals at a degenerate optimum are one valid choice among several).
 
+Extreme rays: a division whose private polytope is unbounded may find its profit unbounded at the
+announced prices. It then answers with an *extreme ray* d of its polytope along which profit grows (the
+direction its simplex found), reported like a proposal, (c_jᵀd, D_j d), with reduced profit +∞: the value
+of its Lagrangian subproblem. The centre enters it as a ray column, a weight ρ ≥ 0 outside the convexity
+row (Dantzig and Wolfe 1960; Bertsimas and Tsitsiklis 1997, §6.4), and the Lagrangian bound at those prices
+is +∞ (no bound; the kept bound is unchanged). If the master itself is unbounded, so is the economy: that
+is reported `failed`.
+
 Columns: the centre keeps at most `columns` proposals per division; when they are all taken, a new
 proposal replaces the oldest one that is not in the master's current basis (λ = 0), so memory and the
 master's size stay fixed under jit (a division can always free a column when `columns` ≥ m0 + 2).
 
 Statuses: `converged` (gap ≤ tolerance), `not_converged` (the step limit: DW's known tailing-off shows as
-a slowly closing bound gap, visible in the trace's `residual`), `failed` (a division's subproblem is
-unbounded, i.e. its private polytope has an improving ray at these prices, or an LP hit its iteration
-limit). Extreme rays are not turned into master columns: such an economy is reported `failed`.
+a slowly closing bound gap, visible in the trace's `residual`), `failed` (the master is unbounded, i.e. the
+economy's optimum is infinite, or an LP hit its iteration limit or a numerical failure).
 """
 
 from __future__ import annotations
@@ -45,17 +52,19 @@ import jax.numpy as jnp
 from jaxtyping import Array
 
 from ..economies.divisions import DivisionPlan, DivisionsEconomy
-from ..solvers.lp import OPTIMAL, linprog
+from ..solvers.lp import OPTIMAL, UNBOUNDED, linprog
 from .base import Messages, Observation, Procedure
 
 __all__ = ["DantzigWolfe", "division_proposal", "master_problem"]
 
 
 def division_proposal(economy: DivisionsEconomy, j, prices: Array):
-    """Division j's answer to prices π: its profit-maximising plan, the return c_jᵀv, the shared use D_j v,
-    the reduced profit (c_j − D_jᵀπ)ᵀv, and whether its LP was solved (False when unbounded).
+    """Division j's answer to prices π: its profit-maximising plan v, the return c_jᵀv, the shared use D_j v,
+    the reduced profit (c_j − D_jᵀπ)ᵀv, and whether its LP was solved.
 
-    Reads only division j's own data and the prices.
+    When its profit is unbounded at π, v is the extreme ray the simplex found (max entry 1), the return and
+    use are the ray's, and the reduced profit is +∞ (the subproblem's value). Reads only division j's own
+    data and the prices.
     """
     c, D, A, b = economy.objective[j], economy.shared_use[j], economy.constraints[j], economy.limits[j]
     mask = economy.activity_mask[j]
@@ -64,11 +73,13 @@ def division_proposal(economy: DivisionsEconomy, j, prices: Array):
     sol = linprog(jnp.concatenate([-profit, jnp.zeros(p, c.dtype)]), jnp.concatenate([A, jnp.eye(p, dtype=c.dtype)], axis=1),
                   b, jnp.concatenate([mask, jnp.ones(p, bool)]))
     ok = sol.status == OPTIMAL
-    v = jnp.where(ok & mask, sol.x[:a], 0.0)
-    return v, jnp.dot(c, v), D @ v, jnp.dot(profit, v), ok
+    unbounded = sol.status == UNBOUNDED
+    v = jnp.where(mask, jnp.where(ok, sol.x[:a], jnp.where(unbounded, sol.ray[:a], 0.0)), 0.0)
+    reduced = jnp.where(unbounded, jnp.inf, jnp.dot(profit, v))
+    return v, jnp.dot(c, v), D @ v, reduced, ok | unbounded
 
 
-def master_problem(resources: Array, values: Array, uses: Array, valid: Array):
+def master_problem(resources: Array, values: Array, uses: Array, valid: Array, rays: Array | None = None):
     """The centre's master LP over the proposals received: (λ [N, K], π [m0], μ [N], value, ok).
 
     Args:
@@ -76,13 +87,16 @@ def master_problem(resources: Array, values: Array, uses: Array, valid: Array):
         values: c_jᵀv_jt [N, K], the proposals' returns as reported.
         uses: D_j v_jt [N, K, m0], their shared-resource use as reported.
         valid: [N, K], which column slots hold a proposal.
+        rays: [N, K], which of them are extreme rays (weights outside the convexity rows); none by default.
 
     Reads nothing else: the centre never sees a division's technology.
     """
     N, K, m0 = uses.shape
     dtype = values.dtype
+    points = jnp.ones((N, K), dtype) if rays is None else jnp.where(rays, 0.0, 1.0).astype(dtype)
     shared = jnp.concatenate([jnp.transpose(uses, (2, 0, 1)).reshape(m0, N * K), jnp.eye(m0, dtype=dtype)], axis=1)
-    convexity = jnp.concatenate([jnp.repeat(jnp.eye(N, dtype=dtype), K, axis=1), jnp.zeros((N, m0), dtype)], axis=1)
+    convexity = jnp.concatenate([(jnp.eye(N, dtype=dtype)[:, :, None] * points[None]).reshape(N, N * K),
+                                 jnp.zeros((N, m0), dtype)], axis=1)
     A = jnp.concatenate([shared, convexity], axis=0)
     b = jnp.concatenate([resources, jnp.ones(N, dtype)])
     c = jnp.concatenate([-jnp.where(valid, values, 0.0).reshape(-1), jnp.zeros(m0, dtype)])
@@ -106,11 +120,11 @@ class DantzigWolfe(Procedure):
     tolerance: Array = eqx.field(default_factory=lambda: jnp.asarray(1e-9), converter=jnp.asarray)
     columns: int = eqx.field(static=True, default=64)
 
-    # state: (proposals [N,K,a], values [N,K], uses [N,K,m0], valid [N,K], age [N,K], lam [N,K], prices [m0],
-    #         master value, best bound, step counter, ok)
-    def _master(self, economy, proposals, values, uses, valid, age, t, bound, ok):
-        lam, prices, _, value, master_ok = master_problem(economy.resources, values, uses, valid)
-        return (proposals, values, uses, valid, age, lam, prices, value, bound, t, ok & master_ok)
+    # state: (proposals [N,K,a], values [N,K], uses [N,K,m0], valid [N,K], rays [N,K], age [N,K], lam [N,K],
+    #         prices [m0], master value, best bound, step counter, ok)
+    def _master(self, economy, proposals, values, uses, valid, rays, age, t, bound, ok):
+        lam, prices, _, value, master_ok = master_problem(economy.resources, values, uses, valid, rays)
+        return (proposals, values, uses, valid, rays, age, lam, prices, value, bound, t, ok & master_ok)
 
     def init(self, economy: DivisionsEconomy):
         N, a = economy.objective.shape
@@ -121,18 +135,21 @@ class DantzigWolfe(Procedure):
         values = jnp.zeros((N, K), dtype)
         uses = jnp.zeros((N, K, m0), dtype)
         valid = jnp.zeros((N, K), bool).at[:, 0].set(True)
+        rays = jnp.zeros((N, K), bool)
         age = jnp.zeros((N, K), jnp.int32)
-        state = self._master(economy, proposals, values, uses, valid, age, jnp.asarray(1), jnp.asarray(jnp.inf, dtype),
-                             jnp.asarray(True))
+        state = self._master(economy, proposals, values, uses, valid, rays, age, jnp.asarray(1),
+                             jnp.asarray(jnp.inf, dtype), jnp.asarray(True))
         # the opening round: prices π = 0 (the master over the zero plans) and every division's first real
-        # proposal, its own optimum ignoring the centre; after it the bound is finite
+        # proposal, its own optimum ignoring the centre (or a ray); after it the bound is finite unless a ray came
         return self.step(economy, state)
 
     def step(self, economy: DivisionsEconomy, state):
-        proposals, values, uses, valid, age, lam, prices, value, bound, t, ok = state
+        proposals, values, uses, valid, rays, age, lam, prices, value, bound, t, ok = state
         N = economy.divisions
         v, ret, use, reduced, solved = jax.vmap(lambda j: division_proposal(economy, j, prices))(jnp.arange(N))
-        bound = jnp.minimum(bound, jnp.dot(prices, economy.resources) + jnp.sum(reduced))
+        is_ray = reduced == jnp.inf  # the centre reads the report: an infinite reduced profit is a ray
+        lagrangian = jnp.dot(prices, economy.resources) + jnp.sum(jnp.where(is_ray, 0.0, reduced))
+        bound = jnp.where(jnp.any(is_ray), bound, jnp.minimum(bound, lagrangian))
         # the slot each division's proposal takes: an empty one, else the oldest non-basic column
         key = jnp.where(~valid, -1, jnp.where(lam > 1e-12, jnp.iinfo(jnp.int32).max, age))
         slot = jnp.argmin(key, axis=1)
@@ -141,13 +158,14 @@ class DantzigWolfe(Procedure):
         values = values.at[rows, slot].set(ret)
         uses = uses.at[rows, slot].set(use)
         valid = valid.at[rows, slot].set(True)
+        rays = rays.at[rows, slot].set(is_ray)
         age = age.at[rows, slot].set(t)
-        state = self._master(economy, proposals, values, uses, valid, age, t + 1, bound, ok & jnp.all(solved))
+        state = self._master(economy, proposals, values, uses, valid, rays, age, t + 1, bound, ok & jnp.all(solved))
         msgs = Messages.of((prices,), (ret, use, reduced), solves=1, firm_work=N)
         return state, msgs
 
     def observe(self, economy: DivisionsEconomy, state) -> Observation:
-        proposals, values, uses, valid, age, lam, prices, value, bound, t, ok = state
+        proposals, values, uses, valid, rays, age, lam, prices, value, bound, t, ok = state
         plan = DivisionPlan(activities=jnp.einsum("jk,jka->ja", lam, proposals))
         gap = (bound - value) / jnp.maximum(1.0, jnp.abs(value))
         residual = jnp.maximum(gap, 0.0)

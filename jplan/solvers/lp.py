@@ -50,6 +50,8 @@ class LPSolution(eqx.Module):
         basis: indices of the basic columns [m] (indices ≥ nv are artificial columns of redundant rows).
         status: 0 optimal, 1 infeasible, 2 unbounded, 3 iteration limit, 4 numerical failure.
         iterations: simplex pivots used (both phases).
+        ray: when unbounded, an improving direction of the feasible set [nv]: d ≥ 0, A d = 0 (to the
+            tableau's accuracy), cᵀd < 0, zero on columns not allowed, scaled to max d = 1; zeros otherwise.
     """
 
     x: Float[Array, " nv"]
@@ -59,11 +61,13 @@ class LPSolution(eqx.Module):
     basis: Int[Array, " m"]
     status: Int[Array, ""]
     iterations: Int[Array, ""]
+    ray: Float[Array, " nv"]
 
 
 def _simplex_phase(tableau, basis, cost, can_enter, is_artificial, force_out, max_iter, tol, iterations):
     """Run simplex pivots on `tableau` ([m, ncol + 1], last column the right-hand side) until no allowed
-    column has a negative reduced cost. Returns (tableau, basis, unbounded, iterations, done)."""
+    column has a negative reduced cost. Returns (tableau, basis, unbounded, iterations, done, enter), `enter`
+    the last entering column (the improving column without a blocking row when unbounded)."""
     m = tableau.shape[0]
     ncol = tableau.shape[1] - 1
     rows = jnp.arange(m)
@@ -72,11 +76,11 @@ def _simplex_phase(tableau, basis, cost, can_enter, is_artificial, force_out, ma
         return cost - cost[basis] @ tableau[:, :ncol]
 
     def cond(state):
-        tableau, basis, unbounded, it, done, degenerate = state
+        tableau, basis, unbounded, it, done, degenerate, _ = state
         return (~done) & (~unbounded) & (it < max_iter)
 
     def body(state):
-        tableau, basis, unbounded, it, done, degenerate = state
+        tableau, basis, unbounded, it, done, degenerate, _ = state
         r = reduced(tableau, basis)
         in_basis = jnp.zeros(ncol, bool).at[basis].set(True)
         scale = 1.0 + jnp.max(jnp.abs(cost))
@@ -108,11 +112,12 @@ def _simplex_phase(tableau, basis, cost, can_enter, is_artificial, force_out, ma
             it + move.astype(it.dtype),
             optimal,
             jnp.where(move, best <= tol, degenerate),
+            enter,
         )
 
-    state = (tableau, basis, jnp.array(False), iterations, jnp.array(False), jnp.array(False))
-    tableau, basis, unbounded, iterations, done, _ = jax.lax.while_loop(cond, body, state)
-    return tableau, basis, unbounded, iterations, done
+    state = (tableau, basis, jnp.array(False), iterations, jnp.array(False), jnp.array(False), jnp.array(0))
+    tableau, basis, unbounded, iterations, done, _, enter = jax.lax.while_loop(cond, body, state)
+    return tableau, basis, unbounded, iterations, done, enter
 
 
 @eqx.filter_jit
@@ -162,14 +167,14 @@ def linprog(
     # Phase I: minimise the sum of the artificial variables.
     cost1 = is_artificial.astype(dtype)
     it0 = jnp.array(0)
-    tableau, basis, _, it1, phase1_done = _simplex_phase(tableau, basis, cost1, can_enter, is_artificial, False, max_iter, tol, it0)
+    tableau, basis, _, it1, phase1_done, _ = _simplex_phase(tableau, basis, cost1, can_enter, is_artificial, False, max_iter, tol, it0)
     infeasibility = cost1[basis] @ tableau[:, -1]
     # Only a finished phase I proves infeasibility; one cut off by max_iter is an iteration limit.
     infeasible = phase1_done & (infeasibility > tol * (1.0 + jnp.max(jnp.abs(bs))))
 
     # Phase II: the true costs; artificial columns may leave but never enter.
     cost2 = jnp.concatenate([c, jnp.zeros(m, dtype)])
-    tableau, basis, unbounded, it2, done = _simplex_phase(tableau, basis, cost2, can_enter, is_artificial, True, max_iter, tol, it1)
+    tableau, basis, unbounded, it2, done, enter = _simplex_phase(tableau, basis, cost2, can_enter, is_artificial, True, max_iter, tol, it1)
 
     # Polish: recompute the basic solution and the duals from the original data.
     basis_matrix = full[:, basis]
@@ -189,6 +194,11 @@ def linprog(
         jnp.where(unbounded, UNBOUNDED, jnp.where(~done, ITERATION_LIMIT, jnp.where(primal_ok & dual_ok, OPTIMAL, NUMERICAL))),
     )
     ok = status == OPTIMAL
+    # The improving ray of an unbounded LP: the entering column rises at rate 1 and the basic variables
+    # change by −(its tableau column), none of which is positive (no blocking row).
+    direction = jnp.zeros(nv + m, dtype).at[basis].set(-tableau[:, enter]).at[enter].set(1.0)[:nv]
+    direction = jnp.where(allowed, jnp.maximum(direction, 0.0), 0.0)
+    ray = jnp.where(status == UNBOUNDED, direction / jnp.max(direction), 0.0)
     x = jnp.where(ok, jnp.maximum(x, 0.0), jnp.nan)
     duals = jnp.where(ok, duals, jnp.nan)
     objective = jnp.where(ok, c @ x, jnp.where(status == UNBOUNDED, -jnp.inf, jnp.nan))
@@ -200,6 +210,7 @@ def linprog(
         basis=basis,
         status=status,
         iterations=it2,
+        ray=ray,
     )
 
 
