@@ -23,6 +23,17 @@ step_size = 0.1
 [procedures.heal]
 steps = 60
 
+[[scenarios]]               # a block-angular scenario (jplan.economies.sample_divisions), for the
+name = "blocks"             # decomposition procedures (dantzig-wolfe, kornai-liptak, ...)
+economy = "divisions"       # default "production"
+divisions = 4               # N
+activities = 3              # per division
+shared = 2                  # m0, shared resources the centre holds
+private = 2                 # private constraint rows per division
+tightness = [0.3, 0.8]      # optional: b0 as a share of the divisions' unconstrained use
+density = 0.8               # optional: share of activities using each shared resource
+procedures = ["dantzig-wolfe"]
+
 [outputs]
 plots = true                # PNG figures
 traces = true               # per-run traces (npz)
@@ -49,7 +60,10 @@ __all__ = ["StudyConfig", "Scenario", "ProcedureSpec", "load_config", "parse_con
 _TOP = {"name", "seed", "batch", "chunk", "scenarios", "procedures", "outputs", "description"}
 _SCENARIO = {"name", "n", "m", "returns_to_scale", "density", "intermediate_share", "tfp", "endowments",
              "weight_concentration", "procedures", "technology", "elasticity", "welfare", "welfare_elasticity",
-             "subsistence", "setup"}
+             "subsistence", "setup", "economy", "divisions", "activities", "shared", "private", "tightness"}
+#: The keys of a block-angular (`economy = "divisions"`) scenario.
+_DIVISIONS_SCENARIO = {"name", "economy", "divisions", "activities", "shared", "private", "tightness", "density",
+                       "procedures"}
 _RANGES = ("returns_to_scale", "intermediate_share", "tfp", "endowments", "elasticity", "welfare_elasticity",
            "subsistence", "setup")
 #: Sampler bounds for config ranges (the economy file format's supported magnitudes).
@@ -68,11 +82,24 @@ def _hyperparameters(name: str) -> set[str]:
 
 @dataclass(frozen=True)
 class Scenario:
+    """One scenario: `kind` "production" (n goods, m resources, `sample` options in `sampler`) or
+    "divisions" (block-angular: n = N divisions, m = m0 shared resources; `sampler` holds the
+    `sample_divisions` sizes and options)."""
+
     name: str
     n: int
     m: int
     sampler: dict
     procedures: tuple[str, ...]
+    kind: str = "production"
+
+    @property
+    def label(self) -> str:
+        """The scenario's sizes as figure titles write them."""
+        if self.kind == "divisions":
+            s = self.sampler
+            return f"N={s['divisions']}, a={s['activities']}, m₀={s['shared']}, p={s['private']}"
+        return f"n={self.n}, m={self.m}"
 
 
 @dataclass(frozen=True)
@@ -100,6 +127,9 @@ class StudyConfig:
         data = asdict(self)
         data.pop("source")
         data.pop("description")
+        for sc in data["scenarios"]:  # production scenarios hash as before block-angular ones existed
+            if sc["kind"] == "production":
+                sc.pop("kind")
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
     def procedure(self, name: str) -> ProcedureSpec:
@@ -120,7 +150,8 @@ def _safe_name(value: Any, where: str) -> str:
 
 
 #: Size limits, refused with one line before anything is allocated.
-LIMITS = {"n": 500, "m": 100, "batch": 1_000_000, "chunk": 65_536, "steps": 100_000, "seed": 2**63 - 1}
+LIMITS = {"n": 500, "m": 100, "batch": 1_000_000, "chunk": 65_536, "steps": 100_000, "seed": 2**63 - 1,
+          "divisions": 200, "activities": 200, "shared": 50, "private": 200}
 
 
 def _int(value: Any, where: str, minimum: int = 1, maximum: int | None = None) -> int:
@@ -203,6 +234,15 @@ def parse_config(doc: dict, source: str = "") -> StudyConfig:
         if sname in seen:
             raise ConfigError(f"{where}.name: {sname!r} names two scenarios")
         seen.add(sname)
+        kind = sc.get("economy", "production")
+        if kind not in ("production", "divisions"):
+            raise ConfigError(f"{where}.economy: must be \"production\" or \"divisions\", got {kind!r}")
+        if kind == "divisions":
+            scenarios.append(_divisions_scenario(sc, where, sname, procs))
+            continue
+        for key in ("divisions", "activities", "shared", "private", "tightness"):
+            if key in sc:
+                raise ConfigError(f"{where}.{key}: an option of block-angular scenarios (economy = \"divisions\")")
         for key in ("n", "m"):
             if key not in sc:
                 raise ConfigError(f"{where}.{key}: missing")
@@ -239,16 +279,8 @@ def parse_config(doc: dict, source: str = "") -> StudyConfig:
             sampler["weight_concentration"] = _number_or_range(sc["weight_concentration"], f"{where}.weight_concentration")
             if isinstance(sampler["weight_concentration"], tuple):
                 raise ConfigError(f"{where}.weight_concentration: must be a number")
-        names = sc.get("procedures", [p.name for p in procs])
-        if not isinstance(names, list) or not names:
-            raise ConfigError(f"{where}.procedures: must be a non-empty list of procedure names")
-        for pn in names:
-            if pn not in {p.name for p in procs}:
-                raise ConfigError(f"{where}.procedures: {pn!r} has no [procedures.{pn}] table")
-            if PROCEDURES[pn].economy_kind != "production":
-                raise ConfigError(f"{where}.procedures: {pn!r} runs on {PROCEDURES[pn].economy_kind} economies; study "
-                                  "scenarios draw production economies (run it with `jplan solve` or jplan.run)")
-        scenarios.append(Scenario(sname, n, m, sampler, tuple(names)))
+        names = _scenario_procedures(sc, where, procs, "production")
+        scenarios.append(Scenario(sname, n, m, sampler, names))
     outputs = doc.get("outputs", {})
     if not isinstance(outputs, dict):
         raise ConfigError("outputs: must be a table")
@@ -266,6 +298,47 @@ def parse_config(doc: dict, source: str = "") -> StudyConfig:
         procedures=tuple(procs), plots=outputs.get("plots", True), traces=outputs.get("traces", True),
         description=description, source=source,
     )
+
+
+def _scenario_procedures(sc: dict, where: str, procs: list, kind: str) -> tuple[str, ...]:
+    """The scenario's procedure names: its `procedures` list, or every configured procedure of its kind."""
+    names = sc.get("procedures", [p.name for p in procs if PROCEDURES[p.name].economy_kind == kind])
+    if not isinstance(names, list) or not names:
+        raise ConfigError(f"{where}.procedures: must be a non-empty list of procedure names"
+                          + ("" if "procedures" in sc else f" (no configured procedure runs on {kind} economies)"))
+    for pn in names:
+        if pn not in {p.name for p in procs}:
+            raise ConfigError(f"{where}.procedures: {pn!r} has no [procedures.{pn}] table")
+        if PROCEDURES[pn].economy_kind != kind:
+            raise ConfigError(f"{where}.procedures: {pn!r} runs on {PROCEDURES[pn].economy_kind} economies; this scenario "
+                              f"draws {kind} economies" + (" (set economy = \"divisions\")"
+                                                           if PROCEDURES[pn].economy_kind == "divisions" else ""))
+    return tuple(names)
+
+
+def _divisions_scenario(sc: dict, where: str, name: str, procs: list) -> Scenario:
+    """A block-angular scenario: sizes and `sample_divisions` options."""
+    extra = set(sc) - _DIVISIONS_SCENARIO
+    if extra:
+        raise ConfigError(f"{where}.{sorted(extra)[0]}: not an option of block-angular scenarios "
+                          f"(they take {', '.join(sorted(_DIVISIONS_SCENARIO - {'name', 'economy', 'procedures'}))})")
+    sampler: dict = {}
+    for key in ("divisions", "activities", "shared", "private"):
+        if key not in sc:
+            raise ConfigError(f"{where}.{key}: missing (a block-angular scenario needs divisions, activities, shared, private)")
+        sampler[key] = _int(sc[key], f"{where}.{key}", 1, LIMITS[key])
+    if "tightness" in sc:
+        value = _number_or_range(sc["tightness"], f"{where}.tightness")
+        if max(_as_range(value)) > 1.0:
+            raise ConfigError(f"{where}.tightness: must lie in (0, 1] (a share of the unconstrained use), got {sc['tightness']!r}")
+        sampler["tightness"] = value
+    if "density" in sc:
+        d = sc["density"]
+        if isinstance(d, bool) or not isinstance(d, (int, float)) or not 0 <= d <= 1:
+            raise ConfigError(f"{where}.density: must be between 0 and 1, got {d!r}")
+        sampler["density"] = float(d)
+    names = _scenario_procedures(sc, where, procs, "divisions")
+    return Scenario(name, sampler["divisions"], sampler["shared"], sampler, names, kind="divisions")
 
 
 def find_config(name_or_path: str) -> Path:

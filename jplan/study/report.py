@@ -2,7 +2,8 @@
 
 Definitions used throughout (also written into report.md):
 
-- gap: |U − U*| / Σw, the welfare distance to the exact optimum in log points of uniform consumption.
+- gap: |U − U*| / Σw, the welfare distance to the exact optimum in log points of uniform consumption;
+  in block-angular scenarios (`economy = "divisions"`), |V* − V|/max(1, |V*|) of the plan's value V.
 - iterations to a tolerance: the first iteration from which the gap stays at or below it for the rest
   of the run (so a price procedure crossing the optimum's welfare on its way does not count).
 - feasible at every iterate: largest relative excess demand ≤ 1e-9 at every iterate.
@@ -34,7 +35,7 @@ from ..procedures.base import FAILED, OUT_OF_DOMAIN
 from .config import StudyConfig
 from .._json import number
 from .._files import atomic_write, atomic_write_text
-from .runner import RECORD_FIELDS, load_records
+from .runner import load_records, record_fields
 from .storage import save_arrays
 
 __all__ = ["summarize", "write_outputs", "TOLERANCES", "iterations_to", "tolerance_label"]
@@ -49,7 +50,8 @@ def tolerance_label(tol: float) -> str:
 
 #: What the table's columns mean (written under the table in report.md; the README quotes it).
 LEGEND = """*gap*: the welfare distance to the reference optimum in log points of uniform consumption (above
-subsistence, for Stone–Geary; 1e-2 ≈ 1% of every good), one meaning for every welfare family. *runs*:
+subsistence, for Stone–Geary; 1e-2 ≈ 1% of every good), one meaning for every welfare family; in
+block-angular scenarios, |V* − V|/max(1, |V*|) of the plan's value against the exact LP optimum. *runs*:
 in domain / all (and the share whose reference is the best plan found rather than a certified optimum,
 non-convex). *failed*: share of runs whose procedure could not form a start (no cost-covering start
 price for Malinvaud, a start left below subsistence for Heal) or a step. *conv.*: stopped by the
@@ -217,7 +219,7 @@ def _plots(config: StudyConfig, records: dict, out: Path) -> list[str]:
         return fig, axes.ravel()[:k]
 
     # 1. median gap vs iteration with interquartile bands
-    fig, axes = grid("Welfare gap to the reference optimum, log points of uniform consumption (median and 25–75% band over runs that started)")
+    fig, axes = grid("Gap to the reference optimum (median and 25–75% band over runs that started)")
     for ax, sc in zip(axes, config.scenarios):
         for p, runs in in_domain(sc):
             gap = np.maximum(runs["gap"], 1e-16)
@@ -228,7 +230,7 @@ def _plots(config: StudyConfig, records: dict, out: Path) -> list[str]:
             lo, med, hi = np.nanquantile(gap, [0.25, 0.5, 0.75], axis=0)
             ax.plot(t, med, label=p, **procedure_style(p))
             ax.fill_between(t, lo, hi, color=procedure_style(p)["color"], alpha=0.2)
-        ax.set(xscale="log", yscale="log", xlabel="iteration + 1", ylabel="gap", title=f"{sc.name} (n={sc.n}, m={sc.m})")
+        ax.set(xscale="log", yscale="log", xlabel="iteration + 1", ylabel="gap", title=f"{sc.name} ({sc.label})")
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize="x-small")
     save(fig, "gap_vs_iteration.png")
@@ -246,7 +248,7 @@ def _plots(config: StudyConfig, records: dict, out: Path) -> list[str]:
             ax.plot(x, med, label=p, **procedure_style(p))
             ax.fill_between(x, lo, hi, color=procedure_style(p)["color"], alpha=0.2)
         ax.set(xscale="log", yscale="log", xlabel="floats exchanged (down + up, cumulative)", ylabel="gap",
-               title=f"{sc.name} (n={sc.n}, m={sc.m})")
+               title=f"{sc.name} ({sc.label})")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize="x-small")
     save(fig, "gap_vs_messages.png")
@@ -265,7 +267,7 @@ def _plots(config: StudyConfig, records: dict, out: Path) -> list[str]:
             y = np.concatenate([[0], np.arange(1, reached.size + 1), [reached.size]]) / total
             ax.step(x, y, where="post", label=f"{p} ({reached.size}/{total})", **procedure_style(p))
         ax.set(xscale="log", ylim=(-0.02, 1.02), xlabel="iteration + 1", ylabel="share of runs within 1e-4",
-               title=f"{sc.name} (n={sc.n}, m={sc.m})")
+               title=f"{sc.name} ({sc.label})")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize="x-small", loc="best")
     save(fig, "iterations_to_tolerance.png")
@@ -294,13 +296,14 @@ def write_outputs(config: StudyConfig, out: Path, timings: dict) -> tuple[dict, 
             job = previous.setdefault(f"{sc.name}/{p}", {})
             job["wall_seconds_per_economy_step"] = _median(rec["seconds_per_economy_step"])
             if config.traces:
-                save_arrays(out / "traces" / f"{sc.name}__{p}.npz", {k: rec[k] for k in RECORD_FIELDS})
+                save_arrays(out / "traces" / f"{sc.name}__{p}.npz", {k: rec[k] for k in record_fields(sc.kind)})
     summary = {
         "study": config.name,
         "description": config.description,
         "seed": config.seed,
         "economies_per_scenario": config.batch,
-        "scenarios_config": {sc.name: {"n": sc.n, "m": sc.m, **{k: v for k, v in sc.sampler.items()}} for sc in config.scenarios},
+        "scenarios_config": {sc.name: ({"economy": "divisions", **sc.sampler} if sc.kind == "divisions" else
+                                       {"n": sc.n, "m": sc.m, **sc.sampler}) for sc in config.scenarios},
         "procedures_config": {p.name: {"steps": p.steps, **p.options} for p in config.procedures},
         "scenarios": scenarios,
     }

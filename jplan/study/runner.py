@@ -20,7 +20,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -29,10 +29,11 @@ from jax.sharding import AxisType, NamedSharding
 from jax.sharding import PartitionSpec as P
 from tqdm.auto import tqdm
 
+from ..economies.divisions import DivisionsEconomy, sample_divisions
 from ..economies.production import Plan, welfare_index
 from ..economies.sampling import sample
 from ..errors import ConfigError
-from ..solvers import closed_form, optimum
+from ..solvers import closed_form, divisions_optimum, optimum
 from ..solvers.general import NUMERICAL_FAILURE, OPTIMAL
 from ..solvers.production import reference_function
 from ..procedures.base import relative_gap
@@ -40,12 +41,20 @@ from ..procedures import make_procedure, run
 from .config import StudyConfig
 from .storage import chunk_path, load_chunk, open_study, save_chunk
 
-__all__ = ["run_study", "chunk_path", "StudyResult", "RECORD_FIELDS", "load_records", "refine_references"]
+__all__ = ["run_study", "chunk_path", "StudyResult", "RECORD_FIELDS", "DIVISIONS_RECORD_FIELDS", "record_fields",
+           "load_records", "refine_references"]
 
-#: Per-run arrays stored for each chunk (and in the traces files).
-RECORD_FIELDS = ("gap", "welfare", "infeasibility", "messages_down", "messages_up", "solves", "firm_work", "status", "steps",
-                 "residual", "optimal_welfare", "reference_status", "reference_refined",
-                 "plan_consumption", "plan_output", "plan_resource_use", "plan_intermediate_use")
+_COMMON_FIELDS = ("gap", "welfare", "infeasibility", "messages_down", "messages_up", "solves", "firm_work", "status",
+                  "steps", "residual", "optimal_welfare", "reference_status", "reference_refined")
+#: Per-run arrays stored for each chunk (and in the traces files) of a production scenario.
+RECORD_FIELDS = _COMMON_FIELDS + ("plan_consumption", "plan_output", "plan_resource_use", "plan_intermediate_use")
+#: The same for a block-angular scenario: the final plan is every division's activities.
+DIVISIONS_RECORD_FIELDS = _COMMON_FIELDS + ("plan_activities",)
+
+
+def record_fields(kind: str) -> tuple[str, ...]:
+    """The per-run arrays stored for a scenario of this kind ("production" or "divisions")."""
+    return DIVISIONS_RECORD_FIELDS if kind == "divisions" else RECORD_FIELDS
 #: Per-economy arrays of a scenario's refined reference (see `refine_references`).
 REFERENCE_FIELDS = ("optimal_welfare", "reference_status", "refined")
 
@@ -77,12 +86,15 @@ def _make_chunk_fn(procedure, steps: int, n_devices: int) -> Callable:
 
     def one(economy, u_star):
         tr = run(procedure, economy, steps, optimal_welfare=u_star)
+        if isinstance(economy, DivisionsEconomy):
+            plan = dict(plan_activities=tr.plan.activities)
+        else:
+            plan = dict(plan_consumption=tr.plan.consumption, plan_output=tr.plan.output,
+                        plan_resource_use=tr.plan.resource_use, plan_intermediate_use=tr.plan.intermediate_use)
         return dict(
             gap=tr.gap, welfare=tr.welfare, infeasibility=tr.infeasibility,
             messages_down=tr.messages_down, messages_up=tr.messages_up, solves=tr.solves, firm_work=tr.firm_work,
-            status=tr.status, steps=tr.steps, residual=tr.residual[-1],
-            plan_consumption=tr.plan.consumption, plan_output=tr.plan.output,
-            plan_resource_use=tr.plan.resource_use, plan_intermediate_use=tr.plan.intermediate_use,
+            status=tr.status, steps=tr.steps, residual=tr.residual[-1], **plan,
         )
 
     batched = jax.vmap(one)
@@ -160,9 +172,27 @@ def refine_references(config: StudyConfig, out: Path, scenario_index: int) -> in
 
 
 @functools.lru_cache(maxsize=64)
-def _sampler(n: int, m: int, options: str):
+def _sampler(n: int, m: int, options: str, kind: str = "production"):
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(options).items()}
+    if kind == "divisions":
+        sizes = [kwargs.pop(k) for k in ("divisions", "activities", "shared", "private")]
+        return jax.jit(jax.vmap(lambda k: sample_divisions(k, *sizes, **kwargs)))
     return jax.jit(jax.vmap(lambda k: sample(k, n, m, **kwargs)))
+
+
+class _LPReference(NamedTuple):
+    """A block-angular scenario's references in the runner's terms: welfare = the LP optimum's value."""
+
+    welfare: jax.Array
+    status: jax.Array
+
+
+@jax.jit
+@jax.vmap
+def _divisions_reference(economy: DivisionsEconomy) -> _LPReference:
+    """The exact LP optimum (jplan's simplex; tested against HiGHS), status OPTIMAL or NUMERICAL_FAILURE."""
+    opt = divisions_optimum(economy)
+    return _LPReference(welfare=opt.objective, status=jnp.where(opt.status == 0, OPTIMAL, NUMERICAL_FAILURE))
 
 
 def sample_scenario(config: StudyConfig, scenario_index: int, start: int = 0, size: int | None = None):
@@ -172,11 +202,13 @@ def sample_scenario(config: StudyConfig, scenario_index: int, start: int = 0, si
     size = config.batch - start if size is None else size
     key = jax.random.fold_in(jax.random.PRNGKey(config.seed), scenario_index)
     keys = jax.random.split(key, config.batch)[start : start + size]
-    return _sampler(sc.n, sc.m, json.dumps(sc.sampler, sort_keys=True))(keys)
+    return _sampler(sc.n, sc.m, json.dumps(sc.sampler, sort_keys=True), sc.kind)(keys)
 
 
 def _sample_chunk(config: StudyConfig, scenario_index: int, start: int, size: int):
     economies = sample_scenario(config, scenario_index, start, size)
+    if isinstance(economies, DivisionsEconomy):
+        return economies, _divisions_reference(economies)
     reference = _optimum_batch if reference_function(economies) is optimum else _closed_form_batch
     return economies, reference(economies)
 
@@ -217,12 +249,12 @@ def run_chunks(config: StudyConfig, out: Path, *, progress: bool = True) -> dict
     try:
         for si, sc, pname in jobs:
             spec = config.procedure(pname)
-            todo = [c for c in range(n_chunks) if load_chunk(chunk_path(out, sc.name, pname, c), RECORD_FIELDS) is None]
+            todo = [c for c in range(n_chunks) if load_chunk(chunk_path(out, sc.name, pname, c), record_fields(sc.kind)) is None]
             bar.set_postfix_str(f"{sc.name}/{pname}")
             bar.update(n_chunks - len(todo))
             if todo:
                 timings[f"{sc.name}/{pname}"] = {"compile_seconds": _run_job(config, out, si, spec, todo, bar)}
-            if pname == sc.procedures[-1]:
+            if pname == sc.procedures[-1] and sc.kind == "production":  # LP references are certified optima
                 timings[f"{sc.name}/reference"] = {"refined_by_procedure_plans": refine_references(config, out, si)}
     finally:
         bar.close()
@@ -258,13 +290,14 @@ def _run_job(config: StudyConfig, out: Path, si: int, spec, todo: list, bar) -> 
 def load_records(config: StudyConfig, out: Path, scenario: str, procedure: str) -> dict:
     """Concatenate every chunk of one scenario × procedure (plus per-chunk wall times)."""
     n_chunks = -(-config.batch // config.chunk)
+    fields = record_fields(next(sc.kind for sc in config.scenarios if sc.name == scenario))
     parts = []
     for c in range(n_chunks):
-        part = load_chunk(chunk_path(out, scenario, procedure, c), RECORD_FIELDS)
+        part = load_chunk(chunk_path(out, scenario, procedure, c), fields)
         if part is None:
             raise ConfigError(f"{chunk_path(out, scenario, procedure, c)}: missing or corrupt chunk; run the study again to recompute it")
         parts.append(part)
-    rec = {k: np.concatenate([p[k] for p in parts]) for k in RECORD_FIELDS}
+    rec = {k: np.concatenate([p[k] for p in parts]) for k in fields}
     rec["seconds_per_economy_step"] = np.array(
         [float(p["wall_seconds"]) / (int(p["chunk_size"]) * int(p["steps_budget"])) for p in parts]
     )

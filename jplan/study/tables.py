@@ -14,11 +14,13 @@ Schema of `runs.parquet` (NaN where a number does not exist; see the README's *S
     scenario_index, economy, seed  int      economy `economy` of scenario `scenario_index` is drawn from
                                             jax.random.split(fold_in(PRNGKey(seed), scenario_index), batch)
                                             [economy] (`scenario_economies` rebuilds the whole batch)
-    n, m                           int      goods and resources
+    economy_kind                   str      production, or divisions (block-angular)
+    n, m                           int      goods and resources (block-angular: divisions N and shared
+                                            resources m0)
     returns_to_scale_mean, _min, _max, elasticity_mean, _min, _max, welfare_elasticity, tfp_mean,
     intermediate_share_mean (mean Σ_k β_ik), density (share of non-zero β_ik), subsistence_mean (mean γ_k),
     setup_cost_mean (mean κ_i)
-                                   float    the economy's parameters, summarised
+                                   float    the economy's parameters, summarised (NaN in block-angular rows)
     status                         str      converged, not_converged, diverged, failed, out_of_domain
     reference_status               str      optimal, best_known, numerical_failure, infeasible
     reference_refined              bool     the reference came from a procedure's own plan (non-convex)
@@ -58,7 +60,16 @@ def scenario_economies(config, scenario: str | int):
     return sample_scenario(config, index)
 
 
+_PARAMETER_COLUMNS = ("returns_to_scale_mean", "returns_to_scale_min", "returns_to_scale_max", "elasticity_mean",
+                      "elasticity_min", "elasticity_max", "welfare_elasticity", "tfp_mean", "intermediate_share_mean",
+                      "density", "subsistence_mean", "setup_cost_mean")
+
+
 def _economy_columns(economies) -> dict:
+    from ..economies.divisions import DivisionsEconomy
+
+    if isinstance(economies, DivisionsEconomy):  # the production parameters do not exist
+        return {k: np.full(economies.resources.shape[0], np.nan) for k in _PARAMETER_COLUMNS}
     e = {k: np.asarray(v) for k, v in vars(economies).items() if k != "technology" and v is not None}
     beta = e["input_shares"]
     return {
@@ -96,7 +107,7 @@ def runs_table(config, records: dict) -> dict:
             row = {
                 "scenario": [sc.name] * k, "procedure": [p] * k,
                 "scenario_index": np.full(k, si), "economy": np.arange(k), "seed": np.full(k, config.seed),
-                "n": np.full(k, sc.n), "m": np.full(k, sc.m),
+                "economy_kind": [sc.kind] * k, "n": np.full(k, sc.n), "m": np.full(k, sc.m),
                 **params,
                 "status": [STATUS_NAMES[int(s)] for s in status],
                 "reference_status": [OPTIMUM_STATUS[int(s)] for s in rec["reference_status"]],
