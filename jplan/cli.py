@@ -167,6 +167,7 @@ def cmd_solve(args) -> int:
     if procedure.economy_kind != kind:
         raise JplanInputError(f'{args.file}: a kind = "{kind}" economy; {procedure.name} runs on kind = '
                               f'"{procedure.economy_kind}" economies')
+    check_domain(procedure, economy)
     if kind == "divisions":
         result = solve(procedure, economy, steps=args.steps)
         trace = result.trace
@@ -179,7 +180,6 @@ def cmd_solve(args) -> int:
                    ("gap", number(trace.gap[-1])), ("bound_gap", number(trace.residual[-1])),
                    ("messages_down", int(trace.messages_down.sum())), ("messages_up", int(trace.messages_up.sum()))))
         return 0 if result.status == "converged" else 1
-    check_domain(procedure, economy)
     try:
         result = solve(procedure, economy, steps=args.steps)
     except JplanInputError as error:

@@ -118,7 +118,7 @@ CASES = [
     ("malinvaud-domain", ["solve", "e.toml", "--procedure", "malinvaud"], {"e.toml": GOOD}, 2, "malinvaud: needs"),
     ("ah-domain", ["solve", "e.toml", "--procedure", "arrow-hurwicz"], {"e.toml": econ("[0.9, 0.9]", "[1.2, 0.9]")}, 2, "arrow-hurwicz: needs decreasing"),
     ("decomposition-on-production", ["solve", "e.toml", "--procedure", "dantzig-wolfe"], {"e.toml": GOOD}, 2, 'dantzig-wolfe runs on kind = "divisions"'),
-    ("divisions-negative-resources", ["optimum", "d.toml"], {"d.toml": 'kind = "divisions"\n[centre]\nresources = [-1.0]\n[[division]]\nobjective = [1.0]\nshared_use = [[1.0]]\nconstraints = [[1.0]]\nlimits = [1.0]\n'}, 2, "centre.resources: must be >= 0"),
+    ("divisions-infeasible", ["optimum", "d.toml"], {"d.toml": 'kind = "divisions"\n[centre]\nresources = [-1.0]\n[[division]]\nobjective = [1.0]\nshared_use = [[1.0]]\nconstraints = [[1.0]]\nlimits = [1.0]\n'}, 2, "the economy's LP is infeasible"),
     ("divisions-shape", ["solve", "d.toml", "--procedure", "kornai-liptak"], {"d.toml": 'kind = "divisions"\n[centre]\nresources = [1.0]\n[[division]]\nobjective = [1.0]\nshared_use = [[1.0, 2.0]]\nconstraints = [[1.0]]\nlimits = [1.0]\n'}, 2, "division[0].shared_use: expected shape"),
     # sample
     ("sample-n-zero", ["sample", "--n", "0"], {}, 2, "--n must be between"),

@@ -14,16 +14,19 @@ File format (`kind = "divisions"`):
 
     kind = "divisions"
     [centre]
-    resources = [40.0]                      # b0 >= 0, one entry per shared resource
+    resources = [40.0]                      # b0, one entry per shared resource
     names = ["steel"]                       # optional, the shared resources' names
     [[division]]
     name = "one"                            # optional
     objective = [1.0, 1.0]                  # c_j, one entry per activity (maximised)
     shared_use = [[1.0, 2.0]]               # D_j: rows = shared resources, columns = activities
     constraints = [[1.0, 3.0], [2.0, 1.0]]  # A_j: the division's private constraints
-    limits = [30.0, 20.0]                   # b_j >= 0
+    limits = [30.0, 20.0]                   # b_j
 
-b₀ ≥ 0 and b_j ≥ 0 make the zero plan feasible: it is the decomposition procedures' phase-I start.
+Right-hand sides may be negative: a row −aᵀx ≤ −r states aᵀx ≥ r (a requirement), and an equality is a
+pair of rows. With b₀ ≥ 0 and b_j ≥ 0 the zero plan is feasible and Dantzig–Wolfe starts from it;
+otherwise it begins with a phase I (see `jplan.procedures.dantzig_wolfe`), and Kornai–Lipták, whose quotas
+split non-negative resources, reports the economy out of its domain.
 """
 
 from __future__ import annotations
@@ -131,16 +134,15 @@ def divisions_from_arrays(resources, divisions: list[dict], prefix: str = "") ->
     """Validate raw arrays and build a padded `DivisionsEconomy`.
 
     Args:
-        resources: b₀, a list of m0 ≥ 1 numbers ≥ 0.
+        resources: b₀, a list of m0 ≥ 1 numbers (negative entries are requirements: a row −a'x ≤ −r is
+            a'x ≥ r, and an equality is a pair of rows).
         divisions: one dict per division with `objective` [a_j], `shared_use` [m0 × a_j],
-            `constraints` [p_j × a_j] and `limits` [p_j] (p_j ≥ 1, limits ≥ 0).
+            `constraints` [p_j × a_j] and `limits` [p_j] (p_j ≥ 1; limits of any sign).
         prefix: prepended to field names in error messages (the file reader passes "division[k].").
     """
     b0 = _matrix(resources, "centre.resources", 1)
     if b0.size > MAX_ROWS:
         raise EconomyFileError(f"centre.resources: at most {MAX_ROWS} shared resources are supported, got {b0.size}")
-    if np.any(b0 < 0):
-        raise EconomyFileError("centre.resources: must be >= 0 (the zero plan is the procedures' feasible start)")
     if not divisions:
         raise EconomyFileError("division: at least one [[division]] table is needed")
     if len(divisions) > MAX_DIVISIONS:
@@ -161,14 +163,12 @@ def divisions_from_arrays(resources, divisions: list[dict], prefix: str = "") ->
         b = _matrix(_field(d, "limits", where), f"{where}.limits", 1)
         if b.size != A.shape[0]:
             raise EconomyFileError(f"{where}.limits: expected {A.shape[0]} entries (one per constraint row), got {b.size}")
-        if np.any(b < 0):
-            raise EconomyFileError(f"{where}.limits: must be >= 0 (the zero plan is the procedures' feasible start)")
         for field, arr in (("objective", c), ("shared_use", D), ("constraints", A), ("limits", b)):
             big = float(np.max(np.abs(arr))) if arr.size else 0.0
             if big > 1e12:
                 raise EconomyFileError(f"{where}.{field}: entries above 1e12 in magnitude are outside the supported range")
         parts.append((c, D, A, b))
-    big = float(np.max(b0))
+    big = float(np.max(np.abs(b0)))
     if big > 1e12:
         raise EconomyFileError("centre.resources: entries above 1e12 are outside the supported range")
     N, m0 = len(parts), b0.size

@@ -67,6 +67,15 @@ class _KLBase(Procedure):
     economy_kind: ClassVar[str] = "divisions"
     tolerance: Array = eqx.field(default_factory=lambda: jnp.asarray(1e-6), converter=jnp.asarray)
 
+    def domain_violation(self, economy: DivisionsEconomy) -> Array:
+        """Quotas split non-negative shared resources among divisions that can each plan zero: a negative
+        b₀ (a requirement) or b_j entry is outside the procedure's domain."""
+        return jnp.any(economy.resources < 0) | jnp.any(economy.limits < 0)
+
+    def domain_message(self) -> str:
+        return (f"{self.name}: the economy has negative right-hand sides (requirements or equalities); quotas split "
+                "non-negative resources, so it is outside this procedure's domain (dantzig-wolfe handles it)")
+
     def _respond(self, economy, quotas):
         """The divisions' round: every division plans within its quota (vmapped)."""
         N = economy.divisions
