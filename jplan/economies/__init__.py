@@ -41,9 +41,12 @@ from .rudra import (
 )
 from .rudra_io import RudraFile, load_rudra, loads_rudra
 from .sampling import sample, sample_batch
+from .sparse import SparseEconomy, sample_sparse
 from .technology import ProductionTechnology, generic_coefficients, generic_supply, with_technology
 
 __all__ = [
+    "SparseEconomy",
+    "sample_sparse",
     "DivisionLabels",
     "DivisionPlan",
     "DivisionsEconomy",

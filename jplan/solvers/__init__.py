@@ -8,5 +8,7 @@ top-level name is the function.
 from .divisions import DivisionsOptimum, divisions_optimum
 from .lp import LP_STATUS, LPSolution, linprog, lp_status_name, optimal_value
 from .production import OPTIMUM_STATUS, Optimum, closed_form, optimum, optimum_status_name
+from .sparse import SparseSolution, labour_values, leontief_quantities
 
-__all__ = ["DivisionsOptimum", "divisions_optimum", "LP_STATUS", "LPSolution", "OPTIMUM_STATUS", "Optimum", "closed_form", "linprog", "lp_status_name", "optimal_value", "optimum", "optimum_status_name"]
+__all__ = ["DivisionsOptimum", "divisions_optimum", "LP_STATUS", "LPSolution", "OPTIMUM_STATUS", "Optimum", "closed_form", "linprog", "lp_status_name", "optimal_value", "optimum", "optimum_status_name",
+           "SparseSolution", "labour_values", "leontief_quantities"]
