@@ -136,6 +136,7 @@ def copy_bandwidth() -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--large", action="store_true", help="add n = 10^6")
+    ap.add_argument("--sizes", default="1000,10000,100000", help="comma-separated goods counts (default 10^3..10^5)")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds before a side is reported as too slow")
     ap.add_argument("--out", default=None, help="write the markdown report here")
     ap.add_argument("--figure", default=None, help="write the log-log plot here (PNG)")
@@ -143,7 +144,7 @@ def main() -> None:
     import numpy as np
     from tqdm.auto import tqdm
 
-    sizes = [10**3, 10**4, 10**5] + ([10**6] if args.large else [])
+    sizes = [int(float(x)) for x in args.sizes.split(",")] + ([10**6] if args.large else [])
     bandwidth = copy_bandwidth()
     rows = []
     with tempfile.TemporaryDirectory() as folder:

@@ -101,3 +101,17 @@ def test_decomposition_experiment_matches_the_readme(tmp_path):
     readme = (ROOT / "README.md").read_text().split("(100 random economies per size", 1)[1]
     quoted = [line for line in readme.split("![decomposition]", 1)[0].splitlines() if line.startswith("|")]
     assert printed == quoted
+
+
+def test_scale_benchmark_runs_side_by_side(tmp_path):
+    """`benchmarks/scale.py` at small sizes: every side finishes, the solutions agree, the report is written."""
+    out, figure = tmp_path / "scale.md", tmp_path / "scale.png"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "scale.py"), "--sizes", "500,2000", "--timeout", "120",
+                    "--out", str(out), "--figure", str(figure)], check=True, cwd=ROOT, capture_output=True, text=True)
+    rows = [line for line in out.read_text().splitlines() if line.startswith("| 500 ") or line.startswith("| 2,000 ")]
+    assert len(rows) == 4 and figure.exists()  # two sizes in each of the two tables
+    for row in rows[:2]:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert "—" not in cells  # every side finished
+        diffs = [float(x) for x in cells[12].split(",")]
+        assert max(diffs) <= 1e-8 and float(cells[13]) <= 1e-10
