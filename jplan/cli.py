@@ -436,6 +436,20 @@ def cmd_rudra_shortest_time(args) -> int:
     return 0 if rep["length"] is not None else 1
 
 
+def cmd_rudra_central(args) -> int:
+    from .economies.rudra_full import load_rudra_full
+    from .rudra.full_report import central_report, central_text
+
+    if args.rounds < 1:
+        raise JplanInputError("--rounds must be at least 1")
+    rep = central_report(load_rudra_full(args.file), rounds=args.rounds)
+    if args.json:
+        _print_json(rep)
+    else:
+        print(central_text(rep))
+    return 0 if rep["status"] == "converged" else 1
+
+
 def cmd_rudra_sensitivity(args) -> int:
     from .rudra.report import sensitivity_report, sensitivity_text
 
@@ -540,6 +554,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--max-length", type=int, default=100, help="longest T considered (default 100)")
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=cmd_rudra_shortest_time)
+    q = rsub.add_parser("central", help="the full central calculation (steps 1-8 in rounds) on a kind = \"rudra-full\" file")
+    q.add_argument("file", help="kind = \"rudra-full\" economy TOML file")
+    q.add_argument("--rounds", type=int, default=30, help="round limit (default 30)")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+    q.set_defaults(func=cmd_rudra_central)
     q = rsub.add_parser("sensitivity", help="d lambda*/d(coefficients, targets, foreign exchange) from the LP duals")
     q.add_argument("file", help="Rudra economy TOML file")
     q.add_argument("--json", action="store_true", help="print one JSON object")

@@ -139,7 +139,14 @@ def test_production_loader_points_rudra_files_to_the_rudra_commands():
 
 
 def test_every_shipped_rudra_example_loads():
+    from jplan.economies import load_rudra_full
+
     for path in EXAMPLES.glob("rudra_*.toml"):
+        if 'kind = "rudra-full"' in path.read_text():
+            assert load_rudra_full(path).economy.N >= 1
+            with pytest.raises(EconomyFileError, match="jplan rudra central"):
+                load_rudra(path)
+            continue
         f = load_rudra(path)
         assert f.economy.N >= 1 and f.technologies is not None
 

@@ -39,6 +39,7 @@ from .rudra import (
     value_added_share,
     with_column,
 )
+from .rudra_full import RudraFullEconomy, RudraFullFile, load_rudra_full, rudra_full_from_dict, sample_rudra_full
 from .rudra_io import RudraFile, load_rudra, loads_rudra
 from .sampling import sample, sample_batch
 from .sparse import SparseEconomy, sample_sparse
@@ -73,6 +74,11 @@ __all__ = [
     "capital_weights",
     "frontiers",
     "load_rudra",
+    "load_rudra_full",
+    "RudraFullEconomy",
+    "RudraFullFile",
+    "rudra_full_from_dict",
+    "sample_rudra_full",
     "loads_rudra",
     "sample_frontiers",
     "sample_rudra",

@@ -289,8 +289,10 @@ def _economy_from_dict(doc: dict) -> tuple[ProductionEconomy, Labels]:
         raise EconomyFileError('kind: missing (expected "production")')
     if kind == "rudra":
         raise EconomyFileError('kind: this is a "rudra" economy; use the `jplan rudra` commands (or jplan.economies.load_rudra)')
+    if kind == "rudra-full":
+        raise EconomyFileError('kind: this is a "rudra-full" economy; use `jplan rudra central` (or jplan.economies.load_rudra_full)')
     if kind != "production":
-        raise EconomyFileError(f'kind: unknown kind {kind!r} (expected "production", "divisions" or "rudra")')
+        raise EconomyFileError(f'kind: unknown kind {kind!r} (expected "production", "divisions", "rudra" or "rudra-full")')
     unknown = set(doc) - _TOP_KEYS
     if unknown:
         raise EconomyFileError(f"{sorted(unknown)[0]}: unknown key")

@@ -214,6 +214,8 @@ def rudra_from_dict(doc: dict) -> RudraFile:
     """Validate a parsed `kind = "rudra"` document (see the module docstring for the format)."""
     if doc.get("kind") == "production":
         raise EconomyFileError('kind: this is a "production" economy; use jplan optimum, solve or sensitivity')
+    if doc.get("kind") == "rudra-full":
+        raise EconomyFileError('kind: this is a "rudra-full" file (the full central calculation); use jplan rudra central')
     if doc.get("kind") != "rudra":
         raise EconomyFileError(f'kind: expected "rudra", got {doc.get("kind")!r}')
     extra = set(doc) - _TOP

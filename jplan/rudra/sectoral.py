@@ -61,6 +61,7 @@ def choose_technology(
     steps: int = DEFAULT_STEPS,
     learning_rate: float = DEFAULT_LEARNING_RATE,
     rtol: float = 1e-12,
+    criterion=None,
 ) -> SectoralChoice:
     """Minimise λ_j over sector j's technology set by projected gradient descent (optax Adam).
 
@@ -73,10 +74,14 @@ def choose_technology(
         steps: gradient steps (fixed, so the search is jit/vmap-safe).
         learning_rate: initial Adam step in θ units, decayed by a cosine schedule to 1e-4 of it.
         rtol: relative improvement needed to leave the starting θ.
+        criterion: λ_j as a function (economy, j, column) -> scalar, differentiable in the column; default
+            `sectoral_criterion` (the Appendix-2 LP). `jplan.rudra.full.full_sectoral_criterion` is the
+            full central calculation's.
     """
     theta0 = technology.initial() if theta0 is None else theta0
     theta0 = technology.project(jnp.asarray(theta0, economy.capital.dtype))
-    objective = lambda th: criterion_along(economy, technology, j, th, level)  # noqa: E731
+    criterion = sectoral_criterion if criterion is None else criterion
+    objective = lambda th: criterion(economy, j, technology.coefficients(th, level))  # noqa: E731
     value_and_grad = jax.value_and_grad(objective)
     optimiser = optax.adam(optax.cosine_decay_schedule(learning_rate, steps, alpha=1e-4))
 
@@ -121,6 +126,7 @@ def choose_all(
     *,
     steps: int = DEFAULT_STEPS,
     learning_rate: float = DEFAULT_LEARNING_RATE,
+    criterion=None,
 ) -> SectoralChoice:
     """Operation 2 of a planning cycle: every sector chooses at once (vmap over sectors).
 
@@ -132,6 +138,6 @@ def choose_all(
     sectors = jnp.arange(economy.N)
 
     def one(tech, j, level, th0):
-        return choose_technology(economy, tech, j, level, th0, steps=steps, learning_rate=learning_rate)
+        return choose_technology(economy, tech, j, level, th0, steps=steps, learning_rate=learning_rate, criterion=criterion)
 
     return jax.vmap(one)(technologies, sectors, levels, theta0)

@@ -1,0 +1,104 @@
+"""Readable and JSON reports of Rudra's full central calculation (`jplan rudra central`; formatting only)."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import numpy as np
+
+from .._json import number, numbers
+from ..economies.rudra_full import RudraFullFile
+from .full import balance_residuals, central_calculation, full_status_name, objective_slacks
+from .report import text_table
+
+__all__ = ["central_report", "central_text"]
+
+_calculate = eqx.filter_jit(central_calculation)
+
+
+def central_report(f: RudraFullFile, rounds: int = 30) -> dict:
+    """The structures X, Λ, Δ, λ, the objectives' slacks and the balance residuals, as JSON-ready lists."""
+    out = _calculate(f.economy, rounds)
+    r = out.result
+    X, P, D = r.production, r.prices, r.incomes
+    balances = {k: number(np.max(np.abs(np.asarray(v)))) for k, v in balance_residuals(f.economy, r).items() if k != "commodity_balances"}
+    balances["commodity_balances_min"] = number(np.min(np.asarray(balance_residuals(f.economy, r)["commodity_balances"])))
+    return {
+        "status": full_status_name(out.status),
+        "rounds": int(out.rounds),
+        "change": number(out.change),
+        "lambda": number(r.capital_gap),
+        "lambda_per_round": [number(x) for x in np.asarray(out.history_capital_gap)[: int(out.rounds)]],
+        "commodities": list(f.commodities),
+        "sectors": list(f.sectors),
+        "skills": list(f.skills),
+        "steps": {
+            "essential_prices": numbers(np.where(np.asarray(f.economy.essential), np.asarray(r.essential_prices), np.nan)),
+            "C_alpha": number(r.C_alpha),
+            "rho1": number(r.rho1),
+            "rho2": number(r.rho2),
+            "mean_consumption": number(r.mean_consumption),
+            "income_estimate": number(r.income_estimate),
+            "capital_formation_value": number(r.capital_formation_value),
+            "step6_lambda": number(r.step6_capital_gap),
+        },
+        "production": {k: numbers(getattr(X, k)) for k in ProductionKeys},
+        "prices": {k: numbers(getattr(P, k)) for k in PriceKeys},
+        "incomes": {k: numbers(getattr(D, k)) for k in IncomeKeys},
+        "objectives": {k: numbers(v) for k, v in objective_slacks(f.economy, r).items()},
+        "balances": balances,
+    }
+
+
+ProductionKeys = ("activity", "outputs", "old_outputs", "inputs", "old_inputs", "capital", "labour", "households",
+                  "public", "capital_formation", "exports", "imports", "stocks")
+PriceKeys = ("market", "cost", "imports", "indirect_tax", "import_duties", "wages", "rate_of_return")
+IncomeKeys = ("old_income", "income", "old_consumption", "consumption", "old_savings", "savings", "old_direct_tax",
+              "direct_tax", "import_income", "import_savings", "import_direct_tax", "capital_value")
+
+
+def _f(x, digits: int = 4) -> str:
+    return "—" if x is None else f"{x:.{digits}g}"
+
+
+def central_text(rep: dict) -> str:
+    """The report as tables a planner reads: X by sector and commodity, Λ, Δ, λ, objectives, balances."""
+    X, P, D = rep["production"], rep["prices"], rep["incomes"]
+    lines = [f"Rudra's central calculation: {rep['status']} after {rep['rounds']} round(s) (last change {_f(rep['change'], 2)}); "
+             f"lambda = {_f(rep['lambda'], 8)}"]
+    if rep["lambda"] is None:
+        lines.append("(no plan: a step's LP has no solution; the status says why)")
+        return "\n".join(lines)
+    lines += ["", "Production structure X (new units; old units as given)"]
+    rows = [[s, _f(X["activity"][j]), _f(sum(row[j] for row in X["capital"])), _f(sum(row[j] for row in X["labour"]))]
+            for j, s in enumerate(rep["sectors"])]
+    lines.append(text_table(["sector", "activity X_j", "capital (units) sum_i K_ij", "labour sum_s L_sj"], rows))
+    lines.append("")
+    rows = []
+    for i, c in enumerate(rep["commodities"]):
+        supply = sum(X["outputs"][i]) + sum(X["old_outputs"][i]) + X["imports"][i]
+        rows.append([c, _f(supply), _f(sum(X["inputs"][i]) + sum(X["old_inputs"][i])), _f(X["households"][i]), _f(X["public"][i]),
+                     _f(X["capital_formation"][i]), _f(X["exports"][i]), _f(X["imports"][i]), _f(X["stocks"][i])])
+    lines.append(text_table(["commodity", "supply", "intermediate", "households h", "public g", "capital z", "exports e", "imports m", "stocks f"], rows))
+    lines += ["", f"Price structure (rate of return pi = {_f(P['rate_of_return'])})"]
+    rows = [[c, _f(P["market"][i]), _f(P["cost"][i]), _f(P["indirect_tax"][i]), _f(P["imports"][i]), _f(P["import_duties"][i])]
+            for i, c in enumerate(rep["commodities"])]
+    lines.append(text_table(["commodity", "market p", "cost p(d)", "indirect tax", "import p(m)", "import duty"], rows))
+    lines.append("wages: " + ", ".join(f"{s} {_f(w)}" for s, w in zip(rep["skills"], P["wages"])))
+    lines += ["", "Income structure"]
+    keys = ("old_income", "income", "old_consumption", "consumption", "old_savings", "savings", "old_direct_tax", "direct_tax")
+    rows = [[s, *(_f(D[k][j]) for k in keys)] for j, s in enumerate(rep["sectors"])]
+    rows.append(["import sector", "", _f(D["import_income"]), "", "0", "", _f(D["import_savings"]), "", _f(D["import_direct_tax"])])
+    lines.append(text_table(["sector", "y0", "y", "c0", "c", "s0", "s", "d0", "d"], rows))
+    st = rep["steps"]
+    lines += ["", f"steps 1-5: C_alpha = {_f(st['C_alpha'])}, lognormal rho1 = {_f(st['rho1'])}, rho2 = {_f(st['rho2'])}, "
+                  f"mean consumption {_f(st['mean_consumption'])}, income y = {_f(st['income_estimate'])}, capital formation z = {_f(st['capital_formation_value'])}"]
+    ob = rep["objectives"]
+    ess = [x for x, e in zip(ob["essential_minima"], st["essential_prices"]) if e is not None]
+    lines += ["", "Objectives (0 = met exactly)",
+              f"  1 essential minima: demand - minimum, max |.| = {_f(max(abs(x) for x in ess), 2)}",
+              f"  2 public floors: min(g - g0) = {_f(min(ob['public_floors']), 2)}",
+              f"  3 Lorenz ratio - target = {_f(ob['lorenz_ratio'], 2)} (target below the base year's by {_f(ob['lorenz_below_base'], 3)})",
+              f"  4 capital formation / income - phi = {_f(ob['capital_formation_ratio'], 3)}",
+              f"  5 foreign exchange: earnings - spending - m0 = {_f(ob['foreign_exchange'], 2)}",
+              "", "Balances (largest relative residual): " + ", ".join(f"{k} {_f(v, 2)}" for k, v in rep["balances"].items())]
+    return "\n".join(lines)
