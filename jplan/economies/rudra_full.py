@@ -275,7 +275,8 @@ class RudraFullFile(eqx.Module):
 
 
 def rudra_full_from_dict(doc: dict) -> RudraFullFile:
-    """Validate a parsed `kind = "rudra-full"` document (format: `docs/rudra.md`, `examples/rudra_full.toml`).
+    """Validate a parsed `kind = "rudra-full"` document (the format, every field with its seed symbol and
+    meaning, is the commented `examples/rudra_full.toml`; the fields are `RudraFullEconomy`'s).
 
     Raises:
         EconomyFileError: one line naming the offending field.
