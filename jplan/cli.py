@@ -307,8 +307,15 @@ def _parse_range(text: str, flag: str):
 def cmd_study(args) -> int:
     from .study import load_config, run_study
 
+    part = None
+    if args.part is not None:
+        k, slash, m = args.part.partition("/")
+        if not (slash and k.isdigit() and m.isdigit() and 1 <= int(k) <= int(m)):
+            raise JplanInputError(f"--part: expected K/M with 1 <= K <= M (machine K of M), got {args.part!r}")
+        part = (int(k), int(m))
     config = load_config(args.config or DEFAULT_STUDY)
-    run_study(config, out=args.out, fresh=args.fresh, progress=not args.quiet, echo=print)
+    run_study(config, out=args.out, fresh=args.fresh, progress=not args.quiet, echo=print, part=part,
+              merge=tuple(args.merge or ()))
     return 0
 
 
@@ -525,6 +532,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="output folder (default: results/<study name>)")
     p.add_argument("--fresh", action="store_true", help="discard finished chunks instead of resuming")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--part", default=None, metavar="K/M", help="run only machine K's share of M (its own --out; no summary)")
+    p.add_argument("--merge", nargs="+", default=None, metavar="FOLDER", help="copy in the chunks of these parts' folders, then finish the study")
     p.set_defaults(func=cmd_study)
 
     p = sub.add_parser("sensitivity", help="gradients of the optimum with respect to every parameter")

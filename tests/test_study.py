@@ -107,6 +107,36 @@ def test_deterministic(tiny, tmp_path):
     assert_same(tmp_path / "a", tmp_path / "b")
 
 
+def test_parts_on_several_machines_merge_into_the_single_machine_study(tiny, tmp_path, capsys):
+    """Machine k of m computes the chunks c ≡ k − 1 (mod m) into its own folder; merging the folders gives
+    the single run's traces and summary exactly (economies keep their global indices). Wrong parts and
+    wrong folders are one-line errors."""
+    run_study(tiny, tmp_path / "single", progress=False)
+    for k in (1, 2):
+        res = run_study(tiny, tmp_path / f"part{k}", progress=False, part=(k, 2))
+        assert res.summary == {} and not (tmp_path / f"part{k}" / "summary.json").exists()
+    chunks = lambda folder: sorted(p.name for p in (folder / "chunks" / "dec" / "arrow-hurwicz").glob("*.npz"))  # noqa: E731
+    assert chunks(tmp_path / "part1") == ["00000.npz", "00002.npz"] and chunks(tmp_path / "part2") == ["00001.npz"]
+    run_study(tiny, tmp_path / "merged", progress=False, merge=(tmp_path / "part1", tmp_path / "part2"))
+    assert_same(tmp_path / "single", tmp_path / "merged")
+    # a missing part is computed by the merging run
+    run_study(tiny, tmp_path / "half", progress=False, merge=(tmp_path / "part1",))
+    assert_same(tmp_path / "single", tmp_path / "half")
+    cfg = tmp_path / "tiny.toml"
+    for argv, message in [
+        (["--part", "3/2"], "--part: expected K/M"),
+        (["--part", "1/2", "--merge", str(tmp_path / "part2")], "part and merge"),
+        (["--merge", str(tmp_path / "nowhere")], "not a jplan study folder"),
+    ]:
+        assert main(["study", str(cfg), "--out", str(tmp_path / "x"), "--quiet", *argv]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+    other = tmp_path / "other.toml"
+    other.write_text(TINY.replace("seed = 3", "seed = 4"))
+    assert main(["study", str(other), "--out", str(tmp_path / "y"), "--quiet", "--merge", str(tmp_path / "part1")]) == 2
+    assert "different study configuration" in capsys.readouterr().err
+
+
 def test_resume_after_interruption_gives_identical_results(tiny, tmp_path, monkeypatch):
     run_study(tiny, tmp_path / "full", progress=False)
     real_save = runner_module.save_chunk

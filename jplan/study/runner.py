@@ -233,28 +233,33 @@ def _padded(size: int, n_devices: int) -> int:
     return -(-size // n_devices) * n_devices
 
 
-def run_chunks(config: StudyConfig, out: Path, *, progress: bool = True) -> dict:
+def run_chunks(config: StudyConfig, out: Path, *, progress: bool = True, part: tuple[int, int] | None = None) -> dict:
     """Run (or resume) every chunk of every scenario × procedure; returns compile timings.
 
     Chunk boundaries depend on the config alone (never on the device count), so a study resumed on a
     machine with another number of devices completes the same chunks; each chunk is padded to a
-    multiple of the device count for the sharded call and the padding is dropped.
+    multiple of the device count for the sharded call and the padding is dropped. With `part` = (k, m)
+    only the chunks c with c mod m = k − 1 are run (one of m machines' share; economies keep their global
+    indices, so the chunks are those a single run writes) and the reference refinement, which needs every
+    chunk, is left to the run that merges the parts.
     """
     n_dev = jax.device_count()
     chunk = config.chunk
     n_chunks = -(-config.batch // chunk)
     jobs = [(si, sc, p) for si, sc in enumerate(config.scenarios) for p in sc.procedures]
     timings: dict = {}
-    bar = tqdm(total=len(jobs) * n_chunks, desc="study", unit="chunk", disable=not progress, dynamic_ncols=True)
+    per_job = n_chunks if part is None else len(range(part[0] - 1, n_chunks, part[1]))
+    bar = tqdm(total=len(jobs) * per_job, desc="study", unit="chunk", disable=not progress, dynamic_ncols=True)
     try:
         for si, sc, pname in jobs:
             spec = config.procedure(pname)
-            todo = [c for c in range(n_chunks) if load_chunk(chunk_path(out, sc.name, pname, c), record_fields(sc.kind)) is None]
+            mine = [c for c in range(n_chunks) if part is None or c % part[1] == part[0] - 1]
+            todo = [c for c in mine if load_chunk(chunk_path(out, sc.name, pname, c), record_fields(sc.kind)) is None]
             bar.set_postfix_str(f"{sc.name}/{pname}")
-            bar.update(n_chunks - len(todo))
+            bar.update(len(mine) - len(todo))
             if todo:
                 timings[f"{sc.name}/{pname}"] = {"compile_seconds": _run_job(config, out, si, spec, todo, bar)}
-            if pname == sc.procedures[-1] and sc.kind == "production":  # LP references are certified optima
+            if part is None and pname == sc.procedures[-1] and sc.kind == "production":  # LP references are certified optima
                 timings[f"{sc.name}/reference"] = {"refined_by_procedure_plans": refine_references(config, out, si)}
     finally:
         bar.close()
@@ -303,14 +308,60 @@ def load_records(config: StudyConfig, out: Path, scenario: str, procedure: str) 
     )
     return rec
 def run_study(config: StudyConfig, out: str | os.PathLike | None = None, *, fresh: bool = False,
-              progress: bool = True, echo: Callable[[str], None] | None = None) -> StudyResult:
-    """Run a study end to end: chunks (resumable), then summary.json, traces, report.md and plots."""
+              progress: bool = True, echo: Callable[[str], None] | None = None,
+              part: tuple[int, int] | None = None, merge: tuple = ()) -> StudyResult:
+    """Run a study end to end: chunks (resumable), then summary.json, traces, report.md and plots.
+
+    Several machines: run `part=(k, m)` on machine k of m (k = 1 … m), each into its own folder (only its
+    chunks, no summary), then on one machine `merge=(folder_1, …, folder_m)`: the parts' chunks are
+    checked (same configuration, checksums) and copied in, any chunk still missing is computed, and the
+    summary is written. The result is the single-machine study's, chunk for chunk.
+    """
+    if part is not None and not (len(part) == 2 and 1 <= part[0] <= part[1]):
+        raise ConfigError(f"part: expected K/M with 1 <= K <= M, got {part!r}")
+    if part is not None and merge:
+        raise ConfigError("part and merge: a run either computes one part or merges the parts, not both")
     out = Path(out) if out is not None else Path("results") / config.name
+    sources = [Path(m) for m in merge]
+    for source in sources:
+        _check_part(config, source, out)
     with open_study(out, _marker(config), fresh):
-        return _run_locked(config, out, progress, echo)
+        for source in sources:
+            _import_chunks(config, source, out)
+        return _run_locked(config, out, progress, echo, part)
 
 
-def _run_locked(config, out, progress, echo) -> StudyResult:
+def _check_part(config: StudyConfig, source: Path, out: Path) -> None:
+    from .storage import MARKER
+
+    if source.resolve() == out.resolve():
+        raise ConfigError(f"{source}: is the output folder itself; merge other folders into it")
+    try:
+        marker = json.loads((source / MARKER).read_text())
+    except (OSError, ValueError):
+        raise ConfigError(f"{source}: not a jplan study folder (no readable {MARKER})") from None
+    if marker.get("fingerprint") != config.fingerprint():
+        raise ConfigError(f"{source}: holds results of a different study configuration; merge only parts of this one")
+
+
+def _import_chunks(config: StudyConfig, source: Path, out: Path) -> int:
+    """Copy the valid chunks of `source` (a part of the same study) that `out` lacks; returns how many."""
+    copied = 0
+    for sc in config.scenarios:
+        fields = record_fields(sc.kind)
+        for pname in sc.procedures:
+            for c in range(-(-config.batch // config.chunk)):
+                target = chunk_path(out, sc.name, pname, c)
+                if load_chunk(target, fields) is not None:
+                    continue
+                record = load_chunk(chunk_path(source, sc.name, pname, c), fields)
+                if record is not None:
+                    save_chunk(target, **record)
+                    copied += 1
+    return copied
+
+
+def _run_locked(config, out, progress, echo, part=None) -> StudyResult:
     from .report import write_outputs
 
     if echo:
@@ -320,7 +371,12 @@ def _run_locked(config, out, progress, echo) -> StudyResult:
             f"{jax.devices()[0].platform} device(s) -> {out}"
         )
     t0 = time.perf_counter()
-    timings = run_chunks(config, out, progress=progress)
+    timings = run_chunks(config, out, progress=progress, part=part)
+    if part is not None:
+        if echo:
+            echo(f"part {part[0]}/{part[1]} finished in {time.perf_counter() - t0:.1f} s; merge the parts with "
+                 f"jplan study CONFIG --merge FOLDER... (this one: {out})")
+        return StudyResult(out=out, summary={}, table="")
     summary, table = write_outputs(config, out, timings)
     if echo:
         echo("")
