@@ -20,8 +20,9 @@ def central_report(f: RudraFullFile, rounds: int = 30) -> dict:
     out = _calculate(f.economy, rounds)
     r = out.result
     X, P, D = r.production, r.prices, r.incomes
-    balances = {k: number(np.max(np.abs(np.asarray(v)))) for k, v in balance_residuals(f.economy, r).items() if k != "commodity_balances"}
-    balances["commodity_balances_min"] = number(np.min(np.asarray(balance_residuals(f.economy, r)["commodity_balances"])))
+    residuals = balance_residuals(f.economy, r)
+    balances = {k: number(np.max(np.abs(np.asarray(v)))) for k, v in residuals.items() if k != "commodity_balances"}
+    balances["commodity_balances_min"] = number(np.min(np.asarray(residuals["commodity_balances"])))
     return {
         "status": full_status_name(out.status),
         "rounds": int(out.rounds),
