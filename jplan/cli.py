@@ -449,7 +449,20 @@ def cmd_rudra_central(args) -> int:
 
     if args.rounds < 1:
         raise JplanInputError("--rounds must be at least 1")
-    rep = central_report(load_rudra_full(args.file), rounds=args.rounds)
+    if args.cycles is not None and args.cycles < 1:
+        raise JplanInputError("--cycles must be at least 1")
+    if args.steps < 1:
+        raise JplanInputError("--steps must be at least 1")
+    f = load_rudra_full(args.file)
+    if args.cycles is not None:
+        from .rudra.full_report import cycles_report, cycles_text
+
+        if f.technologies is None:
+            raise JplanInputError(f"{args.file}: --cycles needs [[technology]] tables (the sectors' technology sets)")
+        rep = cycles_report(f, cycles=args.cycles, steps=args.steps, rounds=args.rounds)
+        _print_json(rep) if args.json else print(cycles_text(rep))
+        return 0 if rep["status"] == "converged" else 1
+    rep = central_report(f, rounds=args.rounds)
     if args.json:
         _print_json(rep)
     else:
@@ -566,6 +579,8 @@ def build_parser() -> argparse.ArgumentParser:
     q = rsub.add_parser("central", help="the full central calculation (steps 1-8 in rounds) on a kind = \"rudra-full\" file")
     q.add_argument("file", help="kind = \"rudra-full\" economy TOML file")
     q.add_argument("--rounds", type=int, default=30, help="round limit (default 30)")
+    q.add_argument("--cycles", type=int, default=None, help="run this many planning cycles (section 8) with the file's [[technology]] tables")
+    q.add_argument("--steps", type=int, default=40, help="gradient steps per sectoral search in a cycle (default 40)")
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=cmd_rudra_central)
     q = rsub.add_parser("sensitivity", help="d lambda*/d(coefficients, targets, foreign exchange) from the LP duals")

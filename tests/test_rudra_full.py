@@ -338,3 +338,12 @@ def test_command_line(tmp_path):
     assert res.returncode == 2 and 'expected "rudra-full"' in res.stderr
     res = run(str(EXAMPLE), "--rounds", "0")
     assert res.returncode == 2 and "--rounds" in res.stderr
+    # the planning cycles with the file's [[technology]] table (steel works: two projects)
+    res = run(str(EXAMPLE), "--cycles", "2", "--steps", "20", "--json")
+    rep = json.loads(res.stdout)
+    assert list(rep["sectors"]) == ["steel works"] and rep["sectors"]["steel works"]["projects"] == ["existing design", "mini mills"]
+    assert rep["lambda"][1] < rep["lambda"][0] and rep["sectors"]["steel works"]["theta"][1][1] > 0.5
+    no_tech = tmp_path / "no_tech.toml"
+    no_tech.write_text(GOOD[: GOOD.index("[[technology]]")] + GOOD[GOOD.index("[labour]"):])
+    res = run(str(no_tech), "--cycles", "2")
+    assert res.returncode == 2 and "[[technology]]" in res.stderr

@@ -266,12 +266,15 @@ _FULL_SECTIONS = {
 
 
 class RudraFullFile(eqx.Module):
-    """A loaded `kind = "rudra-full"` file: the data and the names for printing."""
+    """A loaded `kind = "rudra-full"` file: the data, the sectors' technology sets (`[[technology]]` tables,
+    as in `kind = "rudra"` files; None without any) and the names for printing."""
 
     economy: RudraFullEconomy
+    technologies: object
     commodities: tuple[str, ...] = eqx.field(static=True)
     sectors: tuple[str, ...] = eqx.field(static=True)
     skills: tuple[str, ...] = eqx.field(static=True)
+    projects: tuple[tuple[str, ...], ...] = eqx.field(static=True)
 
 
 def rudra_full_from_dict(doc: dict) -> RudraFullFile:
@@ -289,7 +292,7 @@ def rudra_full_from_dict(doc: dict) -> RudraFullFile:
 
     if doc.get("kind") != "rudra-full":
         raise EconomyFileError(f'kind: expected "rudra-full", got {doc.get("kind")!r}')
-    extra = set(doc) - set(_FULL_SECTIONS) - {"kind"}
+    extra = set(doc) - set(_FULL_SECTIONS) - {"kind", "technology"}
     if extra:
         raise EconomyFileError(f"{sorted(extra)[0]}: unknown key")
     sections = {}
@@ -405,8 +408,36 @@ def rudra_full_from_dict(doc: dict) -> RudraFullFile:
         balance_equality=jnp.asarray(_choice(cons, "balances", "constraints.balances", ("equality", "at-least"))),
         imports_equality=jnp.asarray(_choice(cons, "imports", "constraints.imports", ("equality", "at-most"))),
     )
-    return RudraFullFile(economy, _names(com, "commodities", n, "commodity"), _names(sec, "sectors", N, "sector"),
-                         _names(lab, "labour", u, "skill"))
+    sectors = _names(sec, "sectors", N, "sector")
+    technologies, project_names = _technologies(doc.get("technology"), economy, sectors, b)
+    return RudraFullFile(economy, technologies, _names(com, "commodities", n, "commodity"), sectors,
+                         _names(lab, "labour", u, "skill"), project_names)
+
+
+def _technologies(tables, economy: RudraFullEconomy, sectors, outputs):
+    """The `[[technology]]` tables (the format of `kind = "rudra"` files, `jplan.economies.rudra_io`) as a
+    stacked `ProjectFrontier`; a project's `capital` is its capital value per unit at base-year prices."""
+    from types import SimpleNamespace
+
+    from ..errors import EconomyFileError
+    from .rudra import frontiers
+    from .rudra_io import _technology
+
+    N = economy.N
+    if tables is None:
+        return None, ((),) * N
+    if not isinstance(tables, list):
+        raise EconomyFileError("technology: must be an array of tables ([[technology]])")
+    specs, names = {}, [()] * N
+    for idx, entry in enumerate(tables):
+        j, spec, project_names = _technology(entry, idx, economy.n, sectors, outputs)
+        if j in specs:
+            raise EconomyFileError(f"technology[{idx + 1}].sector: sector {sectors[j]!r} has two technology tables")
+        specs[j], names[j] = spec, project_names
+    base = SimpleNamespace(n=economy.n, N=N, inputs=economy.inputs, outputs=economy.outputs,
+                           capital=economy.capital.T @ economy.base_prices, savings_rate=economy.savings_rate,
+                           growth=economy.growth)
+    return frontiers(base, specs), tuple(names)
 
 
 def load_rudra_full(path) -> RudraFullFile:

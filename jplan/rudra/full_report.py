@@ -7,10 +7,10 @@ import numpy as np
 
 from .._json import number, numbers
 from ..economies.rudra_full import RudraFullFile
-from .full import balance_residuals, central_calculation, full_status_name, objective_slacks
+from .full import balance_residuals, central_calculation, full_planning_cycles, full_status_name, objective_slacks
 from .report import text_table
 
-__all__ = ["central_report", "central_text"]
+__all__ = ["central_report", "central_text", "cycles_report", "cycles_text"]
 
 _calculate = eqx.filter_jit(central_calculation)
 
@@ -102,4 +102,35 @@ def central_text(rep: dict) -> str:
               f"  4 capital formation / income - phi = {_f(ob['capital_formation_ratio'], 3)}",
               f"  5 foreign exchange: earnings - spending - m0 = {_f(ob['foreign_exchange'], 2)}",
               "", "Balances (largest relative residual): " + ", ".join(f"{k} {_f(v, 2)}" for k, v in rep["balances"].items())]
+    return "\n".join(lines)
+
+
+def cycles_report(f: RudraFullFile, cycles: int, steps: int, rounds: int = 30) -> dict:
+    """The planning cycles of §8 with the full calculation: λ and the sectors' choices per cycle."""
+    out = eqx.filter_jit(full_planning_cycles)(f.economy, f.technologies, cycles=cycles, steps=steps, rounds=rounds)
+    last = int(out.cycles)
+    choosing = [j for j, names in enumerate(f.projects) if names]
+    return {
+        "status": full_status_name(out.status),
+        "cycles": last,
+        "lambda": [number(x) for x in np.asarray(out.capital_gap)[: last + 1]],
+        "targets": numbers(np.asarray(out.targets)[: last + 1]),
+        "sectors": {f.sectors[j]: {"projects": list(f.projects[j]),
+                                   "theta": numbers(np.asarray(out.theta)[: last + 1, j, : len(f.projects[j])]),
+                                   "criterion": [number(x) for x in np.asarray(out.sector_criteria)[: last + 1, j]]}
+                    for j in choosing},
+    }
+
+
+def cycles_text(rep: dict) -> str:
+    """The cycles as a table: λ per cycle and each choosing sector's project weights."""
+    sectors = list(rep["sectors"])
+    header = ["cycle", "lambda"] + [f"{s}: weights" for s in sectors]
+    rows = []
+    for v, lam in enumerate(rep["lambda"]):
+        rows.append([str(v), _f(lam, 8)] + [", ".join(f"{w:.4f}" for w in rep["sectors"][s]["theta"][v]) for s in sectors])
+    lines = [f"Planning cycles with the full central calculation: {rep['status']} after {rep['cycles']} cycle(s)",
+             text_table(header, rows)]
+    for s in sectors:
+        lines.append(f"{s}: projects " + ", ".join(rep["sectors"][s]["projects"]))
     return "\n".join(lines)
