@@ -70,15 +70,16 @@ _COMPILED: dict = {}
 
 
 def _compiled_chunk_fn(spec, args, n_devices: int):
-    """The compiled chunk function for a procedure spec and argument shapes (cached per process)."""
+    """The compiled chunk function for a procedure spec and argument shapes (cached per process), and the
+    seconds spent compiling it in this call (0 when it was compiled before: each (procedure, shape) once)."""
     shapes = tuple((x.shape, str(x.dtype)) for x in jax.tree_util.tree_leaves(args))
     key = (spec.name, json.dumps(spec.options, sort_keys=True), spec.steps, n_devices, shapes)
-    if key not in _COMPILED:
-        procedure = make_procedure(spec.name, **spec.options)
-        t0 = time.perf_counter()
-        compiled = _make_chunk_fn(procedure, spec.steps, n_devices).lower(*args).compile()
-        _COMPILED[key] = (compiled, time.perf_counter() - t0)
-    return _COMPILED[key]
+    if key in _COMPILED:
+        return _COMPILED[key], 0.0
+    procedure = make_procedure(spec.name, **spec.options)
+    t0 = time.perf_counter()
+    _COMPILED[key] = _make_chunk_fn(procedure, spec.steps, n_devices).lower(*args).compile()
+    return _COMPILED[key], time.perf_counter() - t0
 
 
 def _make_chunk_fn(procedure, steps: int, n_devices: int) -> Callable:
@@ -267,7 +268,7 @@ def run_chunks(config: StudyConfig, out: Path, *, progress: bool = True, part: t
 
 
 def _run_job(config: StudyConfig, out: Path, si: int, spec, todo: list, bar) -> float:
-    """Run the missing chunks `todo` of one scenario × procedure; returns the compile seconds."""
+    """Run the missing chunks `todo` of one scenario × procedure; returns the seconds spent compiling."""
     sc, pname, chunk, n_dev = config.scenarios[si], spec.name, config.chunk, jax.device_count()
     compile_s = 0.0
     for c in todo:
@@ -276,7 +277,8 @@ def _run_job(config: StudyConfig, out: Path, si: int, spec, todo: list, bar) -> 
         economies, opt = _sample_chunk(config, si, start, size)
         width = _padded(chunk, n_dev)
         args = (_pad(economies, width), _pad(opt.welfare, width))
-        compiled, compile_s = _compiled_chunk_fn(spec, args, n_dev)
+        compiled, fresh = _compiled_chunk_fn(spec, args, n_dev)
+        compile_s += fresh
         t0 = time.perf_counter()
         record = jax.block_until_ready(compiled(*args))
         seconds = time.perf_counter() - t0
@@ -377,10 +379,13 @@ def _run_locked(config, out, progress, echo, part=None) -> StudyResult:
             echo(f"part {part[0]}/{part[1]} finished in {time.perf_counter() - t0:.1f} s; merge the parts with "
                  f"jplan study CONFIG --merge FOLDER... (this one: {out})")
         return StudyResult(out=out, summary={}, table="")
+    compile_s = sum(t.get("compile_seconds", 0.0) for t in timings.values())
     summary, table = write_outputs(config, out, timings)
+    wall = time.perf_counter() - t0
     if echo:
         echo("")
         echo(table)
         echo("")
-        echo(f"finished in {time.perf_counter() - t0:.1f} s; summary.json, report.md" + (", figures" if config.plots else "") + f" in {out}")
+        echo(f"finished in {wall:.1f} s (compiling the procedures' programs: {compile_s:.1f} s, "
+             f"{100 * compile_s / max(wall, 1e-9):.0f}%); summary.json, report.md" + (", figures" if config.plots else "") + f" in {out}")
     return StudyResult(out=out, summary=summary, table=table)
