@@ -67,6 +67,17 @@ class StudyResult:
 
 
 _COMPILED: dict = {}
+_COMPILE_EVENTS = ("/jax/core/compile/jaxpr_trace_duration", "/jax/core/compile/jaxpr_to_mlir_module_duration",
+                   "/jax/core/compile/backend_compile_duration")
+_compile_seconds = [0.0]  # every program's tracing, lowering and XLA compiling in this process (jax.monitoring)
+
+
+def _count_compile(event: str, duration: float, **_) -> None:
+    if event in _COMPILE_EVENTS:
+        _compile_seconds[0] += duration
+
+
+jax.monitoring.register_event_duration_secs_listener(_count_compile)
 
 
 def _compiled_chunk_fn(spec, args, n_devices: int):
@@ -372,20 +383,21 @@ def _run_locked(config, out, progress, echo, part=None) -> StudyResult:
             f"procedures {', '.join(p.name for p in config.procedures)}, on {jax.device_count()} "
             f"{jax.devices()[0].platform} device(s) -> {out}"
         )
-    t0 = time.perf_counter()
+    t0, compiled0 = time.perf_counter(), _compile_seconds[0]
     timings = run_chunks(config, out, progress=progress, part=part)
     if part is not None:
         if echo:
             echo(f"part {part[0]}/{part[1]} finished in {time.perf_counter() - t0:.1f} s; merge the parts with "
                  f"jplan study CONFIG --merge FOLDER... (this one: {out})")
         return StudyResult(out=out, summary={}, table="")
-    compile_s = sum(t.get("compile_seconds", 0.0) for t in timings.values())
+    procedures_s = sum(t.get("compile_seconds", 0.0) for t in timings.values())
     summary, table = write_outputs(config, out, timings)
-    wall = time.perf_counter() - t0
+    wall, compile_s = time.perf_counter() - t0, _compile_seconds[0] - compiled0
     if echo:
         echo("")
         echo(table)
         echo("")
-        echo(f"finished in {wall:.1f} s (compiling the procedures' programs: {compile_s:.1f} s, "
-             f"{100 * compile_s / max(wall, 1e-9):.0f}%); summary.json, report.md" + (", figures" if config.plots else "") + f" in {out}")
+        echo(f"finished in {wall:.1f} s, of which tracing and compiling {compile_s:.1f} s ({100 * compile_s / max(wall, 1e-9):.0f}%; "
+             f"the procedures' programs {procedures_s:.1f} s, each (procedure, shape) once; the rest samplers, references, "
+             f"summaries); summary.json, report.md" + (", figures" if config.plots else "") + f" in {out}")
     return StudyResult(out=out, summary=summary, table=table)
