@@ -22,6 +22,19 @@ enable_compilation_cache()
 jax.config.update("jax_enable_x64", True)
 
 
+def pytest_report_header(config):
+    """Say when this machine's mapping limit is low: XLA's CPU runtime keeps three memory mappings per loaded
+    executable, a worker of this suite loads ~22,000, and past vm.max_map_count it segfaults inside jaxlib
+    (`.ci/run` raises the limit where it may: `sysctl -w vm.max_map_count=262144`)."""
+    try:
+        limit = int(open("/proc/sys/vm/max_map_count").read())
+    except (OSError, ValueError):
+        return None
+    if limit < 200_000:
+        return f"note: vm.max_map_count = {limit}; if a test worker segfaults late in the run, raise it (sysctl -w vm.max_map_count=262144)"
+    return None
+
+
 @pytest.fixture
 def key():
     return jax.random.PRNGKey(0)
