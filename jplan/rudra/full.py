@@ -131,6 +131,14 @@ def _affine(fn, size: int, dtype):
     return jax.jacfwd(fn)(zero), fn(zero)
 
 
+def _step_lp(rows, objective, size: int, dtype, allowed) -> "StepLP":
+    """A step's LP in standard form from its equations written as affine maps of the variable vector:
+    `rows(z) = 0` (A z = −rows(0)) and `objective(z)` (c, with objective(0) as the constant offset)."""
+    A, r0 = _affine(rows, size, dtype)
+    c, c0 = _affine(objective, size, dtype)
+    return StepLP(c=c, offset=c0, A=A, b=-r0, allowed=allowed)
+
+
 def _lp(c, A, b, allowed):
     """Solve min cᵀz, Az = b, z ≥ 0 by jplan's simplex; return (x, lp status).
 
@@ -259,12 +267,9 @@ def step6_lp(economy: RudraFullEconomy, households, capital_formation, prices, c
         margin = m @ (prices - e.import_prices - import_duties)
         return X @ (e.capital.T @ prices) - e.growth @ saved - e.import_growth * margin - e.old_growth @ s_old
 
-    size = 2 * n + N + 1
-    A, r0 = _affine(rows, size, dtype)
-    c, c0 = _affine(objective, size, dtype)
     allowed = jnp.concatenate([jnp.ones(N, bool), e.importable, jnp.broadcast_to(~e.balance_equality, (n,)),
                                jnp.broadcast_to(~e.imports_equality, (1,))])
-    return StepLP(c=c, offset=c0, A=A, b=-r0, allowed=allowed), unpack
+    return _step_lp(rows, objective, 2 * n + N + 1, dtype, allowed), unpack
 
 
 def step6_targets(economy: RudraFullEconomy, households, capital_formation, prices, cost_prices):
@@ -350,11 +355,7 @@ def step8_lp(economy: RudraFullEconomy, X, m, stocks, households, capital_format
         saved = e.old_growth @ (e.old_savings_rate * (y_old - d_old)) + e.growth @ (e.savings_rate * (y_new - d_new))
         return X @ (e.capital.T @ p) - saved - e.import_growth * (y_imp - d_imp)
 
-    size = n + 4
-    A, r0 = _affine(rows, size, dtype)
-    c, c0 = _affine(objective, size, dtype)
-    allowed = jnp.ones(size, bool)
-    return StepLP(c=c, offset=c0, A=A, b=-r0, allowed=allowed), unpack
+    return _step_lp(rows, objective, n + 4, dtype, jnp.ones(n + 4, bool)), unpack
 
 
 def step8_prices(economy: RudraFullEconomy, X, m, stocks, households, capital_formation, unit_capital, essential_prices,
