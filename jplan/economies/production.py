@@ -47,6 +47,9 @@ __all__ = [
     "is_cobb_douglas",
     "ces_log_aggregate",
     "ces_log_unit_cost",
+    "ces_cost_shares",
+    "plain_cobb_douglas",
+    "for_firms",
     "excess_demand",
     "infeasibility",
     "plan_from_inputs",
@@ -113,6 +116,30 @@ def ces_log_unit_cost(shares: Array, prices: Array, sigma: Array) -> Array:
     return jnp.where(cd, cobb_douglas, ces)
 
 
+def ces_cost_shares(shares: Array, log_prices: Array, sigma: Array) -> tuple[Array, Array]:
+    """(log κ, s): the log unit cost of the degree-1 CES aggregate and its cost shares s_l = π_l ∂κ/∂π_l / κ.
+
+    The same κ as `ces_log_unit_cost`, from log input prices (so a caller that prices many firms at one
+    price vector takes the logarithms once): Cobb–Douglas (σ = 1) log κ = Σ a_l (log π_l − log a_l) and
+    s = a; CES s_l = a_l^σ π_l^(1−σ) / Σ_m a_m^σ π_m^(1−σ). Inputs with a zero share have s_l = 0. With
+    Shephard's lemma the cost-minimising input per unit of the aggregate is κ s_l / π_l.
+    """
+    used = shares > 0
+    cd = is_cobb_douglas(sigma)
+    log_a = jnp.log(jnp.where(used, shares, 1.0))
+    lp = jnp.where(used, log_prices, 0.0)
+    log_k_cd = jnp.sum(jnp.where(used, shares * (lp - log_a), 0.0))
+    one_minus = jnp.where(cd, 0.5, 1.0 - sigma)
+    z = jnp.where(used, jnp.where(cd, 2.0, sigma) * log_a + one_minus * lp, -jnp.inf)
+    z_max = jnp.max(jnp.where(used, z, -jnp.inf))
+    z_max = jnp.where(jnp.isfinite(z_max), z_max, 0.0)
+    terms = jnp.where(used, jnp.exp(z - z_max), 0.0)
+    total = jnp.sum(terms)
+    log_k_ces = (z_max + jnp.log(total)) / one_minus
+    s = jnp.where(cd, jnp.where(used, shares, 0.0), terms / total)
+    return jnp.where(cd, log_k_cd, log_k_ces), s
+
+
 class FirmTechnology(eqx.Module):
     """What one firm knows: its own CES technology (informational privacy, Lustosa (1987) §4).
 
@@ -144,11 +171,18 @@ class FirmTechnology(eqx.Module):
         return ces_log_unit_cost(self.shares, input_prices, self.elasticity)
 
 
-def firm_output(tech: FirmTechnology, resources: Array, inputs: Array) -> Array:
-    """Output of one firm from its resources `resources` [m] and intermediate inputs `inputs` [n]."""
+def firm_output(tech: FirmTechnology, resources: Array, inputs: Array, cobb_douglas: bool = False) -> Array:
+    """Output of one firm from its resources `resources` [m] and intermediate inputs `inputs` [n].
+
+    `cobb_douglas` (static): the caller knows the firm is Cobb–Douglas without a set-up cost, and only
+    that formula is evaluated (the same expression as the general branch's, so the same value).
+    """
     if not isinstance(tech, FirmTechnology):  # a user technology (jplan.economies.ProductionTechnology)
         return tech.output(resources, inputs)
     rho = tech.returns_to_scale
+    if cobb_douglas:
+        return jnp.exp(jnp.log(tech.tfp) + rho * jnp.sum(xlogy_masked(tech.resource_shares, resources))
+                       + rho * jnp.sum(xlogy_masked(tech.input_shares, inputs)))
     cd = is_cobb_douglas(tech.elasticity)
     # the Cobb–Douglas branch is the formula it always was (bit-for-bit), the CES one its generalisation;
     # each branch sees a safe elasticity so the other's gradient is never NaN
@@ -266,9 +300,30 @@ class Plan(eqx.Module):
     intermediate_use: Float[Array, "n n"]
 
 
+def plain_cobb_douglas(firms: FirmTechnology) -> Array:
+    """Whether every firm (stacked on the leading axis) is Cobb–Douglas without a set-up cost."""
+    return jnp.all(is_cobb_douglas(firms.elasticity)) & jnp.all(firms.setup_cost == 0)
+
+
+def for_firms(economy: ProductionEconomy, agent, *args):
+    """`vmap(agent)(economy.firms, *args)` over the firms, with `agent(..., cobb_douglas=True)` (its
+    Cobb–Douglas formulas alone) where every firm of every economy in the batch is plain Cobb–Douglas
+    (`jplan._batching.cond_all`); the answer is the same, the work less."""
+    from .._batching import cond_all
+
+    firms = economy.firms
+    if not isinstance(firms, FirmTechnology):
+        return jax.vmap(agent)(firms, *args)
+
+    def respond(cobb_douglas):
+        return lambda: jax.vmap(lambda *a: agent(*a, cobb_douglas=cobb_douglas))(firms, *args)
+
+    return cond_all(plain_cobb_douglas(firms), respond(True), respond(False))
+
+
 def output(economy: ProductionEconomy, resource_use: Array, intermediate_use: Array) -> Array:
     """Gross outputs q [n] of every firm from the input allocation (r [n, m], v [n, n])."""
-    return jax.vmap(firm_output)(economy.firms, resource_use, intermediate_use)
+    return for_firms(economy, firm_output, resource_use, intermediate_use)
 
 
 def _log_welfare_form(economy: ProductionEconomy) -> Array:

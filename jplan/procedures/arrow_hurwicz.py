@@ -53,7 +53,9 @@ from ..economies.production import (
     FirmTechnology,
     Plan,
     ProductionEconomy,
+    ces_cost_shares,
     consumer_demand,
+    for_firms,
     is_cobb_douglas,
     welfare,
     welfare_index,
@@ -67,55 +69,61 @@ RULES = ("additive", "multiplicative", "adaptive")
 ROUNDING_ULPS = 16  # the adaptive rule's acceptance slack, in units of eps × the size of g's terms
 
 
-def firm_supply(tech: FirmTechnology, index: Array, prices: Array) -> tuple[Array, Array, Array, Array]:
+def firm_supply(tech: FirmTechnology, index: Array, prices: Array, log_prices: Array | None = None,
+                cobb_douglas: bool = False) -> tuple[Array, Array, Array, Array]:
     """A firm's profit-maximising plan at prices (decreasing returns only): the firm-side agent.
 
     Args:
         tech: this firm's technology (its private information).
         index: which good this firm makes (it reads its own output price p_i at this index).
         prices: the centre's message, [n + m]: goods prices then resource prices.
+        log_prices: optionally log(prices), where the caller prices many firms at one vector and takes
+            the logarithms once (`firms_supply`); the answer is the same.
+        cobb_douglas: (static) the caller knows this firm is Cobb–Douglas without a set-up cost, and the
+            CES and set-up formulas are skipped; the answer is the same.
 
     Returns:
-        (output q_i, resource demands r_i [m], input demands v_i [n], profit), closed form for
-        Cobb–Douglas: q = [A (ρ p_i)^ρ Π (a_l/π_l)^(ρ a_l)]^(1/(1−ρ)), input_l = ρ a_l p_i q / π_l,
-        and for CES: q = (ρ p_i A^(1/ρ)/κ)^(ρ/(1−ρ)), inputs (q/A)^(1/ρ)·∇κ (Shephard's lemma). With a
-        set-up cost k the same plan plus k·∇κ of inputs, or nothing where its profit would be negative.
+        (output q_i, resource demands r_i [m], input demands v_i [n], profit). With κ the unit cost of the
+        firm's degree-1 aggregate at its input prices π and s its cost shares (`ces_cost_shares`):
+        q = (ρ p_i A^(1/ρ)/κ)^(ρ/(1−ρ)) and input_l = ρ p_i q s_l / π_l (cost is ρ times revenue at the
+        optimum); for Cobb–Douglas s = the shares, which is q = [A (ρ p_i)^ρ Π (a_l/π_l)^(ρ a_l)]^(1/(1−ρ)).
+        With a set-up cost k the same plan plus k κ s/π of inputs, or nothing where its profit would be
+        negative.
     """
     m = tech.resource_shares.shape[0]
     n = tech.input_shares.shape[0]
-    goods_prices, resource_prices = prices[:n], prices[n:]
-    own_price = goods_prices[index]
+    if log_prices is None:
+        log_prices = jnp.log(jnp.where(prices > 0, prices, 1.0))
+    log_prices = jnp.where(prices > 0, log_prices, -jnp.inf)
+    own_price = prices[index]
     rho = tech.returns_to_scale
     shares = jnp.concatenate([tech.resource_shares, tech.input_shares])
-    input_prices = jnp.concatenate([resource_prices, goods_prices])
-    ratio = jnp.where(shares > 0, shares / jnp.where(shares > 0, input_prices, 1.0), 1.0)
-    log_q = (jnp.log(tech.tfp) + rho * jnp.log(rho * own_price) + rho * jnp.sum(xlogy_masked(shares, ratio))) / (1.0 - rho)
+    input_prices = jnp.concatenate([prices[n:], prices[:n]])
+    log_input_prices = jnp.concatenate([log_prices[n:], log_prices[:n]])
+    if cobb_douglas:
+        used = shares > 0
+        s = jnp.where(used, shares, 0.0)
+        log_kappa = jnp.sum(jnp.where(used, shares * (jnp.where(used, log_input_prices, 0.0)
+                                                      - jnp.log(jnp.where(used, shares, 1.0))), 0.0))
+    else:
+        log_kappa, s = ces_cost_shares(shares, log_input_prices, tech.elasticity)
+    log_q = rho / (1.0 - rho) * (jnp.log(rho * own_price) + jnp.log(tech.tfp) / rho - log_kappa)
     q = jnp.exp(log_q)
-    demand = jnp.where(shares > 0, rho * shares * own_price * q / jnp.where(shares > 0, input_prices, 1.0), 0.0)
+    per_price = jnp.where(s > 0, s / jnp.where(s > 0, input_prices, 1.0), 0.0)
+    demand = rho * own_price * q * per_price
     profit = (1.0 - rho) * own_price * q
-    # CES (σ ≠ 1): the same optimum through the unit cost of the aggregate
-    cd = is_cobb_douglas(tech.elasticity)
-    ces_tech = eqx.tree_at(lambda t: t.elasticity, tech, jnp.where(cd, 2.0, tech.elasticity))
-    safe_prices = jnp.where(shares > 0, input_prices, 1.0)
-    log_kappa, grad_log_kappa = jax.value_and_grad(ces_tech.log_unit_cost)(safe_prices)
-    log_q_ces = rho / (1.0 - rho) * (jnp.log(rho * own_price) + jnp.log(tech.tfp) / rho - log_kappa)
-    q_ces = jnp.exp(log_q_ces)
-    G = jnp.exp((log_q_ces - jnp.log(tech.tfp)) / rho)
-    demand_ces = jnp.where(shares > 0, G * jnp.exp(log_kappa) * grad_log_kappa, 0.0)
-    q = jnp.where(cd, q, q_ces)
-    demand = jnp.where(cd, demand, demand_ces)
-    profit = (1.0 - rho) * own_price * q
+    if cobb_douglas:
+        return q, demand[:m], demand[m:], profit
     # a set-up cost k (units of the aggregate): the interior plan is unchanged (marginal conditions), it
-    # costs k·κ more and needs k·∇κ more inputs; where that makes the profit negative the firm shuts down
-    # (supply 0: a jump, the non-convexity price procedures meet). k = 0 leaves the above untouched.
+    # costs k·κ more and needs k·κ s/π more inputs; where that makes the profit negative the firm shuts
+    # down (supply 0: a jump, the non-convexity price procedures meet). k = 0 leaves the above untouched.
     k = tech.setup_cost
-    log_kappa_all, grad_all = jax.value_and_grad(tech.log_unit_cost)(safe_prices)
-    setup_inputs = jnp.where(shares > 0, k * jnp.exp(log_kappa_all) * grad_all, 0.0)
-    profit_k = profit - k * jnp.exp(log_kappa_all)
+    kappa = jnp.exp(log_kappa)
+    profit_k = profit - k * kappa
     open_ = profit_k >= 0
     has_setup = k > 0
     q = jnp.where(has_setup, jnp.where(open_, q, 0.0), q)
-    demand = jnp.where(has_setup, jnp.where(open_, demand + setup_inputs, 0.0), demand)
+    demand = jnp.where(has_setup, jnp.where(open_, demand + k * kappa * per_price, 0.0), demand)
     profit = jnp.where(has_setup, jnp.maximum(profit_k, 0.0), profit)
     return q, demand[:m], demand[m:], profit
 
@@ -127,6 +135,10 @@ def firms_supply(economy: ProductionEconomy, prices: Array) -> tuple[Array, Arra
     n = economy.n
     message = jnp.broadcast_to(prices, (n, n + economy.m))
     supply, work = supply_function(economy)
+    if supply is firm_supply:  # every firm reads the same broadcast: its logarithms are taken once
+        log_message = jnp.broadcast_to(jnp.log(jnp.where(prices > 0, prices, 1.0)), message.shape)
+        q, r, v, profit = for_firms(economy, firm_supply, jnp.arange(n), message, log_message)
+        return q, r, v, profit, work
     q, r, v, profit = jax.vmap(supply)(economy.firms, jnp.arange(n), message)
     return q, r, v, profit, work
 

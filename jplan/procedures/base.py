@@ -270,13 +270,13 @@ def run(
     )
     status0 = jnp.where((status0 == RUNNING) & (obs0.residual <= procedure.tolerance), CONVERGED, status0)
 
-    def record(obs: Observation, msgs: Messages, active):
+    def scores(obs: Observation):
         u, gap, infeasible = _score(economy, obs.plan, optimal_welfare)
+        return dict(welfare=u, gap=gap, infeasibility=infeasible, residual=obs.residual)
+
+    def record(kept: dict, msgs: Messages, active):
         return dict(
-            welfare=u,
-            gap=gap,
-            infeasibility=infeasible,
-            residual=obs.residual,
+            **kept,
             messages_down=jnp.where(active, msgs.down, 0),
             messages_up=jnp.where(active, msgs.up, 0),
             solves=jnp.where(active, msgs.solves, 0),
@@ -284,15 +284,18 @@ def run(
             active=active,
         )
 
+    # The loop carries the state and the recorded scores of the last accepted iterate, not its
+    # observation: the final observation is `observe` of the final state (the same function of the same
+    # state), so the plan need not be copied through every step.
     def body(carry, _):
-        state, obs, status, taken = carry
+        state, kept, status, taken = carry
         running = status == RUNNING
         new_state, msgs = procedure.step(economy, state)
         new_obs = procedure.observe(economy, new_state)
         ok = _finite_and_bounded(new_obs)
         accept = running & ok & ~new_obs.failed
         state = _where_tree(accept, new_state, state)
-        obs = _where_tree(accept, new_obs, obs)
+        kept = _where_tree(accept, scores(new_obs), kept)
         new_status = jnp.where(
             new_obs.failed,
             FAILED,
@@ -300,16 +303,18 @@ def run(
         )
         status = jnp.where(running, new_status, status)
         taken = taken + running.astype(taken.dtype)
-        return (state, obs, status, taken), record(obs, msgs, running)
+        return (state, kept, status, taken), record(kept, msgs, running)
 
     if checkpoint:
         body = jax.checkpoint(body)
-    first = record(obs0, msgs0, jnp.asarray(True))
+    kept0 = scores(obs0)
+    first = record(kept0, msgs0, jnp.asarray(True))
     first["active"] = jnp.asarray(False)
-    (state, obs, status, taken), series = jax.lax.scan(
-        body, (state0, obs0, status0, jnp.asarray(0)), None, length=steps
+    (state, _, status, taken), series = jax.lax.scan(
+        body, (state0, kept0, status0, jnp.asarray(0)), None, length=steps
     )
     series = {k: jnp.concatenate([jnp.asarray(first[k])[None], series[k]]) for k in series}
+    obs = procedure.observe(economy, state)
     return Trace(
         **series,
         plan=obs.plan,

@@ -57,8 +57,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
-from .._linalg import solve
-from ..economies.production import FirmTechnology, Plan, ProductionEconomy, firm_output, welfare
+from .._batching import cond_all
+from .._linalg import z_factor, z_lu_solve
+from ..economies.production import FirmTechnology, Plan, ProductionEconomy, firm_output, for_firms, welfare
 from .base import Messages, Observation, Procedure
 
 __all__ = ["Heal", "HealProportional", "firm_report", "centre_opening", "reported_start", "project_simplex",
@@ -71,9 +72,12 @@ SUBSISTENCE_ROUNDS = 200
 SUBSISTENCE_MARGIN = 0.9
 
 
-def firm_report(tech: FirmTechnology, resources: Array, inputs: Array) -> tuple[Array, Array, Array]:
-    """The firm-side agent: output and marginal productivities at the allocation it was sent."""
-    q, (mp_r, mp_v) = jax.value_and_grad(firm_output, argnums=(1, 2))(tech, resources, inputs)
+def firm_report(tech: FirmTechnology, resources: Array, inputs: Array, cobb_douglas: bool = False
+                ) -> tuple[Array, Array, Array]:
+    """The firm-side agent: output and marginal productivities at the allocation it was sent
+    (`cobb_douglas`, static: the caller knows the firm is plain Cobb–Douglas; see `firm_output`)."""
+    f = lambda t, r, v: firm_output(t, r, v, cobb_douglas=cobb_douglas)
+    q, (mp_r, mp_v) = jax.value_and_grad(f, argnums=(1, 2))(tech, resources, inputs)
     return q, mp_r, mp_v
 
 
@@ -97,7 +101,7 @@ def reported_start(economy: ProductionEconomy) -> tuple[Array, Array, Messages]:
     r, v0 = centre_opening(economy)
 
     def round_(v, _):
-        q = jax.vmap(firm_output)(economy.firms, r, v)  # firms report outputs
+        q = for_firms(economy, firm_output, r, v)  # firms report outputs
         return jnp.broadcast_to(START_FRACTION * q[None, :] / n, (n, n)), None
 
     v, _ = jax.lax.scan(round_, v0, None, length=OPENING_ROUNDS)
@@ -142,7 +146,7 @@ class _HealBase(Procedure):
 
     def _round(self, economy: ProductionEconomy, r: Array, v: Array):
         """Centre → firms: each firm its allocation; firms → centre: output and marginal productivities."""
-        q, mp_r, mp_v = jax.vmap(firm_report)(economy.firms, r, v)
+        q, mp_r, mp_v = for_firms(economy, firm_report, r, v)
         c = q - jnp.sum(v, axis=0)
         plan = Plan(consumption=c, output=q, resource_use=r, intermediate_use=v)
         return plan, mp_r, mp_v, Messages.of((r, v), (q, mp_r, mp_v), firm_work=economy.n)
@@ -186,8 +190,9 @@ class _HealBase(Procedure):
             state, msgs = jax.lax.scan(round_, state, None, length=SUBSISTENCE_ROUNDS)
             return state, msgs.total()
 
-        # skipped outright where the start already clears subsistence (under vmap both branches run)
-        return jax.lax.cond(jnp.isfinite(state.welfare), lambda s: (s, Messages.of((), ())), phase, state)
+        # skipped outright where the start already clears subsistence in every economy of the batch (where
+        # some economy needs it, the phase's rounds change only the economies still short)
+        return cond_all(jnp.isfinite(state.welfare), lambda s: (s, Messages.of((), ())), phase, state)
 
     @staticmethod
     def _welfare(economy: ProductionEconomy, plan: Plan) -> Array:
@@ -284,6 +289,13 @@ class Heal(_HealBase):
         )
 
 
+def _z_solve(a: Array, b: Array) -> Array:
+    """x with a x = b for the Z-matrices I − B of the variant (B ≥ 0: output shares times elasticities),
+    by elimination without pivoting (`jplan._linalg.z_factor`)."""
+    factors, _ = z_factor(a)
+    return z_lu_solve(factors, b)
+
+
 def _reshare(x: Array, value: Array, eta: Array) -> Array:
     """New fractions of each column's total over its uses (rows), moved towards above-average value.
 
@@ -330,7 +342,7 @@ class HealProportional(_HealBase):
         q = plan.output
         # B[j, i] = f_ji ∂f_j/∂v_ji: output of j gained per unit of i's output sent along i's uses
         B = plan.intermediate_use * state.marginal_inputs / q[None, :]
-        lam = solve(jnp.eye(economy.n, dtype=q.dtype) - B.T, plan.consumption / q * pi)
+        lam = _z_solve(jnp.eye(economy.n, dtype=q.dtype) - B.T, plan.consumption / q * pi)
         sigma = lam[:, None] * state.marginal_resources
         total = jnp.sum(plan.resource_use, axis=0)
         sigma_bar = jnp.sum(plan.resource_use * sigma, axis=0) / jnp.where(total > 0, total, 1.0)
@@ -355,7 +367,7 @@ class HealProportional(_HealBase):
         eps_v = state.marginal_inputs * plan.intermediate_use / q[:, None]
         dlog_f = _log_ratio(f_new[:n], f_old[:n])
         rhs = jnp.sum(eps_r * _log_ratio(g_new, g_old), axis=1) + jnp.sum(eps_v * dlog_f, axis=1)
-        dlog_q = solve(jnp.eye(n, dtype=q.dtype) - eps_v, rhs)
+        dlog_q = _z_solve(jnp.eye(n, dtype=q.dtype) - eps_v, rhs)
         r = g_new * economy.endowments[None, :]
         v = f_new[:n] * (q * jnp.exp(dlog_q))[None, :]
         return self._control(economy, state, r, v, solves=2)

@@ -41,12 +41,14 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
-from .._linalg import solve
+from .._linalg import z_factor, z_lu_solve
 from ..economies.production import (
     FirmTechnology,
     Plan,
     ProductionEconomy,
+    ces_cost_shares,
     consumer_demand,
+    for_firms,
     is_cobb_douglas,
     output,
     xlogy_masked,
@@ -75,15 +77,38 @@ def unit_cost(tech: FirmTechnology, input_prices: Array) -> Array:
     return jnp.where(cd, cobb_douglas, ces)
 
 
-def firm_coefficients(tech: FirmTechnology, goods_prices: Array) -> tuple[Array, Array]:
+def firm_coefficients(tech: FirmTechnology, goods_prices: Array, log_goods_prices: Array | None = None,
+                      cobb_douglas: bool = False) -> tuple[Array, Array]:
     """The firm-side agent: cost-minimising coefficients at the announced prices (Shephard's lemma).
 
+    Args:
+        tech: this firm's technology; goods_prices: the centre's message [n] (labour = 1).
+        log_goods_prices: optionally their logarithms (taken once where many firms read one message).
+        cobb_douglas: (static) the caller knows the firm is Cobb–Douglas; the CES formulas are skipped.
+
     Returns:
-        (labour coefficient a0_j, intermediate coefficients a_·j [n]) = ∇ unit_cost at (1, p).
+        (labour coefficient a0_j, intermediate coefficients a_·j [n]) = ∇ unit_cost at (1, p), in closed
+        form: with κ and cost shares s of the firm's aggregate (`ces_cost_shares`), the coefficient of
+        input l is (κ/A) s_l/π_l (for Cobb–Douglas s = the shares).
     """
-    prices = jnp.concatenate([jnp.ones((1,), goods_prices.dtype), goods_prices])
-    grad = jax.grad(unit_cost, argnums=1)(tech, prices)
-    return grad[0], grad[1:]
+    m = tech.resource_shares.shape[0]
+    dtype = goods_prices.dtype
+    if log_goods_prices is None:
+        log_goods_prices = jnp.log(jnp.where(goods_prices > 0, goods_prices, 1.0))
+    log_goods_prices = jnp.where(goods_prices > 0, log_goods_prices, -jnp.inf)
+    shares = jnp.concatenate([tech.resource_shares, tech.input_shares])
+    # every resource is priced at the labour price 1 (only labour exists in the domain)
+    prices = jnp.concatenate([jnp.ones((m,), dtype), goods_prices])
+    log_prices = jnp.concatenate([jnp.zeros((m,), dtype), log_goods_prices])
+    if cobb_douglas:
+        used = shares > 0
+        s = jnp.where(used, shares, 0.0)
+        log_kappa = jnp.sum(jnp.where(used, shares * (jnp.where(used, log_prices, 0.0) - jnp.log(jnp.where(used, shares, 1.0))), 0.0))
+    else:
+        log_kappa, s = ces_cost_shares(shares, log_prices, tech.elasticity)
+    cost = jnp.exp(log_kappa - jnp.log(tech.tfp))
+    coefficients = jnp.where(s > 0, cost * s / jnp.where(s > 0, prices, 1.0), 0.0)
+    return jnp.sum(coefficients[:m]), coefficients[m:]
 
 
 def _firms_coefficients(economy: ProductionEconomy, goods_prices: Array) -> tuple[Array, Array, int]:
@@ -92,7 +117,8 @@ def _firms_coefficients(economy: ProductionEconomy, goods_prices: Array) -> tupl
     n = economy.n
     firms = economy.firms
     if isinstance(firms, FirmTechnology):
-        a0, inputs = jax.vmap(firm_coefficients)(firms, goods_prices)
+        log_prices = jnp.log(jnp.where(goods_prices > 0, goods_prices, 1.0))
+        a0, inputs = for_firms(economy, firm_coefficients, goods_prices, log_prices)
         return a0, inputs, _firm_work(economy)
     from ..economies.technology import generic_coefficients
 
@@ -130,12 +156,31 @@ def reported_start_price(economy: ProductionEconomy) -> tuple[Array, Messages]:
         a0, inputs, _ = _firms_coefficients(economy, jnp.full((n, n), t, dtype))
         return jnp.all(a0 + t * jnp.sum(inputs, axis=1) <= t)
 
-    # probe rounds are independent given t, so they are evaluated together; the centre uses the first
-    covered = jax.vmap(probe)(ts)
-    k = jnp.argmax(covered)
-    t = jnp.where(jnp.any(covered), ts[k], jnp.nan)
-    rounds = jnp.where(jnp.any(covered), k + 1, START_PROBES)
-    return t, rounds * Messages.of(jnp.zeros((n,), dtype), jnp.zeros((n, 1 + n), dtype), firm_work=_firm_work(economy))
+    # the centre probes 1, 2, 4, … and stops at the first price that covers every cost (under vmap the
+    # loop runs until every economy of the batch has its price; the others' results are already fixed)
+    def searching(carry):
+        k, covered = carry
+        return ~covered & (k < START_PROBES)
+
+    def next_probe(carry):
+        k, _ = carry
+        covered = probe(ts[k])
+        return jnp.where(covered, k, k + 1), covered
+
+    k, covered = jax.lax.while_loop(searching, next_probe, (jnp.asarray(0), jnp.asarray(False)))
+    t = jnp.where(covered, ts[jnp.minimum(k, START_PROBES - 1)], jnp.nan)
+    rounds = jnp.where(covered, k + 1, START_PROBES)
+    return jax.lax.stop_gradient(t), rounds * Messages.of(jnp.zeros((n,), dtype), jnp.zeros((n, 1 + n), dtype), firm_work=_firm_work(economy))
+
+
+def _leontief(matrix: Array, a0: Array, consumption) -> tuple[Array, Array, Array]:
+    """The centre's Leontief calculation from one factorisation of `matrix` = I − A (A[j, h]: good h per
+    unit of good j, as reported): prices p = (I − A)⁻¹ a0 (unit costs of the reported techniques) and
+    outputs g = (I − A)⁻ᵀ c(p). Returns (p, g, productive): I − A is a Z-matrix, and its no-pivot
+    factorisation certifies that A is productive (`jplan._linalg.z_factor`)."""
+    factors, productive = z_factor(matrix)
+    prices = z_lu_solve(factors, a0)
+    return prices, z_lu_solve(factors, consumption(prices), transpose=True), productive
 
 
 class MalinvaudState(eqx.Module):
@@ -184,11 +229,14 @@ class Malinvaud(Procedure):
         message = jnp.broadcast_to(prices, (n, n))
         a0, inputs, work = _firms_coefficients(economy, message)  # inputs[j, h]: good h per unit of j
         eye = jnp.eye(n, dtype=prices.dtype)
-        new_prices = solve(eye - inputs, a0)
-        failed = ~jnp.all(jnp.isfinite(new_prices) & (new_prices > 0))
         labour = economy.endowments[0]
-        c = consumer_demand(economy, new_prices, labour - jnp.sum(new_prices * economy.subsistence))
-        g = solve(eye - inputs.T, c)
+        # prices and outputs from one factorisation of I − A (a Z-matrix; `ok` says it is productive)
+        def consumption(p):
+            return consumer_demand(economy, p, labour - jnp.sum(p * economy.subsistence))
+
+        new_prices, g, productive = _leontief(eye - inputs, a0, consumption)
+        c = consumption(new_prices)
+        failed = ~productive | ~jnp.all(jnp.isfinite(new_prices) & (new_prices > 0))
         # labour is resource 1; other columns exist only for economies outside the domain (status)
         resource_use = jnp.zeros((n, economy.m), g.dtype).at[:, 0].set(a0 * g)
         intermediate_use = inputs * g[:, None]
