@@ -42,12 +42,14 @@ from .rudra import (
 from .rudra_full import RudraFullEconomy, RudraFullFile, load_rudra_full, rudra_full_from_dict, sample_rudra_full
 from .rudra_io import RudraFile, load_rudra, loads_rudra
 from .sampling import sample, sample_batch
-from .sparse import SparseEconomy, sample_sparse
+from .sparse import SparseEconomy, SparseProductionEconomy, sample_sparse, sample_sparse_production
 from .technology import ProductionTechnology, generic_coefficients, generic_supply, with_technology
 
 __all__ = [
     "SparseEconomy",
     "sample_sparse",
+    "sample_sparse_production",
+    "SparseProductionEconomy",
     "DivisionLabels",
     "DivisionPlan",
     "DivisionsEconomy",

@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
-__all__ = ["SparseEconomy", "sample_sparse", "input_slots", "technique_times", "technique_transpose_times", "to_scipy"]
+__all__ = ["SparseEconomy", "SparseProductionEconomy", "sample_sparse", "sample_sparse_production", "input_slots", "technique_times", "technique_transpose_times", "to_scipy"]
 
 
 class SparseEconomy(eqx.Module):
@@ -114,3 +114,73 @@ def to_scipy(economy: SparseEconomy):
     values = np.asarray(economy.coefficients).reshape(-1)
     keep = values != 0
     return sparse.csr_matrix((values[keep], (rows[keep], cols[keep])), shape=(n, n))
+
+
+class SparseProductionEconomy(eqx.Module):
+    """A constant-returns Cobb–Douglas economy with sparse technologies, for Malinvaud's procedure at
+    national size (a pytree; batch it with a leading axis).
+
+    Firm j makes good j from labour and the goods in its own input slots,
+    q_j = A_j ℓ_j^α_j Π_k v_jk^β_jk with α_j + Σ_k β_jk = 1; unlike `SparseEconomy`'s fixed coefficients its
+    technique depends on prices (substitution). Welfare Σ_j w_j log c_j; labour endowment L.
+
+    Attributes:
+        inputs: [n, K] int32, the goods firm j uses (any index in an unused slot, whose share is 0).
+        input_shares: β [n, K] ≥ 0, Σ_k β_jk < 1.
+        labour_shares: α [n] > 0 (= 1 − Σ_k β_jk).
+        tfp: A [n] > 0.
+        welfare_weights: w [n] > 0.
+        labour: L > 0, a scalar.
+    """
+
+    inputs: Int[Array, "n K"]
+    input_shares: Float[Array, "n K"]
+    labour_shares: Float[Array, " n"]
+    tfp: Float[Array, " n"]
+    welfare_weights: Float[Array, " n"]
+    labour: Float[Array, ""]
+
+    @property
+    def n(self) -> int:
+        return self.labour_shares.shape[-1]
+
+    def technique(self, coefficients: Array, labour_coefficients: Array, final_demand: Array) -> SparseEconomy:
+        """The fixed-coefficient `SparseEconomy` of reported coefficients (the centre's Leontief model)."""
+        return SparseEconomy(inputs=self.inputs, coefficients=coefficients, labour=labour_coefficients,
+                             final_demand=final_demand)
+
+    def to_dense(self):
+        """The same economy as a dense `ProductionEconomy` (m = 1, constant returns), for references.
+
+        Two slots of one firm may hold the same good (the sampler draws inputs independently); the firm then
+        splits that good between them optimally, which is Cobb–Douglas in the merged share b = Σ b_k with
+        productivity multiplied by Π_k b_k^b_k / b^b. The dense economy has the merged shares and that
+        productivity, so both have the same unit costs and plans.
+        """
+        from .production import ProductionEconomy
+
+        n, K = self.inputs.shape
+        beta = jnp.zeros((n, n), self.input_shares.dtype).at[jnp.arange(n)[:, None], self.inputs].add(self.input_shares)
+        xlogx = lambda a: jnp.where(a > 0, a * jnp.log(jnp.where(a > 0, a, 1.0)), 0.0)
+        tfp = self.tfp * jnp.exp(jnp.sum(xlogx(self.input_shares), axis=1) - jnp.sum(xlogx(beta), axis=1))
+        return ProductionEconomy(
+            endowments=jnp.reshape(self.labour, (1,)), welfare_weights=self.welfare_weights, tfp=tfp,
+            returns_to_scale=jnp.ones((n,), beta.dtype), resource_shares=self.labour_shares[:, None], input_shares=beta,
+        )
+
+
+def sample_sparse_production(key: jax.Array, n: int, slots: int | None = None, *, input_share=(0.2, 0.8)
+                             ) -> SparseProductionEconomy:
+    """One random `SparseProductionEconomy` of n goods (jit/vmap-safe): the input pattern of `sample_sparse`
+    (a skewed, bounded number of other goods per firm, about n ln n non-zeros), each firm's total input
+    share Σ_k β_jk drawn in `input_share` (labour takes the rest), A ~ U[0.8, 1.2], w ~ U[0.5, 1.5], L = n.
+    Any such economy has non-substitution prices (log p = κ + B log p with B's rows summing below 1)."""
+    base = sample_sparse(key, n, slots, column_sum=input_share)
+    k1, k2 = jax.random.split(jax.random.fold_in(key, 1))
+    dtype = base.coefficients.dtype
+    beta = base.coefficients
+    return SparseProductionEconomy(
+        inputs=base.inputs, input_shares=beta, labour_shares=1.0 - jnp.sum(beta, axis=1),
+        tfp=jax.random.uniform(k1, (n,), dtype, 0.8, 1.2), welfare_weights=jax.random.uniform(k2, (n,), dtype, 0.5, 1.5),
+        labour=jnp.asarray(float(n), dtype),
+    )

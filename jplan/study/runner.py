@@ -270,7 +270,7 @@ def run_chunks(config: StudyConfig, out: Path, *, progress: bool = True, part: t
             bar.set_postfix_str(f"{sc.name}/{pname}")
             bar.update(len(mine) - len(todo))
             if todo:
-                timings[f"{sc.name}/{pname}"] = {"compile_seconds": _run_job(config, out, si, spec, todo, bar)}
+                timings[f"{sc.name}/{pname}"] = _run_job(config, out, si, spec, todo, bar)
             if part is None and pname == sc.procedures[-1] and sc.kind == "production":  # LP references are certified optima
                 timings[f"{sc.name}/reference"] = {"refined_by_procedure_plans": refine_references(config, out, si)}
     finally:
@@ -278,10 +278,11 @@ def run_chunks(config: StudyConfig, out: Path, *, progress: bool = True, part: t
     return timings
 
 
-def _run_job(config: StudyConfig, out: Path, si: int, spec, todo: list, bar) -> float:
-    """Run the missing chunks `todo` of one scenario × procedure; returns the seconds spent compiling."""
+def _run_job(config: StudyConfig, out: Path, si: int, spec, todo: list, bar) -> dict:
+    """Run the missing chunks `todo` of one scenario × procedure; returns the seconds spent compiling, and
+    the economy-steps run (economies × step budget, padding included) with the seconds they took."""
     sc, pname, chunk, n_dev = config.scenarios[si], spec.name, config.chunk, jax.device_count()
-    compile_s = 0.0
+    compile_s, economy_steps, run_s = 0.0, 0, 0.0
     for c in todo:
         start = c * chunk
         size = min(chunk, config.batch - start)
@@ -293,6 +294,8 @@ def _run_job(config: StudyConfig, out: Path, si: int, spec, todo: list, bar) -> 
         t0 = time.perf_counter()
         record = jax.block_until_ready(compiled(*args))
         seconds = time.perf_counter() - t0
+        economy_steps += width * spec.steps
+        run_s += seconds
         record = {k: np.asarray(v)[:size] for k, v in record.items()}
         record["optimal_welfare"] = np.asarray(opt.welfare)
         record["reference_status"] = np.asarray(opt.status)
@@ -302,7 +305,7 @@ def _run_job(config: StudyConfig, out: Path, si: int, spec, todo: list, bar) -> 
             wall_seconds=np.asarray(seconds), chunk_size=np.asarray(width), steps_budget=np.asarray(spec.steps),
         )
         bar.update(1)
-    return compile_s
+    return {"compile_seconds": compile_s, "economy_steps": economy_steps, "run_seconds": run_s}
 
 
 def load_records(config: StudyConfig, out: Path, scenario: str, procedure: str) -> dict:
@@ -391,6 +394,8 @@ def _run_locked(config, out, progress, echo, part=None) -> StudyResult:
                  f"jplan study CONFIG --merge FOLDER... (this one: {out})")
         return StudyResult(out=out, summary={}, table="")
     procedures_s = sum(t.get("compile_seconds", 0.0) for t in timings.values())
+    economy_steps = sum(t.get("economy_steps", 0) for t in timings.values())
+    run_s = sum(t.get("run_seconds", 0.0) for t in timings.values())
     summary, table = write_outputs(config, out, timings)
     wall, compile_s = time.perf_counter() - t0, _compile_seconds[0] - compiled0
     if echo:
@@ -399,5 +404,8 @@ def _run_locked(config, out, progress, echo, part=None) -> StudyResult:
         echo("")
         echo(f"finished in {wall:.1f} s, of which tracing and compiling {compile_s:.1f} s ({100 * compile_s / max(wall, 1e-9):.0f}%; "
              f"the procedures' programs {procedures_s:.1f} s, each (procedure, shape) once; the rest samplers, references, "
-             f"summaries); summary.json, report.md" + (", figures" if config.plots else "") + f" in {out}")
+             f"summaries)"
+             + (f"; the procedures ran {economy_steps:.3g} economy-steps (economies x step budget) at "
+                f"{economy_steps / run_s:.3g} economy-steps/s" if run_s > 0 else "")
+             + "; summary.json, report.md" + (", figures" if config.plots else "") + f" in {out}")
     return StudyResult(out=out, summary=summary, table=table)
