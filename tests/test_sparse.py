@@ -103,7 +103,7 @@ def test_sparse_malinvaud_matches_the_dense_procedure_and_is_monotone():
     economy (`to_dense`), feasible by construction, welfare non-decreasing, converged."""
     from jplan.economies import sample_sparse_production
     from jplan.procedures import Malinvaud, run
-    from jplan.procedures.sparse_malinvaud import sparse_malinvaud
+    from jplan.procedures import sparse_malinvaud
 
     for seed in range(3):
         e = sample_sparse_production(jax.random.PRNGKey(seed), 30)
