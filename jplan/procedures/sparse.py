@@ -118,7 +118,9 @@ def sparse_malinvaud(economy: SparseProductionEconomy, steps: int = 50, toleranc
         economy: one `SparseProductionEconomy`.
         steps: the round limit after the opening round.
         tolerance: stop when max |p'/p − 1| is at most this.
-        solver_tolerance, method, max_iter: the centre's sparse solves (`jplan.solvers.sparse`).
+        solver_tolerance: the relative residual the centre's sparse solves must reach.
+        method: their method, "bicgstab" or "neumann" (`jplan.solvers.sparse`).
+        max_iter: their limit on products with A or Aᵀ.
     """
     n, K = economy.inputs.shape
     w = economy.welfare_weights
