@@ -48,6 +48,7 @@ __all__ = [
     "ces_log_aggregate",
     "ces_log_unit_cost",
     "ces_cost_shares",
+    "cobb_douglas_cost_shares",
     "plain_cobb_douglas",
     "for_firms",
     "excess_demand",
@@ -116,6 +117,14 @@ def ces_log_unit_cost(shares: Array, prices: Array, sigma: Array) -> Array:
     return jnp.where(cd, cobb_douglas, ces)
 
 
+def cobb_douglas_cost_shares(shares: Array, log_prices: Array) -> tuple[Array, Array]:
+    """(log κ, s) of `ces_cost_shares` at σ = 1: log κ = Σ a_l (log π_l − log a_l), s = a."""
+    used = shares > 0
+    log_a = jnp.log(jnp.where(used, shares, 1.0))
+    lp = jnp.where(used, log_prices, 0.0)
+    return jnp.sum(jnp.where(used, shares * (lp - log_a), 0.0)), jnp.where(used, shares, 0.0)
+
+
 def ces_cost_shares(shares: Array, log_prices: Array, sigma: Array) -> tuple[Array, Array]:
     """(log κ, s): the log unit cost of the degree-1 CES aggregate and its cost shares s_l = π_l ∂κ/∂π_l / κ.
 
@@ -128,7 +137,7 @@ def ces_cost_shares(shares: Array, log_prices: Array, sigma: Array) -> tuple[Arr
     cd = is_cobb_douglas(sigma)
     log_a = jnp.log(jnp.where(used, shares, 1.0))
     lp = jnp.where(used, log_prices, 0.0)
-    log_k_cd = jnp.sum(jnp.where(used, shares * (lp - log_a), 0.0))
+    log_k_cd, s_cd = cobb_douglas_cost_shares(shares, log_prices)
     one_minus = jnp.where(cd, 0.5, 1.0 - sigma)
     z = jnp.where(used, jnp.where(cd, 2.0, sigma) * log_a + one_minus * lp, -jnp.inf)
     z_max = jnp.max(jnp.where(used, z, -jnp.inf))
@@ -136,7 +145,7 @@ def ces_cost_shares(shares: Array, log_prices: Array, sigma: Array) -> tuple[Arr
     terms = jnp.where(used, jnp.exp(z - z_max), 0.0)
     total = jnp.sum(terms)
     log_k_ces = (z_max + jnp.log(total)) / one_minus
-    s = jnp.where(cd, jnp.where(used, shares, 0.0), terms / total)
+    s = jnp.where(cd, s_cd, terms / total)
     return jnp.where(cd, log_k_cd, log_k_ces), s
 
 

@@ -54,6 +54,7 @@ from ..economies.production import (
     Plan,
     ProductionEconomy,
     ces_cost_shares,
+    cobb_douglas_cost_shares,
     consumer_demand,
     for_firms,
     is_cobb_douglas,
@@ -101,10 +102,7 @@ def firm_supply(tech: FirmTechnology, index: Array, prices: Array, log_prices: A
     input_prices = jnp.concatenate([prices[n:], prices[:n]])
     log_input_prices = jnp.concatenate([log_prices[n:], log_prices[:n]])
     if cobb_douglas:
-        used = shares > 0
-        s = jnp.where(used, shares, 0.0)
-        log_kappa = jnp.sum(jnp.where(used, shares * (jnp.where(used, log_input_prices, 0.0)
-                                                      - jnp.log(jnp.where(used, shares, 1.0))), 0.0))
+        log_kappa, s = cobb_douglas_cost_shares(shares, log_input_prices)
     else:
         log_kappa, s = ces_cost_shares(shares, log_input_prices, tech.elasticity)
     log_q = rho / (1.0 - rho) * (jnp.log(rho * own_price) + jnp.log(tech.tfp) / rho - log_kappa)

@@ -47,6 +47,7 @@ from ..economies.production import (
     Plan,
     ProductionEconomy,
     ces_cost_shares,
+    cobb_douglas_cost_shares,
     consumer_demand,
     for_firms,
     is_cobb_douglas,
@@ -101,9 +102,7 @@ def firm_coefficients(tech: FirmTechnology, goods_prices: Array, log_goods_price
     prices = jnp.concatenate([jnp.ones((m,), dtype), goods_prices])
     log_prices = jnp.concatenate([jnp.zeros((m,), dtype), log_goods_prices])
     if cobb_douglas:
-        used = shares > 0
-        s = jnp.where(used, shares, 0.0)
-        log_kappa = jnp.sum(jnp.where(used, shares * (jnp.where(used, log_prices, 0.0) - jnp.log(jnp.where(used, shares, 1.0))), 0.0))
+        log_kappa, s = cobb_douglas_cost_shares(shares, log_prices)
     else:
         log_kappa, s = ces_cost_shares(shares, log_prices, tech.elasticity)
     cost = jnp.exp(log_kappa - jnp.log(tech.tfp))
