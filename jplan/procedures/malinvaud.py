@@ -141,6 +141,25 @@ def probe_prices(economy: ProductionEconomy) -> Array:
     return 2.0 ** jnp.arange(START_PROBES, dtype=economy.endowments.dtype)
 
 
+def first_covering_price(covers, dtype) -> tuple[Array, Array]:
+    """(t, probe rounds): the first t = 2^k, k = 0 … `START_PROBES` − 1, with `covers(t)` True (t = NaN if
+    none). The centre stops at the first covering price; under vmap the loop runs until every economy of
+    the batch has its price, the others' results being fixed already. No gradient flows through t."""
+
+    def searching(carry):
+        k, covered = carry
+        return ~covered & (k < START_PROBES)
+
+    def next_probe(carry):
+        k, _ = carry
+        covered = covers(2.0 ** k.astype(dtype))
+        return jnp.where(covered, k, k + 1), covered
+
+    k, covered = jax.lax.while_loop(searching, next_probe, (jnp.asarray(0), jnp.asarray(False)))
+    t = jnp.where(covered, 2.0 ** jnp.minimum(k, START_PROBES - 1).astype(dtype), jnp.nan)
+    return jax.lax.stop_gradient(t), jnp.where(covered, k + 1, START_PROBES)
+
+
 def reported_start_price(economy: ProductionEconomy) -> tuple[Array, Messages]:
     """The first uniform price t = 2^k (k = 0, 1, …) at which every firm's reported coefficients cover
     its unit cost, and the messages of the probe rounds used. Reads only the firms' reports.
@@ -149,27 +168,12 @@ def reported_start_price(economy: ProductionEconomy) -> tuple[Array, Messages]:
     """
     n = economy.n
     dtype = economy.endowments.dtype
-    ts = probe_prices(economy)
-
     def probe(t):
         a0, inputs, _ = _firms_coefficients(economy, jnp.full((n, n), t, dtype))
         return jnp.all(a0 + t * jnp.sum(inputs, axis=1) <= t)
 
-    # the centre probes 1, 2, 4, … and stops at the first price that covers every cost (under vmap the
-    # loop runs until every economy of the batch has its price; the others' results are already fixed)
-    def searching(carry):
-        k, covered = carry
-        return ~covered & (k < START_PROBES)
-
-    def next_probe(carry):
-        k, _ = carry
-        covered = probe(ts[k])
-        return jnp.where(covered, k, k + 1), covered
-
-    k, covered = jax.lax.while_loop(searching, next_probe, (jnp.asarray(0), jnp.asarray(False)))
-    t = jnp.where(covered, ts[jnp.minimum(k, START_PROBES - 1)], jnp.nan)
-    rounds = jnp.where(covered, k + 1, START_PROBES)
-    return jax.lax.stop_gradient(t), rounds * Messages.of(jnp.zeros((n,), dtype), jnp.zeros((n, 1 + n), dtype), firm_work=_firm_work(economy))
+    t, rounds = first_covering_price(probe, dtype)
+    return t, rounds * Messages.of(jnp.zeros((n,), dtype), jnp.zeros((n, 1 + n), dtype), firm_work=_firm_work(economy))
 
 
 def _leontief(matrix: Array, a0: Array, consumption) -> tuple[Array, Array, Array]:

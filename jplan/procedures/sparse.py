@@ -30,10 +30,10 @@ from jaxtyping import Array, Bool, Float, Int
 
 from ..economies.sparse import SparseProductionEconomy
 from ..solvers.sparse import labour_values, leontief_quantities
+from .malinvaud import first_covering_price
 
 __all__ = ["sparse_firm_coefficients", "sparse_malinvaud", "SparseMalinvaudResult"]
 
-PROBES = 60
 STATUS_NAMES = ("not_converged", "converged", "failed")
 
 
@@ -92,18 +92,7 @@ def _start(economy: SparseProductionEconomy) -> tuple[Array, Array]:
         a0, a = _reports(economy, jnp.full((n,), t, dtype))
         return jnp.all(a0 + t * jnp.sum(a, axis=1) <= t)
 
-    def searching(carry):
-        k, covered = carry
-        return ~covered & (k < PROBES)
-
-    def probe(carry):
-        k, _ = carry
-        covered = covers(2.0 ** k.astype(dtype))
-        return jnp.where(covered, k, k + 1), covered
-
-    k, covered = jax.lax.while_loop(searching, probe, (jnp.asarray(0), jnp.asarray(False)))
-    t = jnp.where(covered, 2.0 ** jnp.minimum(k, PROBES - 1).astype(dtype), jnp.nan)
-    return jax.lax.stop_gradient(t), jnp.where(covered, k + 1, PROBES)
+    return first_covering_price(covers, dtype)
 
 
 def sparse_malinvaud(economy: SparseProductionEconomy, steps: int = 50, tolerance: float = 1e-9, *,
