@@ -19,6 +19,11 @@ Reported: seconds per solve, goods per second (n / seconds), peak memory (the pr
 largest relative difference between jplan's solutions and SciPy's (‖·‖∞ relative), residuals, and a
 roofline: the bytes a matrix-free iteration must stream (the ELL arrays and the work vectors, per
 product) against the machine's measured copy bandwidth.
+
+Then the procedures on the sparse type, one `sample_sparse_production` economy per size in its own process:
+Malinvaud's (`sparse_malinvaud`, rounds and seconds to a price change of 1e-9) and Heal's rule
+(`sparse_heal`, `--heal-steps` steps up to 10⁵ goods: marginal seconds per step, steps accepted by the
+step-size control, and the welfare gap to Malinvaud's fixed point, which is the optimum).
 """
 
 from __future__ import annotations
@@ -67,6 +72,37 @@ print(json.dumps(dict(seconds=min(times), compile_seconds=compile_s, nonzeros=in
                       slots=int(economy.inputs.shape[1]), residual=max(float(q.residual), float(p.residual)),
                       products=int(q.iterations) + int(p.iterations), converged=bool(q.converged & p.converged),
                       peak_gb=peak_gb())))
+"""
+
+PROCEDURES = r"""
+import json, sys, time
+import numpy as np
+import jax
+import jax.numpy as jnp
+import jplan
+jplan.enable_x64()
+from jplan.economies import sample_sparse_production
+from jplan.procedures import sparse_heal, sparse_malinvaud
+n, heal_steps = int(sys.argv[1]), int(sys.argv[2])
+economy = jax.jit(sample_sparse_production, static_argnums=1)(jax.random.PRNGKey(0), n)
+def timed(fn):
+    compiled = jax.jit(fn).lower(economy).compile()
+    jax.block_until_ready(compiled(economy))
+    t0 = time.perf_counter()
+    out = jax.block_until_ready(compiled(economy))
+    return out, time.perf_counter() - t0
+lsm, lsm_s = timed(lambda e: sparse_malinvaud(e, 50))
+out = dict(malinvaud_seconds=lsm_s, malinvaud_rounds=int(lsm.steps) + 1, malinvaud_status=int(lsm.status),
+           optimum=float(lsm.welfare[int(lsm.steps)]))
+if heal_steps:
+    short, t_short = timed(lambda e: sparse_heal(e, 10, tolerance=0.0))
+    heal, t_long = timed(lambda e: sparse_heal(e, heal_steps, tolerance=0.0))
+    w = np.asarray(heal.welfare)
+    scale = float(jnp.sum(economy.welfare_weights))
+    out.update(heal_step_seconds=(t_long - t_short) / (heal_steps - 10), heal_steps=heal_steps,
+               heal_accepted=int(np.sum(np.diff(w) > 0)), heal_step_size=float(heal.state.step_size),
+               heal_gap_start=(out["optimum"] - w[0]) / scale, heal_gap_end=(out["optimum"] - w[-1]) / scale)
+print(json.dumps(out))
 """
 
 SCIPY = r"""
@@ -140,6 +176,7 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds before a side is reported as too slow")
     ap.add_argument("--out", default=None, help="write the markdown report here")
     ap.add_argument("--figure", default=None, help="write the log-log plot here (PNG)")
+    ap.add_argument("--heal-steps", type=int, default=100, help="Heal's steps per size (up to 10^5 goods; 0: none)")
     args = ap.parse_args()
     import numpy as np
     from tqdm.auto import tqdm
@@ -162,7 +199,9 @@ def main() -> None:
             # bytes a matrix-free product streams: the ELL arrays (8 + 4 bytes per slot) and about ten length-n
             # float64 vectors (BiCGSTAB's updates) per product
             per_product = n * jp["slots"] * 12 + 10 * n * 8
-            rows.append(dict(n=n, jplan=jp, sides=sides, diff=diff,
+            heal_steps = args.heal_steps if n <= 100_000 else 0
+            procs = _run(PROCEDURES, [str(n), str(heal_steps)], 20 * args.timeout)
+            rows.append(dict(n=n, jplan=jp, sides=sides, diff=diff, procedures=procs,
                              achieved_gbs=jp["products"] * per_product / jp["seconds"] / 1e9))
     fmt = lambda res, key="seconds": "—" if res is None else f"{res[key]:.3g}"
     lines = [
@@ -198,6 +237,31 @@ def main() -> None:
     for r in rows:
         jp = r["jplan"]
         lines.append(f"| {r['n']:,} | {jp['slots']} | {jp['products']} | {r['achieved_gbs']:.2g} | {r['achieved_gbs'] / bandwidth:.0%} |")
+    lines += [
+        "",
+        "## The procedures on the sparse type",
+        "",
+        "One `sample_sparse_production` economy per size (Cobb–Douglas firms, constant returns, one labour "
+        "resource), in its own process; compile time apart. *Malinvaud*: `sparse_malinvaud` to a price change "
+        "of 1e-9 (its fixed point is the optimum: the gap column below is measured from its welfare). *Heal*: "
+        f"`sparse_heal` (Heal's rule, the dense procedure's start and step-size control) for {args.heal_steps} "
+        "steps, up to 10⁵ goods; seconds per step are marginal (the run of 10 steps subtracted).",
+        "",
+        "| n | Malinvaud rounds | Malinvaud s | Heal s/step | Heal steps accepted | Heal κ at the end | Heal gap: start → end |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        pr = r["procedures"]
+        if pr is None:
+            lines.append(f"| {r['n']:,} | — | — | — | — | — | — |")
+            continue
+        rounds = f"{pr['malinvaud_rounds']}" + ("" if pr["malinvaud_status"] == 1 else " (not converged)")
+        if "heal_steps" in pr:
+            heal = (f"{pr['heal_step_seconds']:.3g} | {pr['heal_accepted']}/{pr['heal_steps']} | {pr['heal_step_size']:.2g} "
+                    f"| {pr['heal_gap_start']:.2g} → {pr['heal_gap_end']:.2g}")
+        else:
+            heal = "— | — | — | —"
+        lines.append(f"| {r['n']:,} | {rounds} | {pr['malinvaud_seconds']:.3g} | {heal} |")
     if args.figure:
         _plot(rows, args.figure)
         import os

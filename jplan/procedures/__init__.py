@@ -27,12 +27,15 @@ from .heal import Heal, HealProportional, firm_report
 from .kornai_liptak import KornaiLiptak, KornaiLiptakSubgradient
 from .malinvaud import Malinvaud
 from .malinvaud_memory import MalinvaudMemory, capped_supply
-from .sparse import SparseMalinvaudResult, sparse_malinvaud
+from .sparse import SparseHealResult, SparseHealState, SparseMalinvaudResult, sparse_heal, sparse_malinvaud
 from .registry import DEFAULT_STEPS, PROCEDURES, SolveResult, load_plugins, make_procedure, register_procedure, solve
 
 __all__ = [
     "sparse_malinvaud",
     "SparseMalinvaudResult",
+    "sparse_heal",
+    "SparseHealResult",
+    "SparseHealState",
     "ArrowHurwicz",
     "ArrowHurwiczAdaptive",
     "DantzigWolfe",

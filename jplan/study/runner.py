@@ -161,7 +161,12 @@ def refine_references(config: StudyConfig, out: Path, scenario_index: int) -> in
         if np.any(status != OPTIMAL):
             start = c * chunk
             economies, first = _sample_chunk(config, scenario_index, start, status.size)
-            stack = lambda field: jnp.asarray(np.stack([r[field] for r in records], axis=1))
+            # one extra start per procedure, padded with copies of the last to the most procedures any
+            # production scenario of the study runs, so that every scenario of one shape shares one compiled
+            # program (a copy gives the same point as its original, and the first best start is kept)
+            width = max(len(s.procedures) for s in config.scenarios if s.kind == "production")
+            padded = records + [records[-1]] * (width - len(records))
+            stack = lambda field: jnp.asarray(np.stack([r[field] for r in padded], axis=1))
             plans = Plan(consumption=stack("plan_consumption"), output=stack("plan_output"),
                          resource_use=stack("plan_resource_use"), intermediate_use=stack("plan_intermediate_use"))
             second = _optimum_from_plans(economies, plans)
