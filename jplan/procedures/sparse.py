@@ -181,13 +181,18 @@ def sparse_malinvaud(economy: SparseProductionEconomy, steps: int = 50, toleranc
 # segment (its id is the good), so every per-good quantity of the dense rule (the count of held uses, the
 # averages, the speed, the projection's shift, the half-loss limit) is a segment reduction over the uses.
 
+def _shift(y, active, segments, totals):
+    """Each segment's shift τ = (Σ_active y − total)/|active| (one scatter for both sums)."""
+    sums = jax.ops.segment_sum(jnp.stack([jnp.where(active, y, 0.0), active.astype(y.dtype)], axis=1), segments,
+                               num_segments=totals.shape[0])
+    return (sums[:, 0] - totals) / jnp.maximum(sums[:, 1], 1.0)
+
+
 def _active_set(y, segments, totals, mask, rounds):
     """Michelot's active set (see `segment_project_simplex`), on values without gradients."""
-    num = totals.shape[0]
-    seg_sum = lambda x: jax.ops.segment_sum(x, segments, num_segments=num)
 
     def shift(active):
-        return (seg_sum(jnp.where(active, y, 0.0)) - totals) / jnp.maximum(seg_sum(active.astype(y.dtype)), 1.0)
+        return _shift(y, active, segments, totals)
 
     def cond(carry):
         i, _, changed = carry
@@ -219,11 +224,9 @@ def segment_project_simplex(y: Array, segments: Array, totals: Array, mask: Arra
         mask: [E] bool, entries that take part (the others come back 0).
         max_rounds: a bound on the rounds (default E + 1, which is never reached).
     """
-    num = totals.shape[0]
     rounds = y.shape[0] + 1 if max_rounds is None else max_rounds
     active = _active_set(jax.lax.stop_gradient(y), segments, jax.lax.stop_gradient(totals), mask, rounds)
-    seg_sum = lambda x: jax.ops.segment_sum(x, segments, num_segments=num)
-    tau = (seg_sum(jnp.where(active, y, 0.0)) - totals) / jnp.maximum(seg_sum(active.astype(y.dtype)), 1.0)
+    tau = _shift(y, active, segments, totals)
     return jnp.where(active, jnp.maximum(y - tau[segments], 0.0), 0.0)
 
 
@@ -231,12 +234,14 @@ def _segment_move(x, value, segments, totals, mask, kappa):
     """Heal's rule for every good at once: each segment's allocation x moved by s_k (value − average) and
     projected, with the dense rule's speed and half-loss limit (`jplan.procedures.Heal._move`)."""
     num = totals.shape[0]
-    seg_sum = lambda a: jax.ops.segment_sum(a, segments, num_segments=num)
     held = mask & (x > 0)
-    count = jnp.maximum(seg_sum(held.astype(x.dtype)), 1.0)
-    mean_value = seg_sum(jnp.where(mask, x * value, 0.0)) / jnp.where(totals > 0, totals, 1.0)
+    # the held uses' count, Σ x·value and the held values' sum, in one scatter
+    sums = jax.ops.segment_sum(jnp.stack([held.astype(x.dtype), jnp.where(mask, x * value, 0.0),
+                                          jnp.where(held, value, 0.0)], axis=1), segments, num_segments=num)
+    count = jnp.maximum(sums[:, 0], 1.0)
+    mean_value = sums[:, 1] / jnp.where(totals > 0, totals, 1.0)
     safe_mean = jnp.where(mean_value > 0, mean_value, 1.0)
-    average = seg_sum(jnp.where(held, value, 0.0)) / count
+    average = sums[:, 2] / count
     speed = kappa * totals / (count * safe_mean)
     target = segment_project_simplex(x + speed[segments] * (value - average[segments]), segments, totals, mask)
     d = jnp.where(mask, target - x, 0.0)
@@ -249,10 +254,10 @@ def _segment_move(x, value, segments, totals, mask, kappa):
 def _segment_deviation(x, value, segments, mask, num):
     """The largest relative distance of a held use's value from its segment's average over held uses (and
     how far an unheld use is above it): the residual of the dense `Heal.observe`."""
-    seg_sum = lambda a: jax.ops.segment_sum(a, segments, num_segments=num)
     held = mask & (x > 0)
-    average = seg_sum(jnp.where(held, value, 0.0)) / jnp.maximum(seg_sum(held.astype(x.dtype)), 1.0)
-    avg = average[segments]
+    sums = jax.ops.segment_sum(jnp.stack([jnp.where(held, value, 0.0), held.astype(x.dtype)], axis=1), segments,
+                               num_segments=num)
+    avg = (sums[:, 0] / jnp.maximum(sums[:, 1], 1.0))[segments]
     rel = value / jnp.where(avg > 0, avg, 1.0) - 1.0
     return jnp.max(jnp.where(held, jnp.abs(rel), jnp.where(mask, jnp.maximum(rel, 0.0), 0.0)))
 
