@@ -109,9 +109,14 @@ def test_scale_benchmark_runs_side_by_side(tmp_path):
     subprocess.run([sys.executable, str(ROOT / "benchmarks" / "scale.py"), "--sizes", "500,2000", "--timeout", "120",
                     "--out", str(out), "--figure", str(figure)], check=True, cwd=ROOT, capture_output=True, text=True)
     rows = [line for line in out.read_text().splitlines() if line.startswith("| 500 ") or line.startswith("| 2,000 ")]
-    assert len(rows) == 4 and figure.exists()  # two sizes in each of the two tables
+    assert len(rows) == 6 and figure.exists()  # two sizes in each of the three tables
     for row in rows[:2]:
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert "—" not in cells  # every side finished
         diffs = [float(x) for x in cells[12].split(",")]
         assert max(diffs) <= 1e-8 and float(cells[13]) <= 1e-10
+    for row in rows[4:]:  # the procedures on the sparse type: LSM converged, Heal's rule gained welfare
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[1].isdigit()  # Malinvaud's rounds, without "(not converged)"
+        start, end = (float(x) for x in cells[6].split("→"))
+        assert 0 <= end < start

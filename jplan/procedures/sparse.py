@@ -152,7 +152,8 @@ def sparse_malinvaud(economy: SparseProductionEconomy, steps: int = 50, toleranc
     def body(carry, _):
         current, status = carry
         running = status == 0
-        new = round_(current["prices"])
+        # a real branch for one economy (frozen rounds cost nothing); under vmap both sides, as before
+        new = jax.lax.cond(running, lambda c: round_(c["prices"]), lambda c: c, current)
         keep = running & ~new["failed"]
         current = jax.tree_util.tree_map(lambda a, b: jnp.where(keep, a, b), new, current)
         status = jnp.where(running, jnp.where(new["failed"], 2, jnp.where(new["residual"] <= tolerance, 1, 0)), status)
@@ -443,9 +444,12 @@ def sparse_heal(economy: SparseProductionEconomy, steps: int = 1000, tolerance: 
     def body(carry, _):
         state, status, residual = carry
         running = status == 0
-        new = sparse_heal_step(economy, state, grow, shrink, max_step)
-        state = jax.tree_util.tree_map(lambda a, b: jnp.where(running, a, b), new, state)
-        residual = jnp.where(running, sparse_heal_residual(economy, new), residual)
+        def advance(state):
+            new = sparse_heal_step(economy, state, grow, shrink, max_step)
+            return new, sparse_heal_residual(economy, new)
+
+        # a real branch for one economy (frozen steps cost nothing); under vmap both sides
+        state, residual = jax.lax.cond(running, advance, lambda st: (st, residual), state)
         status = jnp.where(running & (residual <= tolerance), 1, status)
         return (state, status, residual), (state.welfare, residual, running)
 
