@@ -24,7 +24,7 @@ from .base import (
 )
 from .dantzig_wolfe import DantzigWolfe
 from .heal import Heal, HealProportional, firm_report
-from .kornai_liptak import KornaiLiptak, KornaiLiptakSubgradient
+from .kornai_liptak import KornaiLiptak, KornaiLiptakCuttingPlane, KornaiLiptakSubgradient
 from .malinvaud import Malinvaud
 from .malinvaud_memory import MalinvaudMemory, capped_supply
 from .sparse import SparseHealResult, SparseHealState, SparseMalinvaudResult, sparse_heal, sparse_malinvaud
@@ -43,6 +43,7 @@ __all__ = [
     "HealProportional",
     "KornaiLiptak",
     "KornaiLiptakSubgradient",
+    "KornaiLiptakCuttingPlane",
     "Malinvaud",
     "MalinvaudMemory",
     "capped_supply",

@@ -32,6 +32,7 @@ from ..economies.production import (
     welfare,
     welfare_index,
 )
+from .._batching import cond_all
 from ..errors import DomainError
 
 __all__ = [
@@ -133,6 +134,11 @@ class Procedure(eqx.Module):
     has_prices: ClassVar[bool] = True
     #: The economies it runs on: "production" (`ProductionEconomy`) or "divisions" (`DivisionsEconomy`).
     economy_kind: ClassVar[str] = "production"
+    #: Whether `run` skips the step once every economy of a batch has stopped (a real branch under vmap,
+    #: `jplan._batching.cond_all`). Worth it for steps that solve an LP or a master problem (their batch
+    #: usually stops long before the step limit); cheap closed-form steps are faster without the branch,
+    #: whose outputs XLA CPU materialises every step. Results are the same either way.
+    skip_when_batch_stopped: ClassVar[bool] = False
 
     def init(self, economy: ProductionEconomy) -> tuple[Any, Messages]:
         raise NotImplementedError
@@ -287,10 +293,17 @@ def run(
     # The loop carries the state and the recorded scores of the last accepted iterate, not its
     # observation: the final observation is `observe` of the final state (the same function of the same
     # state), so the plan need not be copied through every step.
+    if procedure.skip_when_batch_stopped:
+        shapes = jax.eval_shape(procedure.step, economy, state0)[1]
+        idle = jax.tree_util.tree_map(lambda x: jnp.zeros(x.shape, x.dtype), shapes)
+        advance = lambda running, state: cond_all(~running, lambda s: (s, idle), lambda s: procedure.step(economy, s), state)
+    else:
+        advance = lambda running, state: procedure.step(economy, state)
+
     def body(carry, _):
         state, kept, status, taken = carry
         running = status == RUNNING
-        new_state, msgs = procedure.step(economy, state)
+        new_state, msgs = advance(running, state)
         new_obs = procedure.observe(economy, new_state)
         ok = _finite_and_bounded(new_obs)
         accept = running & ok & ~new_obs.failed

@@ -156,6 +156,7 @@ class DantzigWolfe(Procedure):
     """
 
     name: ClassVar[str] = "dantzig-wolfe"
+    skip_when_batch_stopped: ClassVar[bool] = True
     economy_kind: ClassVar[str] = "divisions"
     tolerance: Array = eqx.field(default_factory=lambda: jnp.asarray(1e-9), converter=jnp.asarray)
     columns: int = eqx.field(static=True, default=64)

@@ -60,7 +60,7 @@ import jax.numpy as jnp
 from jaxtyping import Array
 
 from .._linalg import solve
-from ..economies.production import Plan, ProductionEconomy, consumer_demand, is_cobb_douglas, welfare, welfare_index
+from ..economies.production import FirmTechnology, Plan, ProductionEconomy, consumer_demand, is_cobb_douglas, welfare, welfare_index
 from .arrow_hurwicz import supply_function
 from .base import Messages, Observation, Procedure
 
@@ -95,13 +95,15 @@ def capped_supply(supply, tech, index, prices, caps, sweeps: int = 2):
     log_s = jnp.log(jnp.maximum(s, jnp.sqrt(info.tiny)))
     top = 0.5 * jnp.log(info.max)  # far above any price and safe from overflow
     log_caps = jnp.log(caps)
+    # a user technology's supply is the generic solver's, differentiated implicitly (custom_vjp): reverse mode
+    jacobian = jax.jacfwd if isinstance(tech, FirmTechnology) else jax.jacrev
     demand = lambda log_virtual: supply(tech, index, jnp.concatenate([goods, jnp.exp(log_virtual)]))[1]
     log_demand = lambda log_virtual: jnp.log(jnp.maximum(demand(log_virtual), info.tiny))
 
     def newton(_, log_v):
         excess = log_demand(log_v) - log_caps
         active = (excess > 0) | (log_v > log_s)
-        jac = jax.jacfwd(log_demand)(log_v)
+        jac = jacobian(log_demand)(log_v)
         jac = jnp.where(active[:, None] & active[None, :], jac, jnp.eye(m, dtype=jac.dtype))
         step = solve(jac, -jnp.where(active, excess, 0.0))
         ok = jnp.all(jnp.isfinite(step))
@@ -283,6 +285,7 @@ class MalinvaudMemory(Procedure):
     """
 
     name: ClassVar[str] = "malinvaud-memory"
+    skip_when_batch_stopped: ClassVar[bool] = True
     memory: int = eqx.field(default=16, static=True)
     tolerance: Array = eqx.field(default_factory=lambda: jnp.asarray(1e-5), converter=jnp.asarray)
     initial_price: Array = eqx.field(default_factory=lambda: jnp.asarray(1.0), converter=jnp.asarray)
@@ -396,6 +399,11 @@ class MalinvaudMemory(Procedure):
 
     def observe(self, economy: ProductionEconomy, state: MemoryState) -> Observation:
         residual = (state.bound - state.value) / _scale(economy)
+        if not isinstance(economy.firms, FirmTechnology):
+            # the bound adds up the firms' profits as maxima; a user technology's answers come from the generic
+            # Newton solver, which does not certify its answer (it can stall below the maximum), so the bound
+            # is not one and the procedure never claims convergence: it runs its step budget
+            residual = jnp.full_like(residual, jnp.inf)
         return Observation(
             plan=state.plan,
             goods_prices=state.goods_prices,

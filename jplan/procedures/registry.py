@@ -16,7 +16,7 @@ from ..solvers.production import unfed_subsistence_message
 from .arrow_hurwicz import RULES, ArrowHurwicz, ArrowHurwiczAdaptive
 from .base import Procedure, Trace, run, status_name
 from .dantzig_wolfe import DantzigWolfe
-from .kornai_liptak import KornaiLiptak, KornaiLiptakSubgradient
+from .kornai_liptak import KornaiLiptak, KornaiLiptakCuttingPlane, KornaiLiptakSubgradient
 from .heal import Heal, HealProportional
 from .malinvaud import Malinvaud
 from .malinvaud_memory import MalinvaudMemory
@@ -25,7 +25,8 @@ __all__ = ["make_procedure", "register_procedure", "load_plugins", "ENTRY_POINT_
 
 #: The procedures by their command-line names.
 PROCEDURES = {cls.name: cls for cls in (ArrowHurwicz, ArrowHurwiczAdaptive, Malinvaud, MalinvaudMemory, Heal,
-                                        HealProportional, DantzigWolfe, KornaiLiptak, KornaiLiptakSubgradient)}
+                                        HealProportional, DantzigWolfe, KornaiLiptak, KornaiLiptakSubgradient,
+                                        KornaiLiptakCuttingPlane)}
 """The procedure registry: name -> class, the built-in ones and any registered (`register_procedure`) or
 installed under the entry-point group `jplan.procedures` (`load_plugins`)."""
 
@@ -35,7 +36,8 @@ MAX_STEPS = 100_000
 #: Generous step limits; every procedure stops earlier at its own tolerance.
 DEFAULT_STEPS = {"arrow-hurwicz": 50000, "arrow-hurwicz-adaptive": 20000, "malinvaud": 200, "malinvaud-memory": 300, "heal": 20000,
                  "heal-proportional": 2000, "dantzig-wolfe": 200,
-                 "kornai-liptak": 2000, "kornai-liptak-subgradient": 2000}
+                 "kornai-liptak": 2000, "kornai-liptak-subgradient": 2000,
+                 "kornai-liptak-cutting-plane": 100}
 
 
 _NAME = __import__("re").compile(r"^[a-z0-9][a-z0-9-]{0,63}$")

@@ -120,6 +120,17 @@ def _simplex_phase(tableau, basis, cost, can_enter, is_artificial, force_out, ma
     return tableau, basis, unbounded, iterations, done, enter
 
 
+def _largest(a, axis):
+    """The largest |entry| along `axis`, 1 where all are 0."""
+    big = jnp.max(jnp.abs(a), axis=axis)
+    return jnp.where(big > 0, big, 1.0)
+
+
+def _power_of_two(x):
+    """The power of two nearest x (> 0): multiplying by it changes no bit of a mantissa."""
+    return jnp.exp2(jnp.round(jnp.log2(x)))
+
+
 @eqx.filter_jit
 def linprog(
     c: Float[Array, " nv"],
@@ -156,6 +167,16 @@ def linprog(
         allowed = jnp.ones(nv, bool)
     if max_iter is None:
         max_iter = 20 * (m + nv)
+    # Equilibrate: rows, then columns, to a largest entry of 1 (Curtis–Reid-style scaling by powers of two,
+    # so scaling itself is exact). The pivots, ratio tests and the polish's checks run on the scaled LP;
+    # x = C x', y = R y' map its solution back. Without it, an LP whose entries span a few decades (a
+    # cutting-plane master with quota prices of 10^-2..10^3) ended on a basis its polish rejected.
+    row_scale = _power_of_two(1.0 / _largest(A, axis=1))
+    col_scale = _power_of_two(1.0 / _largest(A * row_scale[:, None], axis=0))
+    c_orig, A_orig, b_orig = c, A, b
+    A = A * row_scale[:, None] * col_scale[None, :]
+    b = b * row_scale
+    c = c * col_scale
     sign = jnp.where(b < 0, -1.0, 1.0).astype(dtype)
     As, bs = A * sign[:, None], b * sign
     full = jnp.concatenate([As, jnp.eye(m, dtype=dtype)], axis=1)
@@ -176,7 +197,7 @@ def linprog(
     cost2 = jnp.concatenate([c, jnp.zeros(m, dtype)])
     tableau, basis, unbounded, it2, done, enter = _simplex_phase(tableau, basis, cost2, can_enter, is_artificial, True, max_iter, tol, it1)
 
-    # Polish: recompute the basic solution and the duals from the original data.
+    # Polish: recompute the basic solution and the duals from the (scaled) data, not the tableau.
     basis_matrix = full[:, basis]
     x_basic = _solve(basis_matrix, bs)
     duals_s = _solve(basis_matrix.T, cost2[basis])
@@ -198,10 +219,14 @@ def linprog(
     # change by −(its tableau column), none of which is positive (no blocking row).
     direction = jnp.zeros(nv + m, dtype).at[basis].set(-tableau[:, enter]).at[enter].set(1.0)[:nv]
     direction = jnp.where(allowed, jnp.maximum(direction, 0.0), 0.0)
+    # back to the caller's units
+    x, duals = x * col_scale, duals * row_scale
+    reduced_costs = c_orig - A_orig.T @ duals
+    direction = direction * col_scale
     ray = jnp.where(status == UNBOUNDED, direction / jnp.max(direction), 0.0)
     x = jnp.where(ok, jnp.maximum(x, 0.0), jnp.nan)
     duals = jnp.where(ok, duals, jnp.nan)
-    objective = jnp.where(ok, c @ x, jnp.where(status == UNBOUNDED, -jnp.inf, jnp.nan))
+    objective = jnp.where(ok, c_orig @ x, jnp.where(status == UNBOUNDED, -jnp.inf, jnp.nan))
     return LPSolution(
         x=x,
         duals=duals,
