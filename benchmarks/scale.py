@@ -35,7 +35,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _report import emit  # noqa: E402 (the scripts run as python benchmarks/NAME.py)
+from _report import device_bounds, device_label, emit  # noqa: E402 (the scripts run as python benchmarks/NAME.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -182,7 +182,13 @@ def main() -> None:
     from tqdm.auto import tqdm
 
     sizes = [int(float(x)) for x in args.sizes.split(",")] + ([10**6] if args.large else [])
-    bandwidth = copy_bandwidth()
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    on_cpu = jax.devices()[0].platform == "cpu"
+    device = device_label()
+    # the roofline of the device jplan's solves run on (with JAX where that is not the CPU)
+    bandwidth = copy_bandwidth() if on_cpu else device_bounds()[0] / 1e9
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for n in tqdm(sizes, desc="scale", unit="size"):
@@ -209,7 +215,8 @@ def main() -> None:
         "",
         "Produced by `python benchmarks/scale.py" + (" --large" if args.large else "") + "` (see its docstring). One economy per "
         "size from `jplan.economies.sample_sparse`; a solve is both systems, (I − A) x = d and (I − Aᵀ) p = a₀, to a "
-        "relative residual of 1e-10; each side in its own process on the same matrix; float64, CPU. "
+        "relative residual of 1e-10; each side in its own process on the same matrix; float64. "
+        f"jplan's device: {device}; SciPy on the host's CPU. "
         f"`—`: the side did not finish within {args.timeout:g} s.",
         "",
         "| n | non-zeros | jplan s | jplan compile s | jplan goods/s | jplan peak GB | SciPy spsolve s | spsolve peak GB "
@@ -227,7 +234,8 @@ def main() -> None:
     lines += [
         "",
         "Roofline: an iterative solve is bound by memory traffic, not arithmetic (one multiply-add per 12-byte slot). "
-        f"This machine copies memory at {bandwidth:.1f} GB/s (read + write, NumPy, best of five 0.8 GB copies). The "
+        f"jplan's device copies memory at {bandwidth:.1f} GB/s (read + write, best of five copies: "
+        + ("NumPy, 0.8 GB" if on_cpu else "JAX, 1 GB") + "). The "
         "bytes the iteration must stream per product with A or Aᵀ are about n·K·12 (the padded index and coefficient "
         "arrays) + 10·n·8 (BiCGSTAB's vectors); over the products jplan used:",
         "",
