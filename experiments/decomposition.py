@@ -2,7 +2,7 @@
 
     python experiments/decomposition.py [--batch 200] [--out DIR]
 
-Dantzig–Wolfe, Kornai–Lipták (fictitious play) and its subgradient variant on `--batch` random economies
+Dantzig–Wolfe, Kornai–Lipták (fictitious play), its subgradient and cutting-plane variants on `--batch` random economies
 (`jplan.economies.sample_divisions`) of two sizes, each run vmapped in one compiled call, measured against
 the exact LP optimum (jplan's simplex; the tests check it against HiGHS). For each procedure and size:
 the share converged (bound gap ≤ its tolerance), the median steps, the share of runs and the median
@@ -27,7 +27,7 @@ from tqdm.auto import tqdm  # noqa: E402
 
 from jplan._plotting import procedure_style  # noqa: E402
 from jplan.economies import sample_divisions  # noqa: E402
-from jplan.procedures import DantzigWolfe, KornaiLiptak, KornaiLiptakSubgradient, run, status_name  # noqa: E402
+from jplan.procedures import DantzigWolfe, KornaiLiptak, KornaiLiptakCuttingPlane, KornaiLiptakSubgradient, run, status_name  # noqa: E402
 from jplan.solvers import divisions_optimum  # noqa: E402
 from jplan.study.report import iterations_to, tolerance_label  # noqa: E402
 
@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SIZES = {"N = 4 divisions, 3 activities, 2 shared, 2 private": (4, 3, 2, 2),
          "N = 8 divisions, 6 activities, 4 shared, 4 private": (8, 6, 4, 4),
          "N = 16 divisions, 20 activities, 8 shared, 10 private": (16, 20, 8, 10)}
-PROCEDURES = [(DantzigWolfe(columns=32), 100), (KornaiLiptak(), 2000), (KornaiLiptakSubgradient(), 2000)]
+PROCEDURES = [(DantzigWolfe(columns=32), 100), (KornaiLiptak(), 2000), (KornaiLiptakSubgradient(), 2000),
+              (KornaiLiptakCuttingPlane(), 100)]
 TOLERANCES = (1e-2, 1e-4, 1e-6)
 
 

@@ -2,10 +2,12 @@
 
     python experiments/malinvaud_memory.py [--batch 16] [--n 4] [--steps 100]
 
-Runs `malinvaud-memory` as jplan ships it, with its master solved to 1e-12 instead of to a tenth of the
-current gap (`centring=0`: announced prices from a vertex of the master's degenerate set of shadow prices),
-and with unbounded firm proposals (`bounded=False`), on the same `--batch` random Cobb–Douglas economies
-with decreasing returns, each vmapped in one compiled call. Prints the median gap to the optimum after 1,
+Runs `malinvaud-memory` (Malinvaud's rule: the master's optimal shadow prices), `malinvaud-memory-centred`
+(the barrier's well-centred prices of a master solved to a tenth of the current gap), each also asked for
+1e-9, the centred variant with its master solved to the barrier's floor (`centring=0`: the barrier's own
+price estimates, which are *not* the master's optimal prices there), and Malinvaud's rule with unbounded firm
+proposals (`bounded=False`), on the same `--batch` random Cobb–Douglas economies with decreasing returns,
+each vmapped in one compiled call. Prints the median gap to the optimum after 1,
 10, 30 and the last step, the share converged, and the median largest relative error of the final goods
 and resource prices against the optimum's (the module docstring and the README quote it).
 """
@@ -20,15 +22,16 @@ import numpy as np  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 from jplan.economies import sample_batch  # noqa: E402
-from jplan.procedures import CONVERGED, MalinvaudMemory, run  # noqa: E402
+from jplan.procedures import CONVERGED, MalinvaudMemory, MalinvaudMemoryCentred, run  # noqa: E402
 from jplan.solvers.production import reference_function  # noqa: E402
 
 VARIANTS = {
-    "as shipped (centred prices, bounded proposals)": MalinvaudMemory(),
-    "as shipped, tolerance 1e-9": MalinvaudMemory(tolerance=1e-9),
-    "master solved to 1e-12 (centring = 0)": MalinvaudMemory(centring=0.0),
-    "unbounded proposals (bounded = False)": MalinvaudMemory(bounded=False),
-    "both (centring = 0, bounded = False)": MalinvaudMemory(centring=0.0, bounded=False),
+    "malinvaud-memory (Malinvaud's rule: the master's optimal prices)": MalinvaudMemory(),
+    "malinvaud-memory, tolerance 1e-9": MalinvaudMemory(tolerance=1e-9),
+    "malinvaud-memory-centred (well-centred prices)": MalinvaudMemoryCentred(),
+    "malinvaud-memory-centred, tolerance 1e-9": MalinvaudMemoryCentred(tolerance=1e-9),
+    "barrier estimates of the solved master (centred, centring = 0)": MalinvaudMemoryCentred(centring=0.0),
+    "Malinvaud's rule, unbounded proposals (bounded = False)": MalinvaudMemory(bounded=False),
 }
 
 

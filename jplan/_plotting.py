@@ -9,14 +9,17 @@ PROCEDURE_COLOURS = {
     "arrow-hurwicz-adaptive": "#E69F00",  # orange
     "malinvaud": "#0072B2",               # blue
     "malinvaud-memory": "#882255",        # wine (Tol), near Dantzig–Wolfe: the nonlinear Dantzig–Wolfe
+    "malinvaud-memory-centred": "#AA4499",  # purple (Tol)
     "heal": "#009E73",                    # bluish green
     "heal-proportional": "#56B4E9",       # sky blue
     "dantzig-wolfe": "#CC79A7",           # reddish purple
     "kornai-liptak": "#000000",           # black
     "kornai-liptak-subgradient": "#999999",  # grey
+    "kornai-liptak-cutting-plane": "#555555",  # dark grey
 }
 _OTHERS = ("#F0E442", "#8C564B", "#17BECF", "#7F7F00")  # yellow, brown, cyan, olive
-VARIANTS = frozenset({"arrow-hurwicz-adaptive", "heal-proportional", "kornai-liptak-subgradient"})
+VARIANTS = frozenset({"arrow-hurwicz-adaptive", "heal-proportional", "kornai-liptak-subgradient", "kornai-liptak-cutting-plane",
+                      "malinvaud-memory-centred"})
 
 
 def procedure_style(name: str) -> dict:

@@ -52,13 +52,27 @@ def _table_rows(lines):
     return [[row[i] for i in keep] for row in rows if not set(row[0]) <= {"-"}]
 
 
+def assert_converged_means_close(out: Path, bound: float = 1e-5):
+    """No run of a study is reported `converged` farther than `bound` from its reference optimum (every
+    procedure's tolerance is at most 1e-5 in its own measure; the largest converged gap measured is 7e-6)."""
+    import pandas as pd
+
+    runs = pd.read_parquet(out / "runs.parquet")
+    converged = runs[runs.status == "converged"]
+    assert len(converged) > 0
+    far = converged[converged.final_gap > bound]
+    assert far.empty, far[["scenario", "procedure", "economy", "final_gap"]].to_string()
+
+
 def test_readme_table_is_what_jplan_study_prints(tmp_path):
-    """The README's first command prints exactly the README's table (timing columns aside)."""
+    """The README's first command prints exactly the README's table (timing columns aside), and no run it
+    reports converged is farther than 1e-5 from the optimum."""
     proc = subprocess.run([sys.executable, "-m", "jplan.cli", "study", "--out", str(tmp_path / "d"), "--quiet"],
                           capture_output=True, text=True, cwd=tmp_path, check=True, env=readme_env())
     readme = (ROOT / "README.md").read_text()
     block = readme.split("<!-- study-table:start -->", 1)[1].split("<!-- study-table:end -->", 1)[0]
     assert _table_rows(proc.stdout.splitlines()) == _table_rows(block.splitlines())
+    assert_converged_means_close(tmp_path / "d")
 
 
 def test_readme_decomposition_study_table_is_what_the_study_prints(tmp_path):
@@ -68,6 +82,7 @@ def test_readme_decomposition_study_table_is_what_the_study_prints(tmp_path):
     readme = (ROOT / "README.md").read_text()
     block = readme.split("<!-- decomposition-study-table:start -->", 1)[1].split("<!-- decomposition-study-table:end -->", 1)[0]
     assert _table_rows(proc.stdout.splitlines()) == _table_rows(block.splitlines())
+    assert_converged_means_close(tmp_path / "d")
 
 
 def test_malinvaud_memory_experiment_matches_the_readme():

@@ -26,7 +26,7 @@ from .dantzig_wolfe import DantzigWolfe
 from .heal import Heal, HealProportional, firm_report
 from .kornai_liptak import KornaiLiptak, KornaiLiptakCuttingPlane, KornaiLiptakSubgradient
 from .malinvaud import Malinvaud
-from .malinvaud_memory import MalinvaudMemory, capped_supply
+from .malinvaud_memory import MalinvaudMemory, MalinvaudMemoryCentred, capped_supply
 from .sparse import SparseHealResult, SparseHealState, SparseMalinvaudResult, sparse_heal, sparse_malinvaud
 from .registry import DEFAULT_STEPS, PROCEDURES, SolveResult, load_plugins, make_procedure, register_procedure, solve
 
@@ -46,6 +46,7 @@ __all__ = [
     "KornaiLiptakCuttingPlane",
     "Malinvaud",
     "MalinvaudMemory",
+    "MalinvaudMemoryCentred",
     "capped_supply",
     "Messages",
     "Observation",

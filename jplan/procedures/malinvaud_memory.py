@@ -10,7 +10,7 @@ problem*: maximise welfare over the plans it can build from what it has been tol
                                     λ_kt ≥ 0,  Σ_t λ_kt ≤ 1 for every firm k,
 
 that is, welfare over the convex hull of each firm's proposals and inaction (inside the firm's production
-set because that set is convex and contains 0). Its shadow prices are the next prices. Because the hull
+set because that set is convex and contains 0). Its optimal shadow prices are the next prices. Because the hull
 only grows, every central plan is feasible and welfare never falls (Malinvaud's monotonicity); and at the
 announced prices each firm's profit, the consumer problem and the value of the resources give the
 Lagrangian bound g(p, s) = max_c [U(c) − p·c] + Σ_k profit_k + s·R ≥ U*, so the optimality gap is known
@@ -32,22 +32,27 @@ The master is solved in JAX by a primal log-barrier method (damped Newton with a
 rule and backtracking; the Newton system is n·memory wide but diagonal plus rank 2n + m, solved by the
 push-through identity in a (2n + m)-square system). Every iterate is strictly feasible. The barrier weight
 falls tenfold per level from `barrier_start`·Σw, but not below the weight at which the master's duality gap
-(≈ μ × its number of constraints) is `centring` × the procedure's current gap. That choice matters: the
-master is degenerate, its shadow prices are a set, and the barrier announces well-centred ones from it
-(as in Gondzio and Sarkissian's primal–dual column generation). Solved to 1e-12 instead (`centring=0`),
-the announced prices jump between vertices of that set and the procedure tails off, as Dantzig–Wolfe is
-known to (`experiments/malinvaud_memory.py` measures both). Goods prices are ∂U/∂c + μ/c at the master's
-plan, resource prices the multiplier estimates μ/(R_j − use_j).
+(≈ μ × its number of constraints) is `centring` × the procedure's current gap.
+
+The prices announced. `malinvaud-memory` is Malinvaud's rule: the master's optimal shadow prices. Its master
+is solved to the barrier's floor (`centring` = 0); the goods prices are ∇φ at its optimal consumption
+(unique), and the resource prices come from `master_resource_prices`, an LP over the proposals given those
+goods prices (the master is degenerate, its optimal resource prices a set; the simplex returns a vertex).
+The barrier's own estimates μ/(R − use) are *not* those prices at a tiny μ (they left the resources priced at
+~0, and an earlier version that announced them stalled near a gap of 0.2). `malinvaud-memory-centred` is a
+variant: a master solved to a tenth of the current gap, announcing the barrier's well-centred estimates
+there (Gondzio and Sarkissian's primal–dual column generation).
 
 Monotone welfare: the master's optimum never falls in exact arithmetic; the centre keeps the best plan it
 has found (the recorded welfare is monotone by construction, whatever the solver's error), and announces
 the latest master's prices. When a firm's memory is full its proposal with the smallest weight (never its
 first) is replaced. Domain: convex technologies with decreasing returns (every ρ < 1, no set-up cost). A
 start at which the master has no strictly feasible plan (Stone–Geary subsistence above what the opening
-proposals can make) ends as "failed": the centre has no phase I. Measured (`jplan study decomposition`,
-`experiments/malinvaud_memory.py`): a gap of 1e-4 in 13–17 steps at n = 8; asked for 1e-9 it stalls near
-4e-7 with the final resource prices far from the optimum's (goods prices close), so the default
-tolerance is 1e-5; the cause is not yet established.
+proposals can make) ends as "failed": the centre has no phase I. On a user technology the firms answer by
+the generic Newton solver, which does not certify its answers, so the bound is not one and the procedure
+never reports "converged". Measured (`experiments/malinvaud_memory.py`, n = 4): Malinvaud's rule reaches
+1e-5 in every run and 1.9e-9 in 100 steps when asked for 1e-9; the centred variant is faster in the first
+steps and stalls near 5e-7.
 """
 
 from __future__ import annotations
@@ -60,11 +65,12 @@ import jax.numpy as jnp
 from jaxtyping import Array
 
 from .._linalg import solve
+from ..solvers.lp import OPTIMAL, linprog
 from ..economies.production import FirmTechnology, Plan, ProductionEconomy, consumer_demand, is_cobb_douglas, welfare, welfare_index
 from .arrow_hurwicz import supply_function
 from .base import Messages, Observation, Procedure
 
-__all__ = ["MalinvaudMemory"]
+__all__ = ["MalinvaudMemory", "MalinvaudMemoryCentred", "master_resource_prices"]
 
 #: Halvings tried by the master's backtracking line search.
 BACKTRACKS = 30
@@ -76,6 +82,9 @@ CAP_BISECTIONS = 60
 
 #: Newton steps (on the log virtual prices of the capped resources) of `capped_supply`, before its sweeps.
 CAP_NEWTON = 8
+
+#: Raises of 64 in log price that `capped_supply` may take to leave prices at which demand overflows.
+CAP_LIFTS = 12
 
 
 def capped_supply(supply, tech, index, prices, caps, sweeps: int = 2):
@@ -111,12 +120,14 @@ def capped_supply(supply, tech, index, prices, caps, sweeps: int = 2):
 
     def one_resource(j, log_v):
         lo = log_s[j]
-        too_much = demand(log_v.at[j].set(lo))[j] > caps[j]
+        # a demand that overflows (near-zero prices: a decreasing-returns firm's demand grows like s^(−1/(1−ρ)))
+        # counts as above the cap, never as below it
+        too_much = ~(demand(log_v.at[j].set(lo))[j] <= caps[j])
 
         def bisect(_, bounds):
             a, b = bounds
             mid = 0.5 * (a + b)
-            over = demand(log_v.at[j].set(mid))[j] > caps[j]
+            over = ~(demand(log_v.at[j].set(mid))[j] <= caps[j])
             return jnp.where(over, mid, a), jnp.where(over, b, mid)
 
         _, hi = jax.lax.fori_loop(0, CAP_BISECTIONS, bisect, (jnp.minimum(lo, log_v[j]), jnp.maximum(lo, top)))
@@ -124,7 +135,15 @@ def capped_supply(supply, tech, index, prices, caps, sweeps: int = 2):
         exact = jnp.abs(log_demand(log_v)[j] - log_caps[j]) <= 64 * info.eps
         return log_v.at[j].set(jnp.where(too_much, jnp.where(exact & (log_v[j] >= lo), log_v[j], hi), lo))
 
-    log_v = jax.lax.fori_loop(0, CAP_NEWTON, newton, log_s)
+    def lift(_, log_v):
+        # at a zero or near-zero price a decreasing-returns firm's demand overflows (it grows like s^(−1/(1−ρ)))
+        # and Newton has nothing to start from: raise every resource's virtual price until it is finite (the
+        # caps then bind, and Newton comes back down to where demand meets them, never below the true prices)
+        finite = jnp.all(jnp.isfinite(demand(log_v)))
+        return jnp.where(finite, log_v, jnp.minimum(log_v + 64.0, top))
+
+    log_v = jax.lax.fori_loop(0, CAP_LIFTS, lift, log_s)
+    log_v = jax.lax.fori_loop(0, CAP_NEWTON, newton, log_v)
     log_v = jax.lax.fori_loop(0, sweeps * m, lambda k, x: one_resource(k % m, x), log_v)
     q, r, v, _ = supply(tech, index, jnp.concatenate([goods, jnp.exp(log_v)]))
     return q, r, v
@@ -210,6 +229,8 @@ def _newton(economy, A, B, E, used, lam, mu):
     W = (U * d_inv[None, :]) @ U.T
     y = solve(jnp.eye(r, dtype=lam.dtype) + M @ W, M @ (U @ dg))
     d = dg - d_inv * (U.T @ y)
+    # a singular Newton system (tiny barrier weights on a degenerate master) gives no step, not a NaN one
+    d = jnp.where(jnp.all(jnp.isfinite(d)), d, 0.0)
     # the longest step that keeps every constraint strictly satisfied, then backtracking (Armijo)
     limit = _step_to_boundary
     alpha_max = jnp.minimum(
@@ -252,6 +273,29 @@ def master(economy: ProductionEconomy, props: Proposals, start: Array, mus: Arra
     return lam, plan, _objective(economy, net), p, s
 
 
+def master_resource_prices(economy: ProductionEconomy, props: Proposals, goods_prices: Array, columns=None):
+    """The master's optimal resource prices given its goods prices: (s, solved).
+
+    The master's goods prices are unique, p = ∇φ(c*) at its (unique) optimal consumption. Its resource prices
+    s and the firms' convexity prices σ_k (the value of one whole unit of firm k's hull) then solve the LP
+
+        min_{s, σ ≥ 0}  sᵀR + Σ_k σ_k   s.t.  σ_k + sᵀr_kt ≥ pᵀa_kt  for every proposal (k, t),
+
+    a_kt the proposal's net outputs: its optimal value plus max_c [φ(c) − pᵀc] is the master's Lagrangian dual
+    at (p, s), which equals the master's optimum exactly at its optimal shadow prices. Where the master is
+    degenerate the optimal s form a set; the simplex returns a vertex of it. Empty slots are the zero
+    proposal (inaction), whose row σ_k ≥ 0 changes nothing. Reads only public data and the proposals.
+    """
+    A, B, E = _columns(economy, props) if columns is None else columns
+    n, m, cols = A.shape[0], B.shape[0], A.shape[1]
+    dtype = A.dtype
+    rows = jnp.concatenate([B.T, E.T, -jnp.eye(cols, dtype=dtype)], axis=1)  # [s, σ, surplus]
+    cost = jnp.concatenate([economy.endowments, jnp.ones(n, dtype), jnp.zeros(cols, dtype)])
+    sol = linprog(cost, rows, A.T @ goods_prices)
+    ok = sol.status == OPTIMAL
+    return jnp.where(ok, sol.x[:m], jnp.nan), ok
+
+
 def opening_weights(economy: ProductionEconomy, q: Array, v: Array, r: Array) -> Array:
     """The first plan's activity levels from the opening proposals alone: x = (diag(q) − Vᵀ)⁻¹·1 yields one
     unit of every good net; scaled to use at most half of each resource and half of each proposal.
@@ -292,7 +336,7 @@ class MalinvaudMemory(Procedure):
     barrier_start: Array = eqx.field(default_factory=lambda: jnp.asarray(1e-2), converter=jnp.asarray)
     barrier_levels: int = eqx.field(default=12, static=True)
     barrier_floor: Array = eqx.field(default_factory=lambda: jnp.asarray(1e-13), converter=jnp.asarray)
-    centring: Array = eqx.field(default_factory=lambda: jnp.asarray(0.1), converter=jnp.asarray)
+    centring: Array = eqx.field(default_factory=lambda: jnp.asarray(0.0), converter=jnp.asarray)
     newton_steps: int = eqx.field(default=6, static=True)
     cap_sweeps: int = eqx.field(default=1, static=True)
     bounded: bool = eqx.field(default=True, static=True)
@@ -302,9 +346,15 @@ class MalinvaudMemory(Procedure):
 
     def domain_message(self) -> str:
         return (
-            "malinvaud-memory: needs convex technologies with decreasing returns (every returns_to_scale < 1, "
+            f"{self.name}: needs convex technologies with decreasing returns (every returns_to_scale < 1, "
             "no set-up cost), so that the hull of a firm's proposals lies in its production set"
         )
+
+    def _announce(self, economy: ProductionEconomy, props: Proposals, p: Array, s: Array, columns):
+        """The prices the centre announces from the master it solved (barrier estimates p, s): Malinvaud's rule,
+        the master's optimal shadow prices (p is unique; s from `master_resource_prices`). Returns (p, s, ok)."""
+        s, ok = master_resource_prices(economy, props, p, columns)
+        return p, s, ok
 
     def _mus(self, economy: ProductionEconomy, props: Proposals, gap: Array) -> Array:
         """The barrier weights: tenfold steps from `barrier_start`·Σw, but not below the weight at which the
@@ -347,7 +397,8 @@ class MalinvaudMemory(Procedure):
         columns = _columns(economy, props)
         gap0 = bound - _objective(economy, columns[0] @ lam0.reshape(-1))
         lam, plan, value, p, s = master(economy, props, lam0, self._mus(economy, props, gap0), self.newton_steps, columns)
-        start_ok = jnp.all(x > 0) & jnp.isfinite(value)
+        p, s, priced = self._announce(economy, props, p, s, columns)
+        start_ok = jnp.all(x > 0) & jnp.isfinite(value) & priced
         value = jnp.where(start_ok, value, jnp.nan)
         state = MemoryState(props, lam, p, s, plan, value, bound)
         return state, msgs
@@ -379,7 +430,8 @@ class MalinvaudMemory(Procedure):
         )
         mus = self._mus(economy, props, bound - state.value)
         lam, plan, value, p, s = master(economy, props, (base + eps * new).reshape(n, T), mus, self.newton_steps, (A, B, E))
-        solved = jnp.isfinite(value)
+        p, s, priced = self._announce(economy, props, p, s, (A, B, E))
+        solved = jnp.isfinite(value) & priced
         # the centre announces the new master's prices; it keeps the best plan it has found (the master's
         # optimum never falls in exact arithmetic; this guards against the solver's ~1e-9 error and against
         # a replaced proposal that carried weight)
@@ -411,3 +463,22 @@ class MalinvaudMemory(Procedure):
             residual=jnp.where(jnp.isfinite(residual), jnp.maximum(residual, 0.0), jnp.inf),
             failed=~jnp.isfinite(state.value),
         )
+
+
+class MalinvaudMemoryCentred(MalinvaudMemory):
+    """Malinvaud's procedure with memory announcing *well-centred* shadow prices (a variant, not Malinvaud's rule).
+
+    Everything is `MalinvaudMemory` but the prices: the master is solved only to about `centring` × the current
+    gap, and the centre announces the barrier's estimates there, p = ∇φ(c) + μ/c and s = μ/(R − use), a point
+    near the centre of the master's (degenerate) set of shadow prices rather than a vertex of it: the
+    well-centred prices of Gondzio and Sarkissian's primal–dual column generation (Gondzio and Sarkissian 1996;
+    Gondzio, González-Brevis and Munari 2013), carried over to Malinvaud's nonlinear master.
+
+    Attributes: as `MalinvaudMemory`; `centring` defaults to 0.1.
+    """
+
+    name: ClassVar[str] = "malinvaud-memory-centred"
+    centring: Array = eqx.field(default_factory=lambda: jnp.asarray(0.1), converter=jnp.asarray)
+
+    def _announce(self, economy, props, p, s, columns):
+        return p, s, jnp.asarray(True)

@@ -19,12 +19,12 @@ from .dantzig_wolfe import DantzigWolfe
 from .kornai_liptak import KornaiLiptak, KornaiLiptakCuttingPlane, KornaiLiptakSubgradient
 from .heal import Heal, HealProportional
 from .malinvaud import Malinvaud
-from .malinvaud_memory import MalinvaudMemory
+from .malinvaud_memory import MalinvaudMemory, MalinvaudMemoryCentred
 
 __all__ = ["make_procedure", "register_procedure", "load_plugins", "ENTRY_POINT_GROUP", "solve", "SolveResult", "DEFAULT_STEPS", "PROCEDURES"]
 
 #: The procedures by their command-line names.
-PROCEDURES = {cls.name: cls for cls in (ArrowHurwicz, ArrowHurwiczAdaptive, Malinvaud, MalinvaudMemory, Heal,
+PROCEDURES = {cls.name: cls for cls in (ArrowHurwicz, ArrowHurwiczAdaptive, Malinvaud, MalinvaudMemory, MalinvaudMemoryCentred, Heal,
                                         HealProportional, DantzigWolfe, KornaiLiptak, KornaiLiptakSubgradient,
                                         KornaiLiptakCuttingPlane)}
 """The procedure registry: name -> class, the built-in ones and any registered (`register_procedure`) or
@@ -34,7 +34,7 @@ installed under the entry-point group `jplan.procedures` (`load_plugins`)."""
 MAX_STEPS = 100_000
 
 #: Generous step limits; every procedure stops earlier at its own tolerance.
-DEFAULT_STEPS = {"arrow-hurwicz": 50000, "arrow-hurwicz-adaptive": 20000, "malinvaud": 200, "malinvaud-memory": 300, "heal": 20000,
+DEFAULT_STEPS = {"arrow-hurwicz": 50000, "arrow-hurwicz-adaptive": 20000, "malinvaud": 200, "malinvaud-memory": 300, "malinvaud-memory-centred": 300, "heal": 20000,
                  "heal-proportional": 2000, "dantzig-wolfe": 200,
                  "kornai-liptak": 2000, "kornai-liptak-subgradient": 2000,
                  "kornai-liptak-cutting-plane": 100}

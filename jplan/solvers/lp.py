@@ -131,6 +131,57 @@ def _power_of_two(x):
     return jnp.exp2(jnp.round(jnp.log2(x)))
 
 
+def _dual_simplex_phase(tableau, basis, cost, can_enter, max_iter, tol, iterations):
+    """Dual simplex pivots (Lemke 1954) from a dual-feasible basis until no basic variable is below −tol·scale:
+    the most negative row leaves, and the column with the smallest |reduced cost / entry| among the row's
+    negative entries enters. Returns (tableau, basis, iterations); stops where no column can enter."""
+    m = tableau.shape[0]
+    ncol = tableau.shape[1] - 1
+    rows = jnp.arange(m)
+    scale = 1.0 + jnp.max(jnp.abs(tableau[:, ncol]))
+
+    def step(state):
+        tableau, basis, it, stuck = state
+        rhs = tableau[:, ncol]
+        leave = jnp.argmin(rhs)
+        row = tableau[leave, :ncol]
+        reduced = cost - cost[basis] @ tableau[:, :ncol]
+        in_basis = jnp.zeros(ncol, bool).at[basis].set(True)
+        eligible = can_enter & ~in_basis & (row < -tol)
+        ratio = jnp.where(eligible, jnp.maximum(reduced, 0.0) / jnp.where(eligible, -row, 1.0), jnp.inf)
+        enter = jnp.argmin(ratio)
+        ok = jnp.any(eligible)
+        pivot_row = tableau[leave] / tableau[leave, enter]
+        updated = tableau - tableau[:, enter][:, None] * pivot_row[None, :]
+        updated = jnp.where((rows == leave)[:, None], pivot_row[None, :], updated)
+        return (jnp.where(ok, updated, tableau), jnp.where(ok, basis.at[leave].set(enter), basis), it + ok.astype(it.dtype), ~ok)
+
+    def infeasible(state):
+        tableau, _, it, stuck = state
+        return (jnp.min(tableau[:, ncol]) < -tol * scale) & ~stuck & (it < max_iter)
+
+    tableau, basis, iterations, _ = jax.lax.while_loop(infeasible, step, (tableau, basis, iterations, jnp.array(False)))
+    return tableau, basis, iterations
+
+
+def _reinvert(data, basis):
+    """B⁻¹·data for the basis columns B = data[:, basis] (Gauss–Jordan with partial pivoting); row k of the
+    result belongs to basis position k."""
+    m = data.shape[0]
+    rows = jnp.arange(m)
+    work = jnp.concatenate([data[:, basis], data], axis=1)
+
+    def eliminate(k, work):
+        pivot = jnp.argmax(jnp.where(rows >= k, jnp.abs(work[:, k]), -1.0))
+        row_k, row_p = work[k], work[pivot]
+        work = work.at[k].set(row_p).at[pivot].set(row_k)
+        scaled = work[k] / work[k, k]
+        work = work - jnp.where(rows != k, work[:, k], 0.0)[:, None] * scaled[None, :]
+        return work.at[k].set(scaled)
+
+    return jax.lax.fori_loop(0, m, eliminate, work)[:, m:]
+
+
 @eqx.filter_jit
 def linprog(
     c: Float[Array, " nv"],
@@ -180,7 +231,7 @@ def linprog(
     sign = jnp.where(b < 0, -1.0, 1.0).astype(dtype)
     As, bs = A * sign[:, None], b * sign
     full = jnp.concatenate([As, jnp.eye(m, dtype=dtype)], axis=1)
-    tableau = jnp.concatenate([full, bs[:, None]], axis=1)
+    tableau = tableau0 = jnp.concatenate([full, bs[:, None]], axis=1)
     basis = jnp.arange(nv, nv + m)
     is_artificial = jnp.arange(nv + m) >= nv
     can_enter = jnp.concatenate([allowed, jnp.zeros(m, bool)])
@@ -196,6 +247,20 @@ def linprog(
     # Phase II: the true costs; artificial columns may leave but never enter.
     cost2 = jnp.concatenate([c, jnp.zeros(m, dtype)])
     tableau, basis, unbounded, it2, done, enter = _simplex_phase(tableau, basis, cost2, can_enter, is_artificial, True, max_iter, tol, it1)
+
+    # Refine: the tableau afresh from the data and the final basis (B⁻¹[A | b]: the pivots' updates accumulate
+    # rounding error, and a stale tableau can end on a basis that is slightly infeasible, which the polish
+    # below rejects); dual simplex pivots restore primal feasibility (the basis is dual feasible), then phase II
+    # again. On a sound basis both stop at once.
+    # (An unbounded LP keeps the tableau that exhibits its ray.)
+    refined = _reinvert(tableau0, basis)
+    refined, refined_basis, it3 = _dual_simplex_phase(refined, basis, cost2, can_enter, max_iter, tol, it2)
+    refined, refined_basis, unbounded2, it3, done2, enter2 = _simplex_phase(
+        refined, refined_basis, cost2, can_enter, is_artificial, True, max_iter, tol, it3)
+    keep = unbounded | infeasible
+    tableau, basis = jnp.where(keep, tableau, refined), jnp.where(keep, basis, refined_basis)
+    enter, it2 = jnp.where(keep, enter, enter2), jnp.where(keep, it2, it3)
+    unbounded, done = jnp.where(keep, unbounded, unbounded2), jnp.where(keep, done, done2)
 
     # Polish: recompute the basic solution and the duals from the (scaled) data, not the tableau.
     basis_matrix = full[:, basis]
@@ -223,7 +288,8 @@ def linprog(
     x, duals = x * col_scale, duals * row_scale
     reduced_costs = c_orig - A_orig.T @ duals
     direction = direction * col_scale
-    ray = jnp.where(status == UNBOUNDED, direction / jnp.max(direction), 0.0)
+    top = jnp.argmax(direction)
+    ray = jnp.where(status == UNBOUNDED, (direction / direction[top]).at[top].set(1.0), 0.0)
     x = jnp.where(ok, jnp.maximum(x, 0.0), jnp.nan)
     duals = jnp.where(ok, duals, jnp.nan)
     objective = jnp.where(ok, c_orig @ x, jnp.where(status == UNBOUNDED, -jnp.inf, jnp.nan))
