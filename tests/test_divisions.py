@@ -380,7 +380,7 @@ def test_quota_procedures_refuse_a_division_that_supplies_a_shared_resource(proc
     assert status_name(dw.status) == "converged" and float(dw.welfare[-1]) == pytest.approx(value, rel=1e-10)
 
 
-@pytest.mark.parametrize("size", [(4, 3, 2, 2), (8, 6, 4, 4)], ids=["N4-a3-m2", "N8-a6-m4"])
+@pytest.mark.parametrize("size", [(4, 3, 2, 2), pytest.param((8, 6, 4, 4), marks=pytest.mark.slow)], ids=["N4-a3-m2", "N8-a6-m4"])
 def test_cutting_plane_variant_reaches_the_optimum_on_100_random_economies(size):
     """`kornai-liptak-cutting-plane` converges within 1e-4 of HiGHS on 100 random economies per size in its
     default budget, and its bound and plan bracket the optimum at every step."""
