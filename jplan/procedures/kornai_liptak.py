@@ -63,6 +63,11 @@ def division_within_quota(economy: DivisionsEconomy, j, quota: Array):
     return x, -sol.objective, jnp.maximum(-sol.duals[:m0], 0.0), ok
 
 
+def _equal_split(resources: Array, divisions: int) -> Array:
+    """Quotas [N, m0] giving every division an equal share of every shared resource (public data alone)."""
+    return jnp.broadcast_to(resources / divisions, (divisions, resources.shape[0]))
+
+
 class _KLBase(Procedure):
     economy_kind: ClassVar[str] = "divisions"
     skip_when_batch_stopped: ClassVar[bool] = True
@@ -112,7 +117,7 @@ class KornaiLiptak(_KLBase):
     #         plan [N, a], value, prices (average, reported as the resource prices) [N, m0], best bound, ok)
     def init(self, economy: DivisionsEconomy):
         N = economy.divisions
-        quotas = jnp.broadcast_to(economy.resources / N, (N, economy.shared))  # an equal split: public data
+        quotas = _equal_split(economy.resources, N)
         x, values, prices, ok = self._respond(economy, quotas)
         constant = values - jnp.sum(prices * quotas, axis=1)
         bound = self._bound(economy, values, prices, quotas)
@@ -152,7 +157,7 @@ class KornaiLiptakSubgradient(_KLBase):
     # state: (t, quotas [N, m0], plan [N, a], value, prices [N, m0], best bound, ok)
     def init(self, economy: DivisionsEconomy):
         N = economy.divisions
-        quotas = jnp.broadcast_to(economy.resources / N, (N, economy.shared))
+        quotas = _equal_split(economy.resources, N)
         x, values, prices, ok = self._respond(economy, quotas)
         bound = self._bound(economy, values, prices, quotas)
         state = (jnp.asarray(1.0, values.dtype), quotas, x, jnp.sum(values), prices, bound, jnp.all(ok))
@@ -210,8 +215,8 @@ def cutting_plane_master(resources: Array, points: Array, values: Array, prices:
     quotas = jnp.maximum(sol.duals[N:].reshape(N, m0), 0.0)
     # the dual values satisfy Σ_j y_j = b₀ to the solver's accuracy; restore it exactly (y ≥ 0 kept)
     total = jnp.sum(quotas, axis=0)
-    quotas = jnp.where(total > 0, quotas * resources / jnp.where(total > 0, total, 1.0), resources / N)
-    equal = jnp.broadcast_to(resources / N, (N, m0))
+    equal = _equal_split(resources, N)
+    quotas = jnp.where(total > 0, quotas * resources / jnp.where(total > 0, total, 1.0), equal)
     return jnp.where(ok, quotas, equal), jnp.where(ok, sol.objective, jnp.inf), ok
 
 
@@ -241,7 +246,7 @@ class KornaiLiptakCuttingPlane(_KLBase):
     #         best plan [N, a], best value, prices of the best plan [N, m0], bound, ok)
     def init(self, economy: DivisionsEconomy):
         N, m0, K = economy.divisions, economy.shared, self.memory
-        quotas = jnp.broadcast_to(economy.resources / N, (N, m0))
+        quotas = _equal_split(economy.resources, N)
         x, values, prices, ok = self._respond(economy, quotas)
         dtype = values.dtype
         points = jnp.zeros((K, N, m0), dtype).at[0].set(quotas)

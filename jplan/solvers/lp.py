@@ -224,7 +224,7 @@ def linprog(
     # cutting-plane master with quota prices of 10^-2..10^3) ended on a basis its polish rejected.
     row_scale = _power_of_two(1.0 / _largest(A, axis=1))
     col_scale = _power_of_two(1.0 / _largest(A * row_scale[:, None], axis=0))
-    c_orig, A_orig, b_orig = c, A, b
+    c_orig, A_orig = c, A
     A = A * row_scale[:, None] * col_scale[None, :]
     b = b * row_scale
     c = c * col_scale
