@@ -12,5 +12,5 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | 
 python3 -c "import jax; print(jax.__version__, jax.devices())" | tee -a "$OUT/device.txt"
 timeout "${SCALE_SECONDS:-200}" python3 benchmarks/scale.py --sizes 100000,1000000 --timeout 60 --heal-steps 100 \
     --out "$OUT/benchmarks_scale_gpu.md" 2>&1 | tee "$OUT/scale.log"
-timeout "${THROUGHPUT_SECONDS:-330}" python3 benchmarks/throughput.py --sizes "${SIZES:-10:262144,30:32768}" --repeats 1 \
+timeout "${THROUGHPUT_SECONDS:-330}" python3 benchmarks/throughput.py --sizes "${SIZES:-10:65536,30:16384}" --repeats 1 \
     --out "$OUT/benchmarks_gpu.md" 2>&1 | tee "$OUT/throughput.log"
