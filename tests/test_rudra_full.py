@@ -17,7 +17,7 @@ from scipy import integrate, stats
 from scipy.optimize import linprog as highs_linprog
 
 from jplan.economies import load_rudra, sample_rudra
-from jplan.economies.rudra_full import from_appendix2, load_rudra_full, rudra_full_from_dict, sample_rudra_full
+from jplan.economies.rudra_full import CLOSURES, from_appendix2, load_rudra_full, rudra_full_from_dict, sample_rudra_full
 from jplan.errors import EconomyFileError
 from jplan.rudra import solve_central
 from jplan.rudra.full import (
@@ -118,7 +118,7 @@ def test_step_6_and_step_8_lps_agree_with_highs(example, random_economies):
         X, m, f, lam6, status = step6_targets(e, h, z_i, p, st.cost_prices)
         assert int(status) == 0
         assert float(lam6) == pytest.approx(_highs(lp6), rel=1e-9, abs=1e-9)
-        lp8, _ = step8_lp(e, X, m, f, h, z_i, e.capital.T @ p, p, st.prices)
+        lp8, _, _ = step8_lp(e, X, m, f, h, z_i, e.capital.T @ p, p, st.prices)
         out = calculate(e, 1)
         assert int(out.result.step8_status) == 0
         assert float(out.result.capital_gap) == pytest.approx(_highs(lp8), rel=1e-9, abs=1e-9)
@@ -149,11 +149,12 @@ def check_identities(e, result, tol=1e-9):
     v, v0 = g(e.savings_rate), g(e.old_savings_rate)
     d, d0, dN = g(D.direct_tax), g(D.old_direct_tax), float(D.import_direct_tax)
     consumption = ((1 - v0) * (y_old - d0)).sum() + ((1 - v) * (y_new - d)).sum()
-    savings = (v0 * (y_old - d0)).sum() + (v * (y_new - d)).sum() + (y_imp - dN)
+    gap = float(result.savings_gap)  # the public saving S_g of the "direct-taxes" closure (0 otherwise)
+    savings = (v0 * (y_old - d0)).sum() + (v * (y_new - d)).sum() + (y_imp - dN) + gap
     assert abs(consumption - h @ p) <= tol * scale  # (4.8)
     assert abs(savings - (z + f) @ p) <= tol * scale  # (4.9)
     taxes = d.sum() + d0.sum() + dN + (x_new.sum(1) + x_old.sum(1)) @ (p - pd) + m @ g(P.import_duties)
-    assert abs(taxes - gg @ p - float(e.net_foreign_payments)) <= tol * scale  # (4.10)
+    assert abs(taxes - gg @ p - float(e.net_foreign_payments) - gap) <= tol * scale  # (4.10)
     published = g(D.old_consumption).sum() + g(D.consumption).sum() + g(D.old_savings).sum() + g(D.savings).sum() + float(D.import_savings) + d.sum() + d0.sum() + dN
     assert abs(income - published) <= tol * scale  # (4.18)
     # Objective 5, which (4.8) implies by Walras' law
@@ -169,6 +170,58 @@ def test_identities_hold_on_the_worked_example(example):
     assert float(slack["lorenz_ratio"]) == pytest.approx(0.0, abs=1e-12)
     assert float(np.min(slack["public_floors"])) >= 0.0
     assert all(float(np.max(np.abs(v))) <= 1e-9 for k, v in balance_residuals(example, out.result).items() if k != "commodity_balances")
+
+
+def _closed(e, closure):
+    fields = {k: getattr(e, k) for k in e.__dataclass_fields__ if k != "closure"}
+    return type(e)(**fields, closure=closure)
+
+
+@pytest.mark.parametrize("closure", CLOSURES)
+def test_step_8_closures_on_the_worked_example(example, closure):
+    """Both readings of step 8 on the worked example: converged, the identities to 1e-9 from the published
+    structures, every tax instrument in its range, the per-round record consistent with the result, the
+    step-8 LP's value equal to HiGHS's; under the default closure the balancing item d_N contributes under
+    10% of λ (the example's savings rates are consistent with its plan)."""
+    e = _closed(example, closure)
+    out = calculate(e, 30)
+    assert full_status_name(out.status) == "converged"
+    r, inc = out.result, out.result.incomes
+    check_identities(e, r)
+    lam = float(r.capital_gap)
+    y = np.concatenate([np.asarray(inc.old_income), np.asarray(inc.income)])
+    d = np.concatenate([np.asarray(inc.old_direct_tax), np.asarray(inc.direct_tax)])
+    assert np.all(y > 0) and np.all(d >= -1e-9 * y) and np.all(d < y)  # no sector's tax above its income
+    assert np.all(np.asarray(r.prices.import_duties) >= 0)
+    k = int(out.rounds)
+    rates = np.asarray(out.history_direct_tax_rates)[k - 1]
+    np.testing.assert_allclose(rates, d / y, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(out.history_prices)[k - 1], np.asarray(r.prices.market), rtol=1e-12)
+    assert float(out.history_import_direct_tax[k - 1]) == pytest.approx(float(inc.import_direct_tax), rel=1e-12, abs=1e-12)
+    assert np.all(np.isnan(np.asarray(out.history_price_level)[k:]))
+    # the non-essential price level ψ stays 1 under both closures (the module docstring, reading 6)
+    np.testing.assert_allclose(np.asarray(out.history_price_level)[:k], 1.0, atol=1e-9)
+    if closure == "import-balance":
+        assert abs(float(e.import_growth * inc.import_direct_tax)) <= 0.1 * abs(lam)
+        np.testing.assert_allclose(rates, np.tile(np.asarray(e.base_direct_tax), 2), rtol=1e-12)
+        assert float(r.savings_gap) == 0.0
+    else:
+        cap = float(e.max_direct_tax_rate)
+        assert np.all(rates >= -1e-12) and np.all(rates <= cap + 1e-12)
+        assert -1e-9 <= float(inc.import_direct_tax) <= float(inc.import_income) * (1 + 1e-12) + 1e-9
+        assert abs(float(r.savings_gap)) <= 0.1 * abs(lam)
+    # the first round's step-8 LP, rebuilt, has HiGHS's optimal value (λ plus the closure's penalty term)
+    st, p, h, z_i = _opening(e)
+    X, m, f, _, _ = step6_targets(e, h, z_i, p, st.cost_prices)
+    lp8, _, _ = step8_lp(e, X, m, f, h, z_i, e.capital.T @ p, p, st.prices)
+    first_round = calculate(e, 1).result
+    value = _highs(lp8)  # λ, plus the penalty on S_g under "direct-taxes"
+    if closure == "import-balance":
+        assert float(first_round.capital_gap) == pytest.approx(value, rel=1e-9, abs=1e-9)
+    else:
+        penalty = 100.0 * (1.0 + float(jnp.max(e.growth)) + float(jnp.max(e.old_growth)) + float(e.import_growth))
+        total = float(first_round.capital_gap) + penalty * abs(float(first_round.savings_gap))
+        assert total == pytest.approx(value, rel=1e-9, abs=1e-9)
 
 
 def test_identities_hold_on_random_economies_and_rounds_converge(random_economies):
@@ -308,6 +361,8 @@ GOOD = EXAMPLE.read_text()
         (("direct_tax = [0.05, 0.05, 0.10, 0.10]", "direct_tax = [0.05, 0.05, 1.10, 0.10]"), "sectors.direct_tax: must be in [0, 1)"),
         (("[labour]", "[labor]"), "labor: unknown key"),
         (("population = 600.0", "population = \"many\""), "economy.population: must be a number"),
+        (('closure = "import-balance"', 'closure = "walras"'), "constraints.closure: must be one of"),
+        (("max_direct_tax_rate = 0.5", "max_direct_tax_rate = 1.0"), "constraints.max_direct_tax_rate: must be a number in (0, 1)"),
     ],
 )
 def test_bad_files_are_one_line_naming_the_field(change, message):

@@ -20,7 +20,11 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
-__all__ = ["RudraFullEconomy", "RudraFullFile", "sample_rudra_full", "from_appendix2", "rudra_full_from_dict", "load_rudra_full"]
+__all__ = ["CLOSURES", "RudraFullEconomy", "RudraFullFile", "sample_rudra_full", "from_appendix2", "rudra_full_from_dict", "load_rudra_full"]
+
+
+CLOSURES = ("import-balance", "direct-taxes")
+"""The readings of Rudra's step 8 (`RudraFullEconomy.closure`; see `jplan.rudra.full`, reading 6)."""
 
 
 class RudraFullEconomy(eqx.Module):
@@ -63,6 +67,8 @@ class RudraFullEconomy(eqx.Module):
         balance_equality: commodity balances (6.4) hold with equality (no surplus beyond the stock share).
         imports_equality: the foreign-exchange balance (4.5) holds with equality (Objective 5) rather than
             spending at most the foreign exchange earned.
+        max_direct_tax_rate: the highest direct-tax rate step 8 may set (closure "direct-taxes"), in (0, 1).
+        closure: the reading of step 8 (static): one of `CLOSURES` (see `jplan.rudra.full`, reading 6).
     """
 
     population: Float[Array, ""]
@@ -99,6 +105,8 @@ class RudraFullEconomy(eqx.Module):
     wages: Float[Array, " u"]
     balance_equality: Bool[Array, ""]
     imports_equality: Bool[Array, ""]
+    max_direct_tax_rate: Float[Array, ""]
+    closure: str = eqx.field(static=True, default="import-balance")
 
     @property
     def n(self) -> int:
@@ -116,7 +124,8 @@ class RudraFullEconomy(eqx.Module):
         return self.labour.shape[-2]
 
 
-def sample_rudra_full(key: jax.Array, n: int = 4, N: int | None = None, u: int = 2, essential: int = 2) -> RudraFullEconomy:
+def sample_rudra_full(key: jax.Array, n: int = 4, N: int | None = None, u: int = 2, essential: int = 2,
+                      closure: str = "import-balance") -> RudraFullEconomy:
     """A random economy valid for the full central calculation (jit/vmap over keys).
 
     One sector per commodity unless N is given (N ≥ n: sectors beyond n make a second technique for a
@@ -193,6 +202,8 @@ def sample_rudra_full(key: jax.Array, n: int = 4, N: int | None = None, u: int =
         wages=wages,
         balance_equality=jnp.asarray(True),
         imports_equality=jnp.asarray(True),
+        max_direct_tax_rate=jnp.asarray(0.5),
+        closure=closure,
     )
 
 
@@ -246,6 +257,7 @@ def from_appendix2(economy) -> RudraFullEconomy:
         wages=jnp.ones(1, dtype),
         balance_equality=economy.balance_equality,
         imports_equality=economy.imports_equality,
+        max_direct_tax_rate=jnp.asarray(0.5, dtype),
     )
 
 
@@ -261,7 +273,7 @@ _FULL_SECTIONS = {
     "sectors": ({"inputs", "capital", "labour", "growth", "old_growth", "savings_rate", "old_savings_rate",
                  "direct_tax", "old_outputs", "old_inputs"}, {"names", "outputs"}),
     "labour": ({"wages"}, {"names"}),
-    "constraints": (set(), {"balances", "imports"}),
+    "constraints": (set(), {"balances", "imports", "closure", "max_direct_tax_rate"}),
 }
 
 
@@ -393,6 +405,12 @@ def rudra_full_from_dict(doc: dict) -> RudraFullFile:
     v0 = per_sector("old_savings_rate", lambda v: (v >= 0) & (v <= 1), "in [0, 1]")
     delta = per_sector("direct_tax", lambda v: (v >= 0) & (v < 1), "in [0, 1)")
     cons = sections["constraints"]
+    closure = cons.get("closure", CLOSURES[0])
+    if closure not in CLOSURES:
+        raise EconomyFileError(f"constraints.closure: must be one of {', '.join(repr(c) for c in CLOSURES)} (got {closure!r})")
+    cap = cons.get("max_direct_tax_rate", 0.5)
+    if isinstance(cap, bool) or not isinstance(cap, (int, float)) or not 0.0 < cap < 1.0:
+        raise EconomyFileError(f"constraints.max_direct_tax_rate: must be a number in (0, 1) (got {cap!r})")
     economy = RudraFullEconomy(
         population=jnp.asarray(P), alpha=jnp.asarray(alpha), lorenz_target=jnp.asarray(theta),
         lorenz_base=jnp.asarray(theta0), capital_formation_ratio=jnp.asarray(phi), net_foreign_payments=jnp.asarray(m0),
@@ -407,6 +425,8 @@ def rudra_full_from_dict(doc: dict) -> RudraFullFile:
         wages=jnp.asarray(wages),
         balance_equality=jnp.asarray(_choice(cons, "balances", "constraints.balances", ("equality", "at-least"))),
         imports_equality=jnp.asarray(_choice(cons, "imports", "constraints.imports", ("equality", "at-most"))),
+        max_direct_tax_rate=jnp.asarray(cap),
+        closure=closure,
     )
     sectors = _names(sec, "sectors", N, "sector")
     technologies, project_names = _technologies(doc.get("technology"), economy, sectors, b)

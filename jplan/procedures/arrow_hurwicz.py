@@ -62,7 +62,7 @@ from ..economies.production import (
     welfare_index,
     xlogy_masked,
 )
-from .base import Messages, Observation, Procedure
+from .base import Messages, Observation, Procedure, decreasing_returns_violation
 
 __all__ = ["ArrowHurwicz", "ArrowHurwiczAdaptive", "firm_supply", "AHState"]
 
@@ -189,12 +189,12 @@ class ArrowHurwicz(Procedure):
             raise ValueError(f"arrow-hurwicz: unknown rule {self.rule!r} (known: {', '.join(RULES)})")
 
     def domain_violation(self, economy: ProductionEconomy) -> Array:
-        return jnp.any(economy.returns_to_scale >= 1.0)
+        return decreasing_returns_violation(economy)
 
     def domain_message(self) -> str:
         return (
-            "arrow-hurwicz: needs decreasing returns (every returns_to_scale < 1); with constant or "
-            "increasing returns a firm's profit-maximising supply is zero or unbounded"
+            f"{self.name}: needs decreasing returns and convex technologies (every returns_to_scale < 1, no "
+            "set-up cost); otherwise a firm's profit-maximising supply is zero, unbounded or jumps"
         )
 
     # -- agents and centre -------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
 from ..economies.production import (
+    FirmTechnology,
     Plan,
     ProductionEconomy,
     infeasibility,
@@ -156,6 +157,26 @@ class Procedure(eqx.Module):
     def domain_message(self) -> str:
         """One line saying what the domain is."""
         return f"{self.name}: economy outside the procedure's domain"
+
+
+def decreasing_returns_violation(economy: ProductionEconomy) -> Bool[Array, ""]:
+    """True unless every firm's technology has strictly decreasing returns and no set-up cost (a convex
+    production set whose profit-maximising supply is finite and unique), checked on the data: the built-in
+    CES firms by their ρ < 1 and κ = 0; a user technology (`with_technology`) along the ray through one unit
+    of every input, by f(2x) < 2 f(x)(1 − 1e-9) and f(x) > 0 at x = 1 and x = 1/2 (its `returns_to_scale`
+    field is a placeholder there, so it is not read)."""
+    firms = economy.firms
+    if isinstance(firms, FirmTechnology):
+        return jnp.any(economy.returns_to_scale >= 1.0) | jnp.any(economy.setup_cost > 0)
+    dtype = economy.endowments.dtype
+
+    def violates(tech):
+        r, v = jnp.ones((economy.m,), dtype), jnp.ones((economy.n,), dtype)
+        half, one, two = tech.output(0.5 * r, 0.5 * v), tech.output(r, v), tech.output(2.0 * r, 2.0 * v)
+        decreasing = (two < 2.0 * one * (1.0 - 1e-9)) & (one < 2.0 * half * (1.0 - 1e-9)) & (half > 0)
+        return ~(decreasing & jnp.isfinite(two))
+
+    return jnp.any(jax.vmap(violates)(firms))
 
 
 def check_domain(procedure: Procedure, economy: ProductionEconomy) -> None:

@@ -68,7 +68,7 @@ from .._linalg import solve
 from ..solvers.lp import OPTIMAL, linprog
 from ..economies.production import FirmTechnology, Plan, ProductionEconomy, consumer_demand, is_cobb_douglas, welfare, welfare_index
 from .arrow_hurwicz import supply_function
-from .base import Messages, Observation, Procedure
+from .base import Messages, Observation, Procedure, decreasing_returns_violation
 
 __all__ = ["MalinvaudMemory", "MalinvaudMemoryCentred", "master_resource_prices"]
 
@@ -342,7 +342,7 @@ class MalinvaudMemory(Procedure):
     bounded: bool = eqx.field(default=True, static=True)
 
     def domain_violation(self, economy: ProductionEconomy) -> Array:
-        return jnp.any(economy.returns_to_scale >= 1.0) | jnp.any(economy.setup_cost > 0)
+        return decreasing_returns_violation(economy)
 
     def domain_message(self) -> str:
         return (

@@ -42,17 +42,29 @@ as printed. Where an equation had to be interpreted, this is the reading, and wh
    is then a vertex with 100% direct taxes on some sectors paid back as subsidies to others, or unbounded
    (tried: with every direct tax in [0, income], 94% of 200 random economies had an infeasible second
    round; with market prices in a ±50% band instead, prices sat at the band and 56% of first rounds were
-   infeasible). We therefore read step 8 as the seed's "linear system of equations" with as many
-   unknowns as it has independent equations: the *level* ψ of the non-essential market prices (their
+   infeasible). Two closures are implemented (`RudraFullEconomy.closure`, the file's
+   `constraints.closure`); both keep the *level* ψ of the non-essential market prices as an unknown (their
    relative prices are the round's; the essential goods keep their step-1 prices, (6.17)), the cost
-   prices p(d) (from (6.11)), π, and the import sector's direct tax d_N as the balancing item (either
-   sign: a tax on the import margin or a transfer to it; its size says how far the given savings rates,
-   tax rates and φ are from consistent); the direct-tax rates δ⁰ and import duties τ⁰(m) stay the base
-   year's, as step 6 uses them. (Tried and rejected: a uniform change of every direct-tax rate as the
-   balancing item instead of d_N; rates went past 100% and 58 of 100 random economies ended infeasible.)
-   In practice ψ = 1: step 6 balanced foreign exchange at the opening prices, and (4.5) must hold again
-   at the new ones. Indirect taxes τ = p − p(d) may be negative (subsidies, as for essential goods priced
-   below cost). λ is still the LP's objective and picks among what the equations leave free.
+   prices p(d) (from (6.11)) and π:
+   - ``"import-balance"`` (default) reads step 8 as the seed's "linear system of equations" with as many
+     unknowns as it has independent equations: the direct-tax rates δ⁰ and import duties τ⁰(m) stay the
+     base year's, as step 6 uses them, and the import sector's direct tax d_N balances (either sign: a tax
+     on the import margin or a transfer to it; its size says how far the given savings rates, tax rates
+     and φ are from consistent). (Tried and rejected: a uniform change of every direct-tax rate as the
+     balancing item instead of d_N; rates went past 100% and 58 of 100 random economies ended infeasible.)
+   - ``"direct-taxes"`` reads it as the seed's LP over the direct taxes it lists as unknowns, each in its
+     range: every sector's tax on its old and new units in [0, δ_max·y] (`max_direct_tax_rate`, default
+     0.5), the import sector's in [0, y_N]; where these cannot close the accounts, the public
+     authorities' saving S_g (0 in the seed's (4.10)) closes them at an exact penalty and is reported.
+     λ, linear in how the taxes are spread over sectors of different r_j·v_j, puts them at the ends of
+     their ranges (the worked example: old units untaxed, new units at δ_max, the import margin taxed
+     whole), so this closure's λ depends on δ_max: that is the LP the seed prints, not a finding about
+     the economy.
+   Under both, ψ = 1 in practice: step 6 balanced foreign exchange at the opening prices, and (4.5) must
+   hold again at the new ones, so the non-essential market prices do not move between rounds (the
+   essential goods' prices do, through step 1). Indirect taxes τ = p − p(d) may be negative (subsidies, as
+   for essential goods priced below cost). `jplan rudra closures` measures both on the worked example and
+   on random economies (README).
 7. *The rounds* (§6.3): "the first approximations arrived at in the first round are to be used in the
    second round in every place where in the first round base year figures were used": market prices of
    the non-essential goods (steps 1, 3, 6, 7 and 8), cost prices (steps 4–6) and the capital shares μ by
@@ -77,7 +89,7 @@ from jax.scipy.special import ndtr, ndtri
 from jaxtyping import Array, Float, Int
 
 from .._linalg import solve as _solve
-from ..economies.rudra_full import RudraFullEconomy
+from ..economies.rudra_full import CLOSURES, RudraFullEconomy
 from ..solvers.lp import INFEASIBLE, OPTIMAL, UNBOUNDED, linprog
 
 __all__ = [
@@ -95,6 +107,7 @@ __all__ = [
     "step7_capital_values",
     "step8_lp",
     "step8_prices",
+    "CLOSURES",
     "RoundState",
     "ProductionStructure",
     "PriceStructure",
@@ -300,6 +313,8 @@ class _Step8(eqx.Module):
     direct_tax: Float[Array, " N"]
     import_direct_tax: Float[Array, ""]
     rate_of_return: Float[Array, ""]
+    level: Float[Array, ""]
+    savings_gap: Float[Array, ""]
     lam: Float[Array, ""]
     status: Int[Array, ""]
 
@@ -313,20 +328,33 @@ def _incomes(e: RudraFullEconomy, X, m, p, D, T):
 def step8_lp(economy: RudraFullEconomy, X, m, stocks, households, capital_formation, unit_capital, essential_prices,
              reference_prices):
     """Step 8: the LP (6.11)–(6.18) for the price structure and the financial accounts, minimising λ (5.4)
-    (reading 6).
+    (reading 6), under the economy's `closure`.
 
-    Unknowns: the level ψ of the non-essential market prices (p_i = ψ·p_i^ref; the essential goods keep
-    their step-1 prices, (6.17)), the cost prices p(d), the rate of return π, and the import sector's direct
-    tax d_N (a balancing item of either sign); direct-tax rates δ and import duties τ(m) are the round's.
-    Equalities: (6.11) per unit of activity, b_jᵀp(d) = a_jᵀp + l_jᵀw + κ_j π with κ_j = k_jᵀp the capital
-    value per unit of step 7, for every sector step 6 made active (so (4.7) with (4.19) holds) and every
-    idle sector whose outputs no active sector makes (it prices them at its unit cost); households'
+    Common to every closure: the cost prices p(d), the rate of return π ≥ 0, the essential goods at their
+    step-1 prices (6.17); equalities (6.11) per unit of activity, b_jᵀp(d) = a_jᵀp + l_jᵀw + κ_j π with κ_j = k_jᵀp
+    the capital value per unit of step 7, for every sector step 6 made active (so (4.7) with (4.19) holds) and
+    every idle sector whose outputs no active sector makes (it prices them at its unit cost); households'
     consumption (4.8); savings = capital formation and stocks (4.9); the public account (4.10).
-    Variables z = [ψ, p(d) (n), π, d_N⁺, d_N⁻]. Returns (StepLP, unpack).
+
+    * ``"import-balance"``: non-essential prices ψ·p_ref (ψ ≥ 0 an unknown level); direct-tax rates δ⁰ and
+      duties τ⁰(m) the base year's; the import sector's direct tax d_N balances, of either sign.
+    * ``"direct-taxes"``: non-essential prices ψ·p_ref as above; every sector's direct tax on its old and
+      new units is an unknown quantum 0 ≤ d ≤ δ_max·y (δ_max = `max_direct_tax_rate`), as is the import
+      sector's, 0 ≤ d_N ≤ y_N: the seed's own list of unknowns for the direct taxes, with their ranges.
+      Where these instruments in their ranges cannot close the accounts, the public authorities' saving
+      S_g (their receipts beyond current expenditure, which the seed's (4.10) sets to 0) closes them: it
+      enters (4.10) and (4.9), and the objective at a penalty per unit far above any growth coefficient,
+      so it is 0 whenever the instruments suffice (an exact penalty), and reported (`savings_gap`).
+
+    Variables z = [ψ, p(d) (n), π, d_N⁺, d_N⁻] ("import-balance") or [ψ, p(d), π, d⁰ (N), d (N), d_N, a slack
+    per upper bound (2N + 1), S_g⁺, S_g⁻] ("direct-taxes"). Returns (StepLP, unpack, gap), gap(z) = S_g.
     """
     e = economy
+    closure = e.closure
+    if closure not in CLOSURES:
+        raise ValueError(f"closure must be one of {', '.join(CLOSURES)}, got {closure!r}")
     n, N = e.n, e.N
-    direct_tax, import_duties = e.base_direct_tax, e.base_import_duties
+    import_duties = e.base_import_duties
     dtype = e.inputs.dtype
     output = jnp.sum(e.old_outputs, axis=1) + e.outputs @ X
     active = X > 1e-9 * (1.0 + jnp.max(X))
@@ -334,39 +362,63 @@ def step8_lp(economy: RudraFullEconomy, X, m, stocks, households, capital_format
     # dropped); one whose outputs nobody makes prices them at its own unit cost
     priced = jnp.any(active[None, :] & (e.outputs > 0), axis=1)
     bound = active | ~jnp.all(jnp.where(e.outputs > 0, priced[:, None], True), axis=0)
+    balancing = closure == "import-balance"
+    size = n + 4 if balancing else n + 2 + 2 * (2 * N + 1) + 2
+    penalty = 100.0 * (1.0 + jnp.max(e.growth) + jnp.max(e.old_growth) + e.import_growth)
 
     def unpack(zv):
-        level, D, pi, d_plus, d_minus = zv[0], zv[1 : n + 1], zv[n + 1], zv[n + 2], zv[n + 3]
+        level, D, pi = zv[0], zv[1 : n + 1], zv[n + 1]
         p = jnp.where(e.essential, essential_prices, level * reference_prices)
         y_old, y_new, y_imp = _incomes(e, X, m, p, D, import_duties)
-        return p, D, pi, direct_tax * y_old, direct_tax * y_new, d_plus - d_minus, (y_old, y_new, y_imp)
+        if balancing:
+            d_old, d_new, d_imp = e.base_direct_tax * y_old, e.base_direct_tax * y_new, zv[n + 2] - zv[n + 3]
+            slack = jnp.zeros(0, dtype)
+        else:
+            k = n + 2
+            d_old, d_new, d_imp = zv[k : k + N], zv[k + N : k + 2 * N], zv[k + 2 * N]
+            slack = zv[k + 2 * N + 1 : k + 4 * N + 2]
+        return p, D, pi, d_old, d_new, d_imp, (y_old, y_new, y_imp), slack
+
+    def gap(zv):
+        return jnp.asarray(0.0, dtype) if balancing else zv[-2] - zv[-1]
 
     def rows(zv):
-        p, D, pi, d_old, d_new, d_imp, (y_old, y_new, y_imp) = unpack(zv)
+        p, D, pi, d_old, d_new, d_imp, (y_old, y_new, y_imp), slack = unpack(zv)
         unit = jnp.where(bound, e.outputs.T @ D - e.inputs.T @ p - e.labour.T @ e.wages - unit_capital * pi, 0.0)
         consumption = (1.0 - e.old_savings_rate) @ (y_old - d_old) + (1.0 - e.savings_rate) @ (y_new - d_new) - households @ p
-        savings = e.old_savings_rate @ (y_old - d_old) + e.savings_rate @ (y_new - d_new) + (y_imp - d_imp) - (capital_formation + stocks) @ p
+        savings = (e.old_savings_rate @ (y_old - d_old) + e.savings_rate @ (y_new - d_new) + (y_imp - d_imp) + gap(zv)
+                   - (capital_formation + stocks) @ p)
         public = (jnp.sum(d_old) + jnp.sum(d_new) + d_imp + output @ (p - D) + m @ import_duties
-                  - e.public_floors @ p - e.net_foreign_payments)
-        return jnp.concatenate([unit, consumption[None], savings[None], public[None]])
+                  - e.public_floors @ p - e.net_foreign_payments - gap(zv))
+        parts = [unit, consumption[None], savings[None], public[None]]
+        if not balancing:
+            cap = e.max_direct_tax_rate
+            upper = jnp.concatenate([cap * y_old, cap * y_new, y_imp[None]])
+            parts.append(jnp.concatenate([d_old, d_new, d_imp[None]]) + slack - upper)
+        return jnp.concatenate(parts)
 
     def objective(zv):
-        p, D, pi, d_old, d_new, d_imp, (y_old, y_new, y_imp) = unpack(zv)
+        p, D, pi, d_old, d_new, d_imp, (y_old, y_new, y_imp), _ = unpack(zv)
         saved = e.old_growth @ (e.old_savings_rate * (y_old - d_old)) + e.growth @ (e.savings_rate * (y_new - d_new))
-        return X @ (e.capital.T @ p) - saved - e.import_growth * (y_imp - d_imp)
+        elastic = 0.0 if balancing else penalty * (zv[-2] + zv[-1])
+        return X @ (e.capital.T @ p) - saved - e.import_growth * (y_imp - d_imp) + elastic
 
-    return _step_lp(rows, objective, n + 4, dtype, jnp.ones(n + 4, bool)), unpack
+    return _step_lp(rows, objective, size, dtype, jnp.ones(size, bool)), unpack, gap
 
 
 def step8_prices(economy: RudraFullEconomy, X, m, stocks, households, capital_formation, unit_capital, essential_prices,
                  reference_prices):
-    """Step 8: the LP of `step8_lp` solved; its prices, taxes, π and λ."""
-    lp, unpack = step8_lp(economy, X, m, stocks, households, capital_formation, unit_capital, essential_prices,
-                          reference_prices)
+    """Step 8: the LP of `step8_lp` solved; its prices, taxes, π, the non-essential price level ψ and λ."""
+    e = economy
+    lp, unpack, gap = step8_lp(e, X, m, stocks, households, capital_formation, unit_capital, essential_prices,
+                               reference_prices)
     x, status = _lp(lp.c, lp.A, lp.b, lp.allowed)
-    p, D, pi, d_old, d_new, d_imp, _ = unpack(x)
-    return _Step8(prices=p, cost_prices=D, indirect_tax=p - D, import_duties=economy.base_import_duties, old_direct_tax=d_old,
-                  direct_tax=d_new, import_direct_tax=d_imp, rate_of_return=pi, lam=lp.c @ x + lp.offset, status=status)
+    p, D, pi, d_old, d_new, d_imp, (y_old, y_new, y_imp), _ = unpack(x)
+    saved = e.old_growth @ (e.old_savings_rate * (y_old - d_old)) + e.growth @ (e.savings_rate * (y_new - d_new))
+    lam = X @ (e.capital.T @ p) - saved - e.import_growth * (y_imp - d_imp)  # λ (5.4), without the elastic term
+    return _Step8(prices=p, cost_prices=D, indirect_tax=p - D, import_duties=e.base_import_duties, old_direct_tax=d_old,
+                  direct_tax=d_new, import_direct_tax=d_imp, rate_of_return=pi, level=x[0], savings_gap=gap(x),
+                  lam=lam, status=status)
 
 
 # ------------------------------------------------------------------------------------------------- structures
@@ -437,6 +489,9 @@ class RoundResult(eqx.Module):
         essential_prices, C_alpha: step 1.  rho1, rho2, mean_consumption: step 2.
         income_estimate, capital_formation_value: y and z of step 4.
         step6_status, step8_status: LP status codes (0 optimal, 1 infeasible, 2 unbounded, …).
+        price_level: ψ, the non-essential market prices relative to the round's reference prices (step 8).
+        savings_gap: the end-year savings shortfall step 8 could not close with its instruments in range
+            (closure "direct-taxes"; 0 under "import-balance", whose d_N balances).
     """
 
     production: ProductionStructure
@@ -453,6 +508,8 @@ class RoundResult(eqx.Module):
     capital_formation_value: Float[Array, ""]
     step6_status: Int[Array, ""]
     step8_status: Int[Array, ""]
+    price_level: Float[Array, ""]
+    savings_gap: Float[Array, ""]
 
 
 def initial_state(economy: RudraFullEconomy) -> RoundState:
@@ -489,7 +546,8 @@ def central_round(economy: RudraFullEconomy, state: RoundState) -> tuple[RoundSt
                             import_duties=s8.import_duties, wages=e.wages, rate_of_return=s8.rate_of_return)
     result = RoundResult(production=production, prices=prices, incomes=incomes, capital_gap=s8.lam, step6_capital_gap=lam6,
                          essential_prices=p, C_alpha=C_alpha, rho1=rho1, rho2=rho2, mean_consumption=mean_c,
-                         income_estimate=y, capital_formation_value=z, step6_status=status6, step8_status=s8.status)
+                         income_estimate=y, capital_formation_value=z, step6_status=status6, step8_status=s8.status,
+                         price_level=s8.level, savings_gap=s8.savings_gap)
     # §6.3: the first approximations replace the base-year figures; (6.19) for the capital shares.
     value = e.capital * (s8.cost_prices[:, None] * X[None, :])
     total = jnp.sum(value)
@@ -508,6 +566,11 @@ class CentralCalculation(eqx.Module):
         change: the last round's largest relative change of X, m, p, p(d) and π.
         history_capital_gap: λ after each round [max_rounds] (NaN after the last round run).
         history_change: the change after each round [max_rounds].
+        history_prices: each round's market prices [max_rounds, n] (NaN after the last round run).
+        history_price_level: each round's ψ [max_rounds].
+        history_direct_tax_rates: each round's direct-tax rates d/y, old units then new units [max_rounds, 2N].
+        history_import_direct_tax: each round's import-sector direct tax d_N [max_rounds].
+        history_savings_gap: each round's public saving S_g closing the accounts [max_rounds].
         next_state: the figures the next round would start from (§6.3).
     """
 
@@ -517,6 +580,11 @@ class CentralCalculation(eqx.Module):
     change: Float[Array, ""]
     history_capital_gap: Float[Array, " R"]
     history_change: Float[Array, " R"]
+    history_prices: Float[Array, "R n"]
+    history_price_level: Float[Array, " R"]
+    history_direct_tax_rates: Float[Array, "R twoN"]
+    history_import_direct_tax: Float[Array, " R"]
+    history_savings_gap: Float[Array, " R"]
     next_state: RoundState
 
 
@@ -568,12 +636,21 @@ def central_calculation(economy: RudraFullEconomy, max_rounds: int = 30, tol: fl
         rounds = jnp.where(keep, rounds, k + 1)
         change = jnp.where(keep, change, delta)
         done = done | converged | failed
-        return (state, previous, done, status, rounds, change), (jnp.where(keep, jnp.nan, result.capital_gap), jnp.where(keep, jnp.nan, delta))
+        inc = result.incomes
+        safe = lambda a: jnp.where(a != 0, a, 1.0)  # noqa: E731
+        rates = jnp.concatenate([inc.old_direct_tax / safe(inc.old_income), inc.direct_tax / safe(inc.income)])
+        record = (result.capital_gap, delta, result.prices.market, result.price_level, rates, inc.import_direct_tax,
+                  result.savings_gap)
+        record = jax.tree_util.tree_map(lambda a: jnp.where(keep, jnp.nan, a), record)
+        return (state, previous, done, status, rounds, change), record
 
     init = (state0, dummy, jnp.array(False), jnp.array(CYCLE_LIMIT), jnp.array(0), jnp.array(jnp.inf, economy.inputs.dtype))
-    (state, result, _, status, rounds, change), (gaps, changes) = jax.lax.scan(body, init, jnp.arange(max_rounds))
+    (state, result, _, status, rounds, change), record = jax.lax.scan(body, init, jnp.arange(max_rounds))
+    gaps, changes, prices, levels, rates, import_tax, savings_gap = record
     return CentralCalculation(result=result, rounds=rounds, status=status, change=change,
-                              history_capital_gap=gaps, history_change=changes, next_state=state)
+                              history_capital_gap=gaps, history_change=changes, history_prices=prices,
+                              history_price_level=levels, history_direct_tax_rates=rates,
+                              history_import_direct_tax=import_tax, history_savings_gap=savings_gap, next_state=state)
 
 
 def full_capital_gap(economy: RudraFullEconomy, rounds: int = 30, tol: float = 1e-9) -> Float[Array, ""]:
@@ -693,7 +770,8 @@ def balance_residuals(economy: RudraFullEconomy, r: RoundResult) -> dict[str, Ar
       (≥ 0; = 0 with `stocks` counting the surplus too, `commodity_accounts`).
     - `sector_accounts` (4.7) with (4.19): sales at cost prices − inputs at market prices − wages − K_j π.
     - `household_consumption` (4.8), `savings_investment` (4.9), `public_account` (4.10), and
-      `national_income` (4.18): income generated − (consumption + savings + direct taxes).
+      `national_income` (4.18): income generated − (consumption + savings + direct taxes). The public
+      saving S_g of the "direct-taxes" closure (`savings_gap`, 0 otherwise) counts in (4.9) and (4.10).
     """
     e, X, P, D = economy, r.production, r.prices, r.incomes
     p, pd = P.market, P.cost
@@ -712,8 +790,9 @@ def balance_residuals(economy: RudraFullEconomy, r: RoundResult) -> dict[str, Ar
         "commodity_accounts": (supply - uses - X.stocks) / scale_q,
         "sector_accounts": (sales - costs) / (1.0 + jnp.abs(sales)),
         "household_consumption": (jnp.sum(D.old_consumption + D.consumption) - X.households @ p) / scale_v,
-        "savings_investment": (jnp.sum(D.old_savings + D.savings) + D.import_savings - (X.capital_formation + X.stocks) @ p) / scale_v,
-        "public_account": (taxes - X.public @ p - e.net_foreign_payments) / scale_v,
+        "savings_investment": (jnp.sum(D.old_savings + D.savings) + D.import_savings + r.savings_gap
+                               - (X.capital_formation + X.stocks) @ p) / scale_v,
+        "public_account": (taxes - X.public @ p - e.net_foreign_payments - r.savings_gap) / scale_v,
         "national_income": (income - spent) / scale_v,
         "indirect_taxes": (p - pd - P.indirect_tax) / (1.0 + jnp.abs(p)),
     }

@@ -29,6 +29,21 @@ def central_report(f: RudraFullFile, rounds: int = 30) -> dict:
         "change": number(out.change),
         "lambda": number(r.capital_gap),
         "lambda_per_round": [number(x) for x in np.asarray(out.history_capital_gap)[: int(out.rounds)]],
+        "closure": f.economy.closure,
+        # per round (§6.3): market prices, the non-essential price level ψ, the direct-tax rates (old units,
+        # then new), the import sector's direct tax d_N and the public saving S_g that close the accounts
+        "per_round": {
+            "market_prices": [numbers(x) for x in np.asarray(out.history_prices)[: int(out.rounds)]],
+            "price_level": [number(x) for x in np.asarray(out.history_price_level)[: int(out.rounds)]],
+            "direct_tax_rates": [numbers(x) for x in np.asarray(out.history_direct_tax_rates)[: int(out.rounds)]],
+            "import_direct_tax": [number(x) for x in np.asarray(out.history_import_direct_tax)[: int(out.rounds)]],
+            "public_saving": [number(x) for x in np.asarray(out.history_savings_gap)[: int(out.rounds)]],
+        },
+        "balancing": {
+            "import_direct_tax": number(r.incomes.import_direct_tax),
+            "import_direct_tax_share_of_lambda": number(f.economy.import_growth * r.incomes.import_direct_tax / r.capital_gap),
+            "public_saving": number(r.savings_gap),
+        },
         "commodities": list(f.commodities),
         "sectors": list(f.sectors),
         "skills": list(f.skills),
@@ -69,6 +84,11 @@ def central_text(rep: dict) -> str:
     if rep["lambda"] is None:
         lines.append("(no plan: a step's LP has no solution; the status says why)")
         return "\n".join(lines)
+    bal = rep["balancing"]
+    share = bal["import_direct_tax_share_of_lambda"]
+    lines.append(f"step 8 closure: {rep['closure']}; import sector's direct tax d_N = {_f(bal['import_direct_tax'])} "
+                 f"(r_N d_N = {_f(100 * share if share is not None else None, 3)}% of lambda), "
+                 f"public saving S_g = {_f(bal['public_saving'])}")
     lines += ["", "Production structure X (new units; old units as given)"]
     rows = [[s, _f(X["activity"][j]), _f(sum(row[j] for row in X["capital"])), _f(sum(row[j] for row in X["labour"]))]
             for j, s in enumerate(rep["sectors"])]
