@@ -482,6 +482,15 @@ def cmd_rudra_sensitivity(args) -> int:
     return 0 if "lambda" in rep else 1
 
 
+def cmd_multiyear(args) -> int:
+    from .economies.multiyear import load_multiyear
+    from .multiyear import multiyear_report, multiyear_text
+
+    rep = multiyear_report(load_multiyear(args.path))
+    _print_json(rep) if args.json else print(multiyear_text(rep))
+    return 0 if rep["status"] == "optimal" else 1
+
+
 # -- parser ------------------------------------------------------------------------------------------
 class _Parser(argparse.ArgumentParser):
     """argparse with the error contract: one line on stderr, exit 2 (no usage block)."""
@@ -554,6 +563,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", default=None, metavar="PNG", help="write heatmaps of the Jacobians to this file")
     p.set_defaults(func=cmd_sensitivity)
+
+    p = sub.add_parser("multiyear", help="Cockshott's multi-year plan: the optimal plan of a folder of his CSV files or a kind = \"multiyear\" file")
+    p.add_argument("path", help="a folder holding flows.csv, cap.csv, dep.csv and labtarg.csv, or a kind = \"multiyear\" TOML file")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_multiyear)
 
     p = sub.add_parser("rudra", help="Rudra's long-term planning frame (central LP, sectoral choice, cycles)")
     rsub = p.add_subparsers(dest="rudra_command", required=True, metavar="SUBCOMMAND")

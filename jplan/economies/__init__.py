@@ -13,6 +13,7 @@ from .divisions import (
     sample_divisions,
     save_divisions,
 )
+from .multiyear import MultiYearEconomy, dumps_multiyear, load_multiyear, multiyear_from_dict, read_cockshott, sample_multiyear
 from .io import Labels, dumps_economy, from_arrays, load_any, load_economy, loads_economy, save_economy
 from .production import (
     FirmTechnology,
@@ -46,6 +47,12 @@ from .sparse import SparseEconomy, SparseProductionEconomy, sample_sparse, sampl
 from .technology import ProductionTechnology, generic_coefficients, generic_supply, with_technology
 
 __all__ = [
+    "MultiYearEconomy",
+    "dumps_multiyear",
+    "load_multiyear",
+    "multiyear_from_dict",
+    "read_cockshott",
+    "sample_multiyear",
     "SparseEconomy",
     "sample_sparse",
     "sample_sparse_production",

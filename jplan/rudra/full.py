@@ -88,9 +88,9 @@ import jax.numpy as jnp
 from jax.scipy.special import ndtr, ndtri
 from jaxtyping import Array, Float, Int
 
-from .._linalg import solve as _solve
 from ..economies.rudra_full import CLOSURES, RudraFullEconomy
-from ..solvers.lp import INFEASIBLE, OPTIMAL, UNBOUNDED, linprog
+from ..solvers.lp import INFEASIBLE, OPTIMAL, UNBOUNDED
+from ..solvers.lp import linprog_on_basis as _lp
 
 __all__ = [
     "FULL_STATUS",
@@ -150,22 +150,6 @@ def _step_lp(rows, objective, size: int, dtype, allowed) -> "StepLP":
     A, r0 = _affine(rows, size, dtype)
     c, c0 = _affine(objective, size, dtype)
     return StepLP(c=c, offset=c0, A=A, b=-r0, allowed=allowed)
-
-
-def _lp(c, A, b, allowed):
-    """Solve min cᵀz, Az = b, z ≥ 0 by jplan's simplex; return (x, lp status).
-
-    The simplex only chooses the basis (no gradient flows through its pivots); x is recomputed from the
-    data on that basis, x_B = A_B⁻¹ b, so derivatives of x are those of the solution map at a fixed basis."""
-    sg = jax.lax.stop_gradient
-    sol = linprog(sg(c), sg(A), sg(b), allowed)
-    sign = jnp.where(sg(b) < 0, -1.0, 1.0).astype(A.dtype)
-    m, nv = A.shape
-    full = jnp.concatenate([A * sign[:, None], jnp.eye(m, dtype=A.dtype)], axis=1)
-    x_basic = _solve(full[:, sol.basis], b * sign)
-    z = jnp.zeros(nv + m, A.dtype).at[sol.basis].set(x_basic)
-    x = jnp.where(sol.status == OPTIMAL, z[:nv], jnp.nan)
-    return x, sol.status
 
 
 # -------------------------------------------------------------------------------------------------- steps 1–5

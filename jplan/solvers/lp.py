@@ -28,7 +28,7 @@ from jaxtyping import Array, Bool, Float, Int
 
 from .._linalg import solve as _solve
 
-__all__ = ["LPSolution", "linprog", "optimal_value", "LP_STATUS", "lp_status_name"]
+__all__ = ["LPSolution", "linprog", "linprog_on_basis", "optimal_value", "LP_STATUS", "lp_status_name"]
 
 OPTIMAL, INFEASIBLE, UNBOUNDED, ITERATION_LIMIT, NUMERICAL = 0, 1, 2, 3, 4
 LP_STATUS = ("optimal", "infeasible", "unbounded", "iteration_limit", "numerical_failure")
@@ -323,3 +323,20 @@ def _optimal_value_jvp(primals, tangents):
     x, y = sol.x, sol.duals
     tangent = dc @ x + y @ db - y @ (dA @ x)
     return sol.objective, tangent
+
+
+def linprog_on_basis(c, A, b, allowed=None, *, max_iter: int | None = None):
+    """Solve min cᵀz, Az = b, z ≥ 0 by `linprog` and return (z, status) with z re-derived from the data on
+    the optimal basis, z_B = A_B⁻¹ b: the simplex only chooses the basis (no gradient flows through its
+    pivots), so derivatives of z are those of the solution map at a fixed basis, exact wherever the optimal
+    basis does not change. z is NaN unless the status is optimal."""
+    if allowed is None:
+        allowed = jnp.ones(jnp.shape(A)[-1], bool)
+    sg = jax.lax.stop_gradient
+    sol = linprog(sg(c), sg(A), sg(b), allowed, max_iter=max_iter)
+    sign = jnp.where(sg(b) < 0, -1.0, 1.0).astype(A.dtype)
+    m, nv = A.shape
+    full = jnp.concatenate([A * sign[:, None], jnp.eye(m, dtype=A.dtype)], axis=1)
+    x_basic = _solve(full[:, sol.basis], b * sign)
+    z = jnp.zeros(nv + m, A.dtype).at[sol.basis].set(x_basic)
+    return jnp.where(sol.status == OPTIMAL, z[:nv], jnp.nan), sol.status
