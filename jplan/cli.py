@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -616,6 +617,12 @@ def main(argv: list[str] | None = None) -> int:
     except JplanInputError as exc:
         print(f"jplan: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `jplan ... | head` (an OSError: caught before the clause below)
+        try:  # the reader has gone: send what is left nowhere, quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
+        return 0
     except OSError as exc:  # permissions, a full disk, a vanished folder: the environment, not a bug
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         print(f"jplan: error: {where}{exc.strerror or exc.__class__.__name__}", file=sys.stderr)
@@ -623,9 +630,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("jplan: interrupted (finished chunks are kept; run the same command again to resume)", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # e.g. `jplan ... | head`
-        sys.stderr.close()
-        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -36,7 +36,7 @@ PUBLISHED_FULFILMENT = [0.159221, 1.75043, 1.75259, 1.71516, 1.95906]
 PUBLISHED_OUTPUT_YEAR2 = {"bread": 3.51837, "coal": 9.18011, "corn": 3.9093}
 
 
-def independent_optimum(e):
+def independent_optimum(e, return_lp=False):
     """The plan as Cockshott's documentation states it, with every variable of his LP named (outputs,
     flows, labour per industry and in total, stocks, depreciation, accumulation per industry and per good,
     productive consumption, final consumption, fulfilment), built here one inequality at a time and solved
@@ -77,11 +77,15 @@ def independent_optimum(e):
     ub = [(dense(c), r) for c, r, kind in rows if kind == "<="]
     eq = [(dense(c), r) for c, r, kind in rows if kind == "=="]
     cost = np.zeros(N)
-    cost[[names[("u", t)] for t in range(T)]] = -1.0
-    res = highs_linprog(cost, A_ub=np.array([c for c, _ in ub]), b_ub=[r for _, r in ub], A_eq=np.array([c for c, _ in eq]),
-                        b_eq=[r for _, r in eq], bounds=(0, None), method="highs")
+    u = [names[("u", t)] for t in range(T)]
+    cost[u] = -1.0
+    A_ub, b_ub = np.array([c for c, _ in ub]), np.array([r for _, r in ub])
+    A_eq, b_eq = np.array([c for c, _ in eq]), np.array([r for _, r in eq])
+    if return_lp:
+        return cost, A_ub, b_ub, A_eq, b_eq
+    res = highs_linprog(cost, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=(0, None), method="highs")
     assert res.status == 0, res.message
-    return -res.fun, np.array([res.x[names[("u", t)]] for t in range(T)])
+    return -res.fun, np.array([res.x[i] for i in u])
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +133,39 @@ def test_any_row_order_solves_to_highs(toy):
         sol = f(c, A[order], b[order])
         assert int(sol.status) == 0
         assert -float(c @ sol.x) == pytest.approx(reference, rel=1e-8)
+
+
+def test_the_natural_form_with_equality_rows_solves_to_highs(toy):
+    """His LP as he writes it (named variables, depreciation as equality rows D = δK, 505 variables) in
+    jplan's standard form: the equality rows enter as they are, the inequalities with a slack each."""
+    cost, A_ub, b_ub, A_eq, b_eq = independent_optimum(toy, return_lp=True)
+    m_ub, N = A_ub.shape
+    A = np.block([[A_ub, np.eye(m_ub)], [A_eq, np.zeros((A_eq.shape[0], m_ub))]])
+    c = np.concatenate([cost, np.zeros(m_ub)])
+    b = np.concatenate([b_ub, b_eq])
+    reference, _ = independent_optimum(toy)
+    f = jax.jit(linprog)
+    for order in [np.arange(A.shape[0])] + [np.random.default_rng(k).permutation(A.shape[0]) for k in range(4)]:
+        sol = f(jnp.asarray(c), jnp.asarray(A[order]), jnp.asarray(b[order]))
+        assert int(sol.status) == 0
+        assert -float(sol.objective) == pytest.approx(reference, rel=1e-8)
+
+
+def test_dantzig_wolfe_plans_it_year_by_year(toy):
+    """One division per year, the capital links shared (`multiyear_divisions`): Dantzig–Wolfe reaches the LP
+    optimum (its master used to end in a numerical failure here, on a near-singular basis that the ratio
+    test's tiny pivots had produced); the quota procedures refuse it (a year supplies next year's capital)."""
+    from jplan.economies.multiyear import multiyear_divisions
+    from jplan.procedures import DantzigWolfe, KornaiLiptak, run, status_name
+    from jplan.solvers import divisions_optimum
+
+    d = multiyear_divisions(toy)
+    value = float(solve(toy).objective)
+    assert float(divisions_optimum(d).objective) == pytest.approx(value, rel=1e-10)
+    tr = jax.jit(lambda d: run(DantzigWolfe(), d, 60, optimal_welfare=jnp.asarray(value)))(d)
+    assert status_name(tr.status) == "converged"
+    assert float(tr.welfare[-1]) == pytest.approx(value, rel=1e-8)
+    assert status_name(run(KornaiLiptak(), d, 3).status) == "out_of_domain"
 
 
 def test_random_economies_under_vmap_match_highs():

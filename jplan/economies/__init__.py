@@ -13,7 +13,15 @@ from .divisions import (
     sample_divisions,
     save_divisions,
 )
-from .multiyear import MultiYearEconomy, dumps_multiyear, load_multiyear, multiyear_from_dict, read_cockshott, sample_multiyear
+from .multiyear import (
+    MultiYearEconomy,
+    dumps_multiyear,
+    load_multiyear,
+    multiyear_divisions,
+    multiyear_from_dict,
+    read_cockshott,
+    sample_multiyear,
+)
 from .io import Labels, dumps_economy, from_arrays, load_any, load_economy, loads_economy, save_economy
 from .production import (
     FirmTechnology,
@@ -50,6 +58,7 @@ __all__ = [
     "MultiYearEconomy",
     "dumps_multiyear",
     "load_multiyear",
+    "multiyear_divisions",
     "multiyear_from_dict",
     "read_cockshott",
     "sample_multiyear",

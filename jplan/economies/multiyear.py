@@ -35,7 +35,7 @@ from jaxtyping import Array, Float
 
 from ..errors import EconomyFileError
 
-__all__ = ["MultiYearEconomy", "read_cockshott", "multiyear_from_dict", "load_multiyear", "dumps_multiyear",
+__all__ = ["MultiYearEconomy", "read_cockshott", "multiyear_from_dict", "load_multiyear", "dumps_multiyear", "multiyear_divisions",
            "sample_multiyear"]
 
 
@@ -308,3 +308,43 @@ def sample_multiyear(key, n: int = 4, T: int = 5) -> MultiYearEconomy:
     targets = jnp.maximum(net, 0.05)[None, :] * mix[None, :] * jnp.cumprod(1.0 + U(0.0, 0.05, (T, 1)), axis=0)
     return MultiYearEconomy(inputs=a, capital=k, depreciation=dep, labour=labour, initial_capital=K0,
                             labour_supply=base * growth, targets=targets)
+
+
+def multiyear_divisions(e: MultiYearEconomy):
+    """The plan as a block-angular economy (`DivisionsEconomy`), one division per year, so that the
+    decomposition procedures can plan it: year t's activities are [x(t) (n), K(t) (n²), A(t) (n²), u(t)],
+    its private rows its capacity, labour and consumption rows (and, in year 1, the initial stocks), its
+    objective u(t); the shared rows are the capital links K(t+1) − (1 − δ) K(t) − A(t) ≤ 0, in which year
+    t *supplies* (negative entries) what year t + 1 uses. Its optimum is `solve_multiyear`'s.
+    (Kornai–Lipták's quota procedures refuse it: a division supplying a shared resource is outside their
+    domain.)"""
+    from .divisions import DivisionsEconomy
+
+    n, T = e.n, e.T
+    nn = n * n
+    a = n + 2 * nn + 1
+    dtype = jnp.result_type(e.inputs, float)
+    eye_n, eye_nn = jnp.eye(n, dtype=dtype), jnp.eye(nn, dtype=dtype)
+    zeros = lambda r, c: jnp.zeros((r, c), dtype)  # noqa: E731
+    cap = jnp.concatenate([(e.capital[:, :, None] * eye_n[None]).reshape(nn, n), -eye_nn, zeros(nn, nn + 1)], axis=1)
+    lab = jnp.concatenate([e.labour[None, :], zeros(1, 2 * nn + 1)], axis=1)
+    acc = jnp.broadcast_to(eye_n[:, :, None], (n, n, n)).reshape(n, nn)
+    initial = jnp.concatenate([zeros(nn, n), eye_nn, zeros(nn, nn + 1)], axis=1)
+    constraints, limits = [], []
+    for t in range(T):
+        cons = jnp.concatenate([e.inputs - eye_n, zeros(n, nn), acc, e.targets[t][:, None]], axis=1)
+        first = initial if t == 0 else zeros(nn, a)
+        constraints.append(jnp.concatenate([cap, lab, cons, first], axis=0))
+        limits.append(jnp.concatenate([jnp.zeros(nn, dtype), e.labour_supply[t][None], jnp.zeros(n, dtype),
+                                       e.initial_capital.reshape(nn) if t == 0 else jnp.zeros(nn, dtype)]))
+    m0 = max(T - 1, 1) * nn
+    shared = jnp.zeros((T, m0, a), dtype)
+    for t in range(1, T):
+        rows = slice((t - 1) * nn, t * nn)
+        shared = shared.at[t, rows, n : n + nn].set(eye_nn)
+        shared = shared.at[t - 1, rows, n : n + nn].set(-jnp.diag(1.0 - e.depreciation.reshape(nn)))
+        shared = shared.at[t - 1, rows, n + nn : n + 2 * nn].set(-eye_nn)
+    objective = jnp.zeros((T, a), dtype).at[:, -1].set(1.0)
+    return DivisionsEconomy(resources=jnp.zeros(m0, dtype), objective=objective, shared_use=shared,
+                            constraints=jnp.stack(constraints), limits=jnp.stack(limits),
+                            activity_mask=jnp.ones((T, a), bool))

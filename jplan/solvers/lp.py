@@ -97,7 +97,15 @@ def _simplex_phase(tableau, basis, cost, can_enter, is_artificial, force_out, ma
         ratio = jnp.where(forced, 0.0, jnp.where(positive, jnp.maximum(rhs, 0.0) / jnp.where(positive, column, 1.0), jnp.inf))
         best = jnp.min(ratio)
         no_row = ~jnp.isfinite(best)
-        ties = ratio <= best + tol * (1.0 + jnp.abs(best))
+        # Harris's two-pass ratio test: the rows whose ratio is within a feasibility tolerance of the minimum
+        # (the relaxed bound (rhs + δ)/column) may leave; among them only pivots within a factor 10 of the
+        # largest count, so that degenerate LPs (many ratios 0) do not pivot on a 1e-9 entry and end on a
+        # near-singular basis; Bland's rule (the smallest basis index) picks among those.
+        delta = tol * (1.0 + jnp.max(jnp.abs(rhs)))
+        relaxed = jnp.min(jnp.where(forced, 0.0, jnp.where(positive, (jnp.maximum(rhs, 0.0) + delta) / jnp.where(positive, column, 1.0), jnp.inf)))
+        ties = (ratio <= jnp.maximum(relaxed, best + tol * (1.0 + jnp.abs(best)))) & (positive | forced)
+        size = jnp.where(ties, jnp.abs(column), 0.0)
+        ties = ties & (size >= 0.1 * jnp.max(size))
         leave = jnp.argmin(jnp.where(ties, basis, jnp.iinfo(basis.dtype).max))
         pivot_row = tableau[leave] / tableau[leave, enter]
         updated = tableau - column[:, None] * pivot_row[None, :]
