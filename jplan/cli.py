@@ -483,6 +483,28 @@ def cmd_rudra_sensitivity(args) -> int:
     return 0 if "lambda" in rep else 1
 
 
+def cmd_table_summary(args) -> int:
+    from .economies.table import read_table, table_summary
+
+    rep = table_summary(read_table(args.file, labour_row=args.labour_row))
+    if args.json:
+        _print_json(rep)
+        return 0
+    print(f"{args.file}: {rep['n']} sectors; final demand: {', '.join(rep['final_demand_columns']) or 'none'}; "
+          f"value added: {', '.join(rep['value_added_rows']) or 'none'}")
+    print(f"spectral radius of A: {rep['spectral_radius']:.6g} ({'productive' if rep['productive'] else 'NOT productive: no Leontief inverse'})")
+    if rep["productive"]:
+        from .rudra.report import text_table
+
+        values = rep["labour_values"]
+        rows = [[s, f"{rep['output'][j]:.6g}", f"{rep['output_multipliers'][j]:.6g}", "-" if values is None else f"{values[j]:.6g}"]
+                for j, s in enumerate(rep["sectors"])]
+        print(text_table(["sector", "gross output", "output multiplier", f"labour value ({rep['labour_row'] or 'no labour row'})"], rows))
+        print(f"residuals: Leontief inverse {rep['leontief_residual']:.2g}"
+              + ("" if values is None else f", labour values {rep['labour_value_residual']:.2g} (relative)"))
+    return 0
+
+
 def cmd_multiyear(args) -> int:
     from .economies.multiyear import load_multiyear
     from .multiyear import multiyear_report, multiyear_text
@@ -564,6 +586,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", default=None, metavar="PNG", help="write heatmaps of the Jacobians to this file")
     p.set_defaults(func=cmd_sensitivity)
+
+    p = sub.add_parser("table", help="input-output tables: summary")
+    tsub = p.add_subparsers(dest="table_command", required=True, metavar="SUBCOMMAND")
+    q = tsub.add_parser("summary", help="A's spectral radius, output multipliers and labour values of an IO table (CSV)")
+    q.add_argument("file", help="an input-output table in jplan's labelled CSV format (docs: Economies and file formats)")
+    q.add_argument("--labour-row", default=None, metavar="LABEL", help="the value-added row holding labour (default: labour, compensation, ...)")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+    q.set_defaults(func=cmd_table_summary)
 
     p = sub.add_parser("multiyear", help="Cockshott's multi-year plan: the optimal plan of a folder of his CSV files or a kind = \"multiyear\" file")
     p.add_argument("path", help="a folder holding flows.csv, cap.csv, dep.csv and labtarg.csv, or a kind = \"multiyear\" TOML file")

@@ -22,6 +22,7 @@ from .multiyear import (
     read_cockshott,
     sample_multiyear,
 )
+from .table import IOTable, read_table, table_from_frame, table_summary
 from .io import Labels, dumps_economy, from_arrays, load_any, load_economy, loads_economy, save_economy
 from .production import (
     FirmTechnology,
@@ -55,6 +56,10 @@ from .sparse import SparseEconomy, SparseProductionEconomy, sample_sparse, sampl
 from .technology import ProductionTechnology, generic_coefficients, generic_supply, with_technology
 
 __all__ = [
+    "IOTable",
+    "read_table",
+    "table_from_frame",
+    "table_summary",
     "MultiYearEconomy",
     "dumps_multiyear",
     "load_multiyear",

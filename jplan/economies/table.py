@@ -1,0 +1,229 @@
+"""Input–output tables as data: a labelled CSV format, a reader with one-line errors, a DataFrame adapter and
+the table's Leontief summary (spectral radius, multipliers, labour values).
+
+**The format** (`read_table`): one CSV, its first row the column labels (the first cell is a corner label,
+ignored), every other row a label and numbers.
+
+- Lines starting with `#` are comments.
+- *Sectors* are the labels that head both a row and a column; the square block where their rows and columns
+  meet is the inter-industry flow matrix Z (row i: sector i's output used by column sector j), in the
+  columns' order (the rows may come in any order).
+- Other columns are *final demand* (households, government, investment, exports, ...), other rows are
+  *value added and imports* (labour compensation, operating surplus, taxes, imports, ...).
+- A row or a column labelled `output` (or `total`), if present, is gross output x; otherwise x is the
+  column sum of inputs and value added. Either way the table must balance: row sums (intermediate use plus
+  final demand) equal column sums (inputs plus value added) equal x, to `balance_tolerance` (relative), unless
+  the table has no final-demand columns (a physical table such as Cockshott's `flows.csv`, whose corner label
+  `headings` is accepted too).
+
+Labour is the value-added row named by `labour_row` (default: the first of `labour`, `compensation`,
+`compensation of employees`, `wages`, case-insensitive).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+from ..errors import EconomyFileError
+
+__all__ = ["IOTable", "read_table", "table_from_frame", "table_summary"]
+
+_OUTPUT = ("output", "total", "total output", "gross output")
+_LABOUR = ("labour", "labor", "compensation", "compensation of employees", "wages")
+
+
+class IOTable:
+    """An input–output table (numpy arrays; `jplan.economies` builds JAX economies from it).
+
+    Attributes:
+        sectors: the n sector labels.
+        flows: Z [n, n], inter-industry flows (row: supplying sector, column: using sector).
+        final_demand: F [n, f] and `final_labels` (f ≥ 0).
+        value_added: V [k, n] and `value_added_labels` (k ≥ 0; imports included if given as a row).
+        output: x [n], gross output.
+        labour: the labour row of V [n] (None if the table names none).
+    """
+
+    def __init__(self, sectors, flows, final_demand, final_labels, value_added, value_added_labels, output, labour_row=None):
+        self.sectors = tuple(sectors)
+        self.flows = np.asarray(flows, float)
+        self.final_demand = np.asarray(final_demand, float).reshape(len(self.sectors), -1)
+        self.final_labels = tuple(final_labels)
+        self.value_added = np.asarray(value_added, float).reshape(-1, len(self.sectors))
+        self.value_added_labels = tuple(value_added_labels)
+        self.output = np.asarray(output, float)
+        self.labour_row = labour_row
+        self.labour = None if labour_row is None else self.value_added[self.value_added_labels.index(labour_row)]
+
+    @property
+    def n(self) -> int:
+        return len(self.sectors)
+
+    @property
+    def coefficients(self) -> np.ndarray:
+        """A = Z diag(x)⁻¹: input of sector i per unit of sector j's output."""
+        return self.flows / self.output[None, :]
+
+    @property
+    def labour_coefficients(self) -> np.ndarray | None:
+        """l = labour / x per unit of output (None without a labour row)."""
+        return None if self.labour is None else self.labour / self.output
+
+
+def _number(cell: str, where: str) -> float:
+    text = cell.strip()
+    if text == "":
+        return 0.0  # an empty cell in a published table is a zero flow
+    try:
+        v = float(text)
+    except ValueError:
+        raise EconomyFileError(f"{where}: {cell!r} is not a number") from None
+    if not math.isfinite(v):
+        raise EconomyFileError(f"{where}: {cell!r} is not a finite number")
+    return v
+
+
+def _pick(labels, wanted):
+    low = [s.lower() for s in labels]
+    for w in wanted:
+        if w in low:
+            return labels[low.index(w)]
+    return None
+
+
+def _assemble(name: str, cols: list[str], rows: list[str], data: np.ndarray, labour_row: str | None,
+              balance_tolerance: float) -> IOTable:
+    if len(set(cols)) != len(cols):
+        dup = next(c for c in cols if cols.count(c) > 1)
+        raise EconomyFileError(f"{name}: column {dup!r} appears twice")
+    if len(set(rows)) != len(rows):
+        dup = next(r for r in rows if rows.count(r) > 1)
+        raise EconomyFileError(f"{name}: row {dup!r} appears twice")
+    out_col, out_row = _pick(cols, _OUTPUT), _pick(rows, _OUTPUT)
+    sectors = [c for c in cols if c in rows and c not in (out_col, out_row)]
+    if not sectors:
+        raise EconomyFileError(f"{name}: no sector (a label heading both a row and a column)")
+    ci = {c: k for k, c in enumerate(cols)}
+    ri = {r: k for k, r in enumerate(rows)}
+    sc, sr = [ci[s] for s in sectors], [ri[s] for s in sectors]
+    final_labels = [c for c in cols if c not in sectors and c != out_col]
+    va_labels = [r for r in rows if r not in sectors and r != out_row]
+    Z = data[np.ix_(sr, sc)]
+    F = data[np.ix_(sr, [ci[c] for c in final_labels])]
+    V = data[np.ix_([ri[r] for r in va_labels], sc)]
+    if np.any(Z < 0):
+        i, j = np.argwhere(Z < 0)[0]
+        raise EconomyFileError(f"{name}: row {sectors[i]!r}, column {sectors[j]!r}: an inter-industry flow must be >= 0 (got {Z[i, j]:g})")
+    column_total = Z.sum(axis=0) + V.sum(axis=0)
+    if out_row is not None:
+        x = data[ri[out_row], sc]
+    elif out_col is not None:
+        x = data[sr, ci[out_col]]
+    else:
+        x = column_total
+    for j, s in enumerate(sectors):
+        if not x[j] > 0:
+            raise EconomyFileError(f"{name}: sector {s!r}: gross output must be > 0 (got {x[j]:g})")
+    if final_labels or out_row is None:
+        row_total = Z.sum(axis=1) + F.sum(axis=1)
+        for label, total in (("row", row_total), ("column", column_total)):
+            if label == "column" and not va_labels:
+                continue
+            if label == "row" and not final_labels:
+                continue
+            gap = np.abs(total - x) / x
+            if np.max(gap) > balance_tolerance:
+                j = int(np.argmax(gap))
+                what = "intermediate use + final demand" if label == "row" else "inputs + value added"
+                raise EconomyFileError(f"{name}: sector {sectors[j]!r}: {what} = {total[j]:.6g} but gross output is {x[j]:.6g} "
+                                       f"(relative gap {gap[j]:.2g} > {balance_tolerance:g}): the table does not balance")
+    if labour_row is None:
+        labour_row = _pick(va_labels, _LABOUR)
+    elif labour_row not in va_labels:
+        raise EconomyFileError(f"{name}: no value-added row {labour_row!r} (rows beyond the sectors: {', '.join(va_labels) or 'none'})")
+    return IOTable(sectors, Z, F, final_labels, V, va_labels, x, labour_row)
+
+
+def read_table(path: str, labour_row: str | None = None, balance_tolerance: float = 1e-6) -> IOTable:
+    """Read an input–output table in the module's CSV format; one-line `EconomyFileError` on a bad file."""
+    name = os.path.basename(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = [[c.strip() for c in r] for r in csv.reader(fh)]
+    except OSError as err:
+        raise EconomyFileError(f"{path}: cannot be read ({err.strerror or err})") from None
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise EconomyFileError(f"{path}: not a CSV text file ({err})") from None
+    rows = [r for r in rows if any(r) and not r[0].startswith("#")]  # blank lines and `#` comments
+    if len(rows) < 2:
+        raise EconomyFileError(f"{name}: needs a row of column labels and at least one row of numbers")
+    head = rows[0]
+    while head and head[-1] == "":
+        head = head[:-1]
+    cols = head[1:]
+    if not cols or any(c == "" for c in cols):
+        raise EconomyFileError(f"{name}: every column needs a label in the first row")
+    labels, data = [], []
+    for k, r in enumerate(rows[1:], start=2):
+        if not r[0]:
+            raise EconomyFileError(f"{name}: row {k} has no label")
+        cells = r[1:]
+        while len(cells) > len(cols) and cells[-1] == "":
+            cells = cells[:-1]
+        if len(cells) > len(cols):
+            raise EconomyFileError(f"{name}: row {r[0]!r} has {len(cells)} cells, the labels {len(cols)}")
+        cells = cells + [""] * (len(cols) - len(cells))
+        labels.append(r[0])
+        data.append([_number(cell, f"{name}: row {r[0]!r}, column {col!r}") for col, cell in zip(cols, cells)])
+    return _assemble(name, cols, labels, np.asarray(data, float), labour_row, balance_tolerance)
+
+
+def table_from_frame(frame: Any, labour_row: str | None = None, balance_tolerance: float = 1e-6) -> IOTable:
+    """An `IOTable` from a pandas DataFrame laid out as the CSV format (index: row labels, columns: column
+    labels) — e.g. `pd.read_excel(...)` of a published table, or pymrio's `Z` joined with `Y` and `F`."""
+    cols = [str(c) for c in frame.columns]
+    rows = [str(r) for r in frame.index]
+    try:
+        data = np.asarray(frame.to_numpy(dtype=float, na_value=0.0))
+    except (TypeError, ValueError) as err:
+        raise EconomyFileError(f"DataFrame: every cell must be a number ({err})") from None
+    if not np.all(np.isfinite(data)):
+        i, j = np.argwhere(~np.isfinite(data))[0]
+        raise EconomyFileError(f"DataFrame: row {rows[i]!r}, column {cols[j]!r}: not a finite number")
+    return _assemble("DataFrame", cols, rows, data, labour_row, balance_tolerance)
+
+
+def table_summary(table: IOTable) -> dict:
+    """A's spectral radius, the Leontief inverse's output multipliers (column sums of (I − A)⁻¹), and the
+    labour values v solving v = vA + l (with their residual) where the table has a labour row."""
+    A = table.coefficients
+    n = table.n
+    eig = np.linalg.eigvals(A)
+    rho = float(np.max(np.abs(eig)))
+    I_A = np.eye(n) - A
+    out: dict[str, Any] = {"sectors": list(table.sectors), "n": n, "output": table.output.tolist(),
+                           "final_demand_columns": list(table.final_labels),
+                           "value_added_rows": list(table.value_added_labels),
+                           "spectral_radius": rho, "productive": rho < 1.0}
+    if rho < 1.0:
+        L = np.linalg.solve(I_A, np.eye(n))
+        out["output_multipliers"] = L.sum(axis=0).tolist()
+        out["leontief_residual"] = float(np.max(np.abs(I_A @ L - np.eye(n))))
+    else:
+        out["output_multipliers"] = None
+        out["leontief_residual"] = None
+    l = table.labour_coefficients
+    out["labour_row"] = table.labour_row
+    if l is not None and rho < 1.0:
+        v = np.linalg.solve(I_A.T, l)
+        out["labour_values"] = v.tolist()
+        out["labour_value_residual"] = float(np.max(np.abs(I_A.T @ v - l)) / max(np.max(np.abs(l)), 1e-300))
+    else:
+        out["labour_values"] = None
+        out["labour_value_residual"] = None
+    return out

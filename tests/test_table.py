@@ -1,0 +1,111 @@
+"""Input–output tables (issue 24, item 1): the CSV format, the DataFrame adapter, the Leontief summary
+against direct linear algebra on random balanced tables, Cockshott's physical flows table, bad tables."""
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jplan.economies.table import read_table, table_from_frame, table_summary
+from jplan.errors import EconomyFileError
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "table_three_sectors.csv"
+
+
+def random_table(rng, n):
+    """A balanced table built from a known A, x and labour coefficients: rows and columns shuffled."""
+    A = rng.uniform(0, 1, (n, n)) * (rng.uniform(0, 1, (n, n)) < 0.6)
+    A = A / A.sum(axis=0).clip(1e-12) * rng.uniform(0.1, 0.6, n)
+    final_total = rng.uniform(10, 1000, n)
+    x = np.linalg.solve(np.eye(n) - A, final_total)
+    Z = A * x
+    shares = rng.dirichlet(np.ones(3), n)
+    F = shares * final_total[:, None]
+    va_total = x - Z.sum(axis=0)
+    labour_share = rng.uniform(0.3, 0.7, n)
+    V = np.vstack([labour_share * va_total, (1 - labour_share) * va_total])
+    sectors = [f"s{j}" for j in range(n)]
+    cols = sectors + ["households", "government", "exports"]
+    body = {s: list(Z[i]) + list(F[i]) for i, s in enumerate(sectors)}
+    body["compensation"] = list(V[0]) + [0.0] * 3
+    body["surplus"] = list(V[1]) + [0.0] * 3
+    order = list(body)
+    rng.shuffle(order)
+    text = io.StringIO()
+    w = csv.writer(text)
+    w.writerow(["", *cols])
+    for r in order:
+        w.writerow([r, *[repr(float(v)) for v in body[r]]])
+    return text.getvalue(), A, x, V[0] / x, sectors
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_random_tables_give_their_coefficients_multipliers_and_labour_values(tmp_path, seed):
+    rng = np.random.default_rng(seed)
+    text, A, x, l, sectors = random_table(rng, 6)
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    t = read_table(str(path))
+    assert list(t.sectors) == sectors and t.labour_row == "compensation"
+    np.testing.assert_allclose(t.coefficients, A, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(t.output, x, rtol=1e-12)
+    rep = table_summary(t)
+    L = np.linalg.inv(np.eye(6) - A)
+    assert rep["spectral_radius"] == pytest.approx(max(abs(np.linalg.eigvals(A))), rel=1e-12)
+    np.testing.assert_allclose(rep["output_multipliers"], L.sum(axis=0), rtol=1e-10)
+    np.testing.assert_allclose(rep["labour_values"], l @ L, rtol=1e-10)
+    assert rep["labour_value_residual"] <= 1e-13
+    # labour values add up: total labour = v · net output (final demand)
+    assert float(np.dot(rep["labour_values"], t.final_demand.sum(axis=1))) == pytest.approx(float(t.labour.sum()), rel=1e-10)
+    pd = pytest.importorskip("pandas")
+    frame = pd.read_csv(path, index_col=0)
+    same = table_from_frame(frame)
+    np.testing.assert_array_equal(same.flows, t.flows)
+
+
+def test_the_shipped_example_and_cockshotts_physical_table():
+    t = read_table(str(EXAMPLE))
+    assert t.sectors == ("agriculture", "manufacturing", "services") and t.final_labels[-1] == "exports"
+    assert "imports" in t.value_added_labels and t.labour_row == "compensation"
+    rep = table_summary(t)
+    assert rep["productive"] and rep["labour_value_residual"] <= 1e-13
+    flows = read_table(str(ROOT / "examples" / "cockshott_toy" / "flows.csv"))  # physical units, an output row
+    assert flows.sectors == ("iron", "coal", "corn", "bread") and flows.labour_row == "labour"
+    rep = table_summary(flows)
+    assert rep["labour_values"][1] == pytest.approx(0.25, rel=1e-14)  # coal: 0.2 labour + 0.2 coal per unit
+
+
+GOOD = EXAMPLE.read_text()
+BAD = [
+    ("services,10,40,60,200,80,10,20", "services,10,40,60,200,80,10,21", "sector 'services': intermediate use + final demand"),
+    ("agriculture,20,45,5,60,0,0,20", "agriculture,-20,45,5,60,0,0,20", "row 'agriculture', column 'agriculture': an inter-industry flow must be >= 0"),
+    ("agriculture,20,45,5,60,0,0,20", "agriculture,20,4x5,5,60,0,0,20", "row 'agriculture', column 'manufacturing': '4x5' is not a number"),
+    ("services,10,40,60,200,80,10,20", "services,10,40,60,200,80,10,20,7", "row 'services' has 8 cells, the labels 7"),
+    ("imports,35,130,20,0,0,0,0", "services,35,130,20,0,0,0,0", "row 'services' appears twice"),
+]
+
+
+@pytest.mark.parametrize("old, new, message", BAD, ids=[b[2][:30] for b in BAD])
+def test_bad_tables_are_one_line_naming_row_and_column(tmp_path, old, new, message):
+    assert old in GOOD
+    path = tmp_path / "bad.csv"
+    path.write_text(GOOD.replace(old, new, 1))
+    with pytest.raises(EconomyFileError) as err:
+        read_table(str(path))
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_command_line(tmp_path):
+    run = lambda *a: subprocess.run([sys.executable, "-m", "jplan", "table", "summary", *a], capture_output=True, text=True)  # noqa: E731
+    res = run(str(EXAMPLE), "--json")
+    assert res.returncode == 0, res.stderr
+    rep = json.loads(res.stdout)
+    assert rep["n"] == 3 and len(rep["labour_values"]) == 3
+    res = run(str(EXAMPLE), "--labour-row", "wages")
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "no value-added row 'wages'" in res.stderr
