@@ -505,6 +505,22 @@ def cmd_table_summary(args) -> int:
     return 0
 
 
+def cmd_table_economy(args) -> int:
+    from ._files import atomic_write_text
+    from .economies.io import dumps_economy
+    from .economies.table import calibrate_table, read_table
+
+    economy, labels = calibrate_table(read_table(args.file, labour_row=None), single_factor=args.single_factor)
+    text = f"# calibrated from {os.path.basename(args.file)} by `jplan table economy` (Cobb-Douglas, constant returns, log welfare):\n" \
+           "# its optimum replicates the table (consumption = final demand, outputs = gross output)\n" + dumps_economy(economy, labels)
+    if args.out:
+        atomic_write_text(args.out, text)
+        print(f"wrote {args.out}: {economy.n} goods, {economy.m} resource(s) ({', '.join(labels.resources)})")
+    else:
+        print(text, end="")
+    return 0
+
+
 def cmd_multiyear(args) -> int:
     from .economies.multiyear import load_multiyear
     from .multiyear import multiyear_report, multiyear_text
@@ -594,6 +610,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--labour-row", default=None, metavar="LABEL", help="the value-added row holding labour (default: labour, compensation, ...)")
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=cmd_table_summary)
+    q = tsub.add_parser("economy", help="a production economy calibrated so that its optimum replicates the table")
+    q.add_argument("file", help="an input-output table in jplan's labelled CSV format")
+    q.add_argument("--single-factor", action="store_true", help="merge the value-added rows into one primary resource")
+    q.add_argument("--out", "-o", default=None, metavar="TOML", help="write the economy file here (default: print it)")
+    q.set_defaults(func=cmd_table_economy)
 
     p = sub.add_parser("multiyear", help="Cockshott's multi-year plan: the optimal plan of a folder of his CSV files or a kind = \"multiyear\" file")
     p.add_argument("path", help="a folder holding flows.csv, cap.csv, dep.csv and labtarg.csv, or a kind = \"multiyear\" TOML file")

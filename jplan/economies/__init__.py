@@ -22,7 +22,7 @@ from .multiyear import (
     read_cockshott,
     sample_multiyear,
 )
-from .table import IOTable, read_table, table_from_frame, table_summary
+from .table import IOTable, calibrate_table, read_table, table_from_frame, table_summary
 from .io import Labels, dumps_economy, from_arrays, load_any, load_economy, loads_economy, save_economy
 from .production import (
     FirmTechnology,
@@ -57,6 +57,7 @@ from .technology import ProductionTechnology, generic_coefficients, generic_supp
 
 __all__ = [
     "IOTable",
+    "calibrate_table",
     "read_table",
     "table_from_frame",
     "table_summary",

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..errors import EconomyFileError
 
-__all__ = ["IOTable", "read_table", "table_from_frame", "table_summary"]
+__all__ = ["IOTable", "read_table", "table_from_frame", "table_summary", "calibrate_table"]
 
 _OUTPUT = ("output", "total", "total output", "gross output")
 _LABOUR = ("labour", "labor", "compensation", "compensation of employees", "wages")
@@ -227,3 +227,46 @@ def table_summary(table: IOTable) -> dict:
         out["labour_values"] = None
         out["labour_value_residual"] = None
     return out
+
+
+def calibrate_table(table: IOTable, single_factor: bool = False):
+    """A Cobb–Douglas production economy whose optimum replicates the table (the benchmark replication of
+    CGE practice), and its labels.
+
+    At base-year prices of 1 every column of the table is a firm's cost split: input shares β_ij = Z_ji/x_i
+    (good j into firm i), resource shares α_ir = V_ri/x_i (value-added and import rows are the primary
+    resources), constant returns (the shares of a balanced column sum to 1), and tfp A_i = Π_k s_k^(−s_k) so
+    that unit cost at prices 1 is 1. Endowments are the value-added row totals; welfare is log with weights
+    the sectors' shares of total final demand (every final-demand column counts as consumption: a closure
+    choice, stated). With these, prices of 1 support the table's flows as a competitive equilibrium, so the
+    planner's optimum is the table: consumption = final demand, outputs = gross output (`tests/test_table.py`
+    checks it to 1e-10). `single_factor` merges the value-added rows into one resource (the domain of
+    Malinvaud's procedure: constant returns and one primary factor).
+
+    Returns (ProductionEconomy, Labels)."""
+    from .io import Labels, from_arrays
+
+    if not table.final_labels:
+        raise EconomyFileError("the table has no final-demand columns: nothing to calibrate welfare on")
+    if not table.value_added_labels:
+        raise EconomyFileError("the table has no value-added rows: nothing to make the primary resources of")
+    x = table.output
+    column = table.flows.sum(axis=0) + table.value_added.sum(axis=0)
+    if np.max(np.abs(column - x) / x) > 1e-6:
+        raise EconomyFileError("the table's columns do not add up to gross output: its firms' cost shares would not sum to 1")
+    V = table.value_added.sum(axis=0, keepdims=True) if single_factor else table.value_added
+    names = ("value added",) if single_factor else table.value_added_labels
+    keep = np.any(V > 0, axis=1)  # a row of zeros is no resource
+    V, names = V[keep], tuple(n for n, k in zip(names, keep) if k)
+    beta = (table.flows / x).T
+    alpha = (V / x).T
+    shares = np.concatenate([alpha, beta], axis=1)
+    logs = np.where(shares > 0, shares * np.log(np.where(shares > 0, shares, 1.0)), 0.0)
+    tfp = np.exp(-logs.sum(axis=1))
+    F = table.final_demand.sum(axis=1)
+    if np.any(F <= 0):
+        j = int(np.argmin(F))
+        raise EconomyFileError(f"sector {table.sectors[j]!r}: final demand must be > 0 to calibrate a log welfare weight (got {F[j]:g})")
+    economy = from_arrays(endowments=V.sum(axis=1), welfare_weights=F / F.sum(), tfp=tfp,
+                          returns_to_scale=np.ones(table.n), resource_shares=alpha, input_shares=beta)
+    return economy, Labels(tuple(table.sectors), names)
