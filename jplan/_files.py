@@ -45,6 +45,13 @@ def check_writable_target(path: str | os.PathLike) -> Path:
     return path
 
 
+def _umask() -> int:
+    """The process's umask (read by setting and restoring it: the only portable way)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None], *, suffix: str = "") -> None:
     """Write `path` atomically: `write(tmp_name)` fills a unique temporary file that then replaces `path`.
 
@@ -55,6 +62,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None], *, suffi
     os.close(fd)
     try:
         write(tmp)
+        # mkstemp creates the file 0600; give it the mode an ordinary open() would (0666 less the umask), so
+        # that collaborators and web servers can read results as they can the user's other files
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write ({exc.strerror or exc.__class__.__name__})") from None
