@@ -22,8 +22,6 @@ by the output row; the initial stocks are `cap.csv` as it stands (the stocks tha
 
 from __future__ import annotations
 
-import csv
-import math
 import os
 import tomllib
 from typing import Any
@@ -79,15 +77,10 @@ _FILES = ("flows.csv", "cap.csv", "dep.csv", "labtarg.csv")
 
 def _read_csv(path: str) -> tuple[list[str], list[str], np.ndarray]:
     """(column headings after the first, row headings, numbers) of one of Cockshott's tables."""
+    from .table import csv_number, csv_rows
+
     name = os.path.basename(path)
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = [[c.strip() for c in r] for r in csv.reader(fh)]
-    except OSError as err:
-        raise EconomyFileError(f"{path}: cannot be read ({err.strerror or err})") from None
-    except (UnicodeDecodeError, csv.Error) as err:
-        raise EconomyFileError(f"{path}: not a CSV text file ({err})") from None
-    rows = [r for r in rows if any(r)]  # his files end in blank or space-only lines
+    rows = csv_rows(path)  # his files end in blank or space-only lines
     if not rows:
         raise EconomyFileError(f"{name}: empty")
     head = [c for c in rows[0]]
@@ -103,15 +96,7 @@ def _read_csv(path: str) -> tuple[list[str], list[str], np.ndarray]:
             cells.pop()
         if len(cells) != len(cols):
             raise EconomyFileError(f"{name}: row {k} ({r[0]!r}) has {len(cells)} numbers, the headings {len(cols)}")
-        values = []
-        for col, cell in zip(cols, cells):
-            try:
-                v = float(cell)
-            except ValueError:
-                raise EconomyFileError(f"{name}: row {r[0]!r}, column {col!r}: {cell!r} is not a number") from None
-            if not math.isfinite(v):
-                raise EconomyFileError(f"{name}: row {r[0]!r}, column {col!r}: {cell!r} is not a finite number")
-            values.append(v)
+        values = [csv_number(cell, f"{name}: row {r[0]!r}, column {col!r}", empty_is_zero=False) for col, cell in zip(cols, cells)]
         names.append(r[0])
         data.append(values)
     return cols, names, np.asarray(data, dtype=float).reshape(len(names), len(cols))

@@ -75,10 +75,25 @@ class IOTable:
         return None if self.labour is None else self.labour / self.output
 
 
-def _number(cell: str, where: str) -> float:
+def csv_rows(path: str) -> list[list[str]]:
+    """The non-blank rows of a CSV text file, cells stripped (a byte-order mark ignored); one-line
+    `EconomyFileError` if it cannot be read. Shared by the table and the multi-year readers."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = [[c.strip() for c in r] for r in csv.reader(fh)]
+    except OSError as err:
+        raise EconomyFileError(f"{path}: cannot be read ({err.strerror or err})") from None
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise EconomyFileError(f"{path}: not a CSV text file ({err})") from None
+    return [r for r in rows if any(r)]
+
+
+def csv_number(cell: str, where: str, empty_is_zero: bool = True) -> float:
+    """A CSV cell as a finite number (`where` names it in the one-line error); an empty cell is 0 (a zero
+    flow in a published table) unless `empty_is_zero` is false."""
     text = cell.strip()
-    if text == "":
-        return 0.0  # an empty cell in a published table is a zero flow
+    if text == "" and empty_is_zero:
+        return 0.0
     try:
         v = float(text)
     except ValueError:
@@ -152,14 +167,7 @@ def _assemble(name: str, cols: list[str], rows: list[str], data: np.ndarray, lab
 def read_table(path: str, labour_row: str | None = None, balance_tolerance: float = 1e-6) -> IOTable:
     """Read an input–output table in the module's CSV format; one-line `EconomyFileError` on a bad file."""
     name = os.path.basename(path)
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = [[c.strip() for c in r] for r in csv.reader(fh)]
-    except OSError as err:
-        raise EconomyFileError(f"{path}: cannot be read ({err.strerror or err})") from None
-    except (UnicodeDecodeError, csv.Error) as err:
-        raise EconomyFileError(f"{path}: not a CSV text file ({err})") from None
-    rows = [r for r in rows if any(r) and not r[0].startswith("#")]  # blank lines and `#` comments
+    rows = [r for r in csv_rows(path) if not r[0].startswith("#")]  # `#` lines are comments
     if len(rows) < 2:
         raise EconomyFileError(f"{name}: needs a row of column labels and at least one row of numbers")
     head = rows[0]
@@ -179,7 +187,7 @@ def read_table(path: str, labour_row: str | None = None, balance_tolerance: floa
             raise EconomyFileError(f"{name}: row {r[0]!r} has {len(cells)} cells, the labels {len(cols)}")
         cells = cells + [""] * (len(cols) - len(cells))
         labels.append(r[0])
-        data.append([_number(cell, f"{name}: row {r[0]!r}, column {col!r}") for col, cell in zip(cols, cells)])
+        data.append([csv_number(cell, f"{name}: row {r[0]!r}, column {col!r}") for col, cell in zip(cols, cells)])
     return _assemble(name, cols, labels, np.asarray(data, float), labour_row, balance_tolerance)
 
 
