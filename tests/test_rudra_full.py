@@ -224,6 +224,31 @@ def test_step_8_closures_on_the_worked_example(example, closure):
         assert total == pytest.approx(value, rel=1e-9, abs=1e-9)
 
 
+def test_calibrated_savings_make_the_balancing_item_vanish(random_economies):
+    """`calibrate_savings` scales the savings rates so that they agree with the plan: on the worked example's
+    former rates (a third too high) it finds ≈ 3/4, and on random economies d_N ends at 0 (relative 1e-9)
+    with every identity intact."""
+    from jplan.rudra.full import calibrate_savings
+
+    calibrate = eqx.filter_jit(calibrate_savings)
+    e0 = eqx.tree_at(lambda e: (e.savings_rate, e.old_savings_rate), load_rudra_full(EXAMPLE).economy,
+                     (jnp.array([0.24, 0.24, 0.28, 0.28]), jnp.array([0.15, 0.15, 0.18, 0.18])))
+    e, c = calibrate(e0)
+    assert 0.74 < float(c) < 0.77  # the file's rates are 0.75 of these, with d_N = -4.39
+    out = calculate(e, 30)
+    inc = out.result.incomes
+    assert full_status_name(out.status) == "converged"
+    assert abs(float(inc.import_direct_tax)) <= 1e-9 * (1 + abs(float(inc.import_income)))
+    batch = jax.tree_util.tree_map(lambda x: x[:4], random_economies)
+    cal, factor = eqx.filter_jit(jax.vmap(calibrate_savings))(batch)
+    out = batch_calculate(cal, 30)
+    assert np.all(np.asarray(out.status) == 0) and np.all(np.asarray(factor) < 1)
+    d_N, y_N = np.asarray(out.result.incomes.import_direct_tax), np.asarray(out.result.incomes.import_income)
+    assert np.all(np.abs(d_N) <= 1e-9 * (1 + np.abs(y_N)))
+    for i in range(4):
+        check_identities(take(cal, i), take(out.result, i))
+
+
 def test_identities_hold_on_random_economies_and_rounds_converge(random_economies):
     out = batch_calculate(random_economies, 30)
     statuses = [full_status_name(s) for s in np.asarray(out.status)]

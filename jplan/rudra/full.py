@@ -124,6 +124,7 @@ __all__ = [
     "full_planning_cycles",
     "balance_residuals",
     "objective_slacks",
+    "calibrate_savings",
 ]
 
 CONVERGED, CYCLE_LIMIT, INFEASIBLE_STATUS, UNBOUNDED_STATUS, FAILED = 0, 1, 2, 3, 4
@@ -804,3 +805,37 @@ def objective_slacks(economy: RudraFullEconomy, r: RoundResult) -> dict[str, Arr
         "capital_formation_ratio": (X.capital_formation @ P.cost) / income - e.capital_formation_ratio,
         "foreign_exchange": X.exports @ P.market - X.imports @ P.imports - e.net_foreign_payments,
     }
+
+
+def calibrate_savings(economy: RudraFullEconomy, iterations: int = 8, rounds: int = 30) -> tuple[RudraFullEconomy, Array]:
+    """The economy with its savings rates (new and old units alike) scaled by the one factor c that makes
+    them consistent with its own plan: the import sector's balancing tax d_N of the "import-balance" closure
+    is 0 at the converged calculation. A secant search on c from 1 and 0.8 (`iterations` steps, each a whole
+    `central_calculation`; jit/vmap), c kept in (0, 1/max v]. This is a calibration of the data, as one
+    calibrates a CGE model's savings to its benchmark: under "import-balance" it makes d_N = 0 *by
+    construction*, so it says nothing about that closure; it lets the other closures and λ be compared on
+    economies whose savings and plan agree. Returns (economy, c)."""
+    base = eqx.tree_at(lambda e: e.closure, economy, "import-balance") if economy.closure != "import-balance" else economy
+    top = 1.0 / jnp.maximum(jnp.max(jnp.concatenate([economy.savings_rate, economy.old_savings_rate])), 1e-12)
+
+    def scaled(e, c):
+        return eqx.tree_at(lambda x: (x.savings_rate, x.old_savings_rate), e, (e.savings_rate * c, e.old_savings_rate * c))
+
+    def residual(c):
+        out = central_calculation(scaled(base, c), max_rounds=rounds)
+        scale = 1.0 + jnp.abs(out.result.incomes.import_income)
+        return jnp.where(out.status == CONVERGED, out.result.incomes.import_direct_tax / scale, jnp.nan)
+
+    def body(carry, _):
+        c0, f0, c1, f1 = carry
+        slope = (f1 - f0) / jnp.where(c1 != c0, c1 - c0, 1.0)
+        step = jnp.where((slope != 0) & jnp.isfinite(slope) & jnp.isfinite(f1), -f1 / jnp.where(slope != 0, slope, 1.0), 0.0)
+        c2 = jnp.clip(c1 + step, 1e-3, top)
+        f2 = residual(c2)
+        done = ~jnp.isfinite(f2) | (jnp.abs(f1) <= 1e-12)
+        return jax.tree_util.tree_map(lambda a, b: jnp.where(done, a, b), (c0, f0, c1, f1), (c1, f1, c2, f2)), None
+
+    dtype = economy.savings_rate.dtype
+    c0, c1 = jnp.asarray(1.0, dtype), jnp.minimum(jnp.asarray(0.8, dtype), top)
+    (_, _, c, _), _ = jax.lax.scan(body, (c0, residual(c0), c1, residual(c1)), None, length=iterations)
+    return eqx.tree_at(lambda e: e.closure, scaled(base, c), economy.closure) if economy.closure != "import-balance" else scaled(base, c), c
