@@ -243,7 +243,7 @@ plots = false
 
 BAD_BLOCKS = [
     ("divisions = 3\n", "", "scenarios[0].divisions: missing"),
-    ('economy = "divisions"', 'economy = "firms"', 'scenarios[0].economy: must be "production" or "divisions"'),
+    ('economy = "divisions"', 'economy = "firms"', 'scenarios[0].economy: must be "production", "divisions" or "table"'),
     ("private = 2\n", "private = 2\nreturns_to_scale = 0.9\n", "scenarios[0].returns_to_scale: not an option of block-angular scenarios"),
     ("private = 2\n", "private = 2\ntightness = 1.5\n", "scenarios[0].tightness: must lie in (0, 1]"),
     ("private = 2\n", 'private = 2\nprocedures = ["heal-proportional"]\n',
@@ -539,3 +539,69 @@ def jax_tree_index(tree, i):
     import jax
 
     return jax.tree_util.tree_map(lambda x: x[i], tree)
+
+
+TABLE_STUDY = """
+name = "around-a-table"
+seed = 3
+batch = 4
+chunk = 4
+[[scenarios]]
+name = "t"
+economy = "table"
+table = "my_table.csv"
+single_factor = true
+perturbation = {sigma}
+procedures = ["malinvaud", "heal"]
+[procedures.malinvaud]
+steps = 10
+[procedures.heal]
+steps = 200
+"""
+
+
+def test_table_scenarios_draw_around_the_calibrated_economy(tmp_path):
+    """`economy = "table"`: the path is read relative to the config file, σ = 0 draws the calibrated economy
+    itself (whose optimum is the table), the table's content (not its location) is in the fingerprint, and
+    the study runs: Malinvaud's procedure converges on every perturbed economy, its references are optimal."""
+    from jplan.economies.table import calibrate_table, read_table
+    from jplan.study.runner import sample_scenario
+
+    here = Path(__file__).resolve().parents[1] / "examples" / "table_three_sectors.csv"
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        shutil.copy(here, tmp_path / folder / "my_table.csv")
+        (tmp_path / folder / "study.toml").write_text(TABLE_STUDY.format(sigma=0.0))
+    config = load_config(str(tmp_path / "a" / "study.toml"))
+    assert config.fingerprint() == load_config(str(tmp_path / "b" / "study.toml")).fingerprint()
+    sc = config.scenarios[0]
+    assert (sc.n, sc.m, sc.kind) == (3, 1, "production")
+    base, _ = calibrate_table(read_table(str(here)), single_factor=True)
+    drawn = sample_scenario(config, 0)
+    for field in ("tfp", "resource_shares", "input_shares", "welfare_weights", "endowments"):
+        np.testing.assert_allclose(np.asarray(getattr(drawn, field))[2], np.asarray(getattr(base, field)), rtol=1e-14)
+    (tmp_path / "b" / "my_table.csv").write_text(here.read_text().replace("agriculture,20,45,5,60,0,0,20",
+                                                                         "agriculture,20,45,5,59,0,1,20"))
+    assert load_config(str(tmp_path / "b" / "study.toml")).fingerprint() != config.fingerprint()
+    (tmp_path / "a" / "study.toml").write_text(TABLE_STUDY.format(sigma=0.3))
+    config = load_config(str(tmp_path / "a" / "study.toml"))
+    result = run_study(config, tmp_path / "out", progress=False)
+    s = result.summary["scenarios"]["t"]
+    assert s["malinvaud"]["fraction_converged"] == 1.0 and s["malinvaud"]["reference"]["optimal"] == 1.0
+    assert "table_path" not in result.summary["scenarios_config"]["t"]
+
+
+@pytest.mark.parametrize("line, message", [
+    ('table = "my_table.csv"', "scenarios[0].table: missing"),
+    ("perturbation = 0.1", "scenarios[0].perturbation: must be a number in [0, 2]"),
+])
+def test_table_scenario_errors(tmp_path, line, message):
+    shutil.copy(Path(__file__).resolve().parents[1] / "examples" / "table_three_sectors.csv", tmp_path / "my_table.csv")
+    text = TABLE_STUDY.format(sigma=0.1)
+    text = text.replace(line, "") if "table =" in line else text.replace(line, "perturbation = 5.0")
+    (tmp_path / "s.toml").write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(str(tmp_path / "s.toml"))
+    assert message in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(ConfigError, match="an option of table scenarios"):
+        parse_config({"scenarios": [dict(name="p", n=3, m=1, perturbation=0.1)], "procedures": {"heal": {}}})

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..errors import EconomyFileError
 
-__all__ = ["IOTable", "read_table", "table_from_frame", "table_summary", "calibrate_table"]
+__all__ = ["IOTable", "read_table", "table_from_frame", "table_summary", "calibrate_table", "perturb_calibrated"]
 
 _OUTPUT = ("output", "total", "total output", "gross output")
 _LABOUR = ("labour", "labor", "compensation", "compensation of employees", "wages")
@@ -278,3 +278,29 @@ def calibrate_table(table: IOTable, single_factor: bool = False):
     economy = from_arrays(endowments=V.sum(axis=1), welfare_weights=F / F.sum(), tfp=tfp,
                           returns_to_scale=np.ones(table.n), resource_shares=alpha, input_shares=beta)
     return economy, Labels(tuple(table.sectors), names)
+
+
+def perturb_calibrated(key, economy, perturbation: float = 0.1, returns_to_scale: float = 1.0):
+    """A random economy *around* a calibrated one (jit/vmap over keys): every non-zero share of every firm
+    (inputs and resources) and every welfare weight is multiplied by exp(σ·z), z standard normal, σ =
+    `perturbation`, then renormalised (each firm's shares to sum 1, the weights to sum 1); tfp is recomputed
+    so that unit costs at prices 1 would stay 1 and then multiplied by exp(σ·z) too — without that last
+    shock every perturbed economy would keep prices of 1 as its equilibrium, a start that Malinvaud's
+    procedure (uniform prices 1) would hit at step 0 by construction. Every firm gets `returns_to_scale` (1:
+    the table's constant returns; below 1 the economy enters Arrow–Hurwicz's domain and no longer replicates
+    the table exactly). Endowments are the table's. σ = 0 and ρ = 1 give the calibrated economy back."""
+    import jax
+    import jax.numpy as jnp
+
+    k1, k2, k3 = jax.random.split(key, 3)
+    shares = jnp.concatenate([economy.resource_shares, economy.input_shares], axis=1)
+    noisy = shares * jnp.exp(perturbation * jax.random.normal(k1, shares.shape, shares.dtype))
+    noisy = noisy / jnp.sum(noisy, axis=1, keepdims=True) * jnp.sum(shares, axis=1, keepdims=True)
+    w = economy.welfare_weights * jnp.exp(perturbation * jax.random.normal(k2, economy.welfare_weights.shape, shares.dtype))
+    w = w / jnp.sum(w)
+    logs = jnp.where(noisy > 0, noisy * jnp.log(jnp.where(noisy > 0, noisy, 1.0)), 0.0)
+    m = economy.resource_shares.shape[1]
+    tfp = jnp.exp(-jnp.sum(logs, axis=1) + perturbation * jax.random.normal(k3, economy.tfp.shape, shares.dtype))
+    return type(economy)(endowments=economy.endowments, welfare_weights=w, tfp=tfp,
+                         returns_to_scale=jnp.full_like(economy.tfp, returns_to_scale), resource_shares=noisy[:, :m],
+                         input_shares=noisy[:, m:])

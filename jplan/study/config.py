@@ -60,7 +60,8 @@ __all__ = ["StudyConfig", "Scenario", "ProcedureSpec", "load_config", "parse_con
 _TOP = {"name", "seed", "batch", "chunk", "scenarios", "procedures", "outputs", "description"}
 _SCENARIO = {"name", "n", "m", "returns_to_scale", "density", "intermediate_share", "tfp", "endowments",
              "weight_concentration", "procedures", "technology", "elasticity", "welfare", "welfare_elasticity",
-             "subsistence", "setup", "economy", "divisions", "activities", "shared", "private", "tightness"}
+             "subsistence", "setup", "economy", "divisions", "activities", "shared", "private", "tightness",
+             "table", "perturbation", "single_factor"}
 #: The keys of a block-angular (`economy = "divisions"`) scenario.
 _DIVISIONS_SCENARIO = {"name", "economy", "divisions", "activities", "shared", "private", "tightness", "density",
                        "procedures"}
@@ -130,6 +131,7 @@ class StudyConfig:
         for sc in data["scenarios"]:  # production scenarios hash as before block-angular ones existed
             if sc["kind"] == "production":
                 sc.pop("kind")
+            sc["sampler"].pop("table_path", None)  # where the table lies is not what it holds (its hash is)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
     def procedure(self, name: str) -> ProcedureSpec:
@@ -235,14 +237,20 @@ def parse_config(doc: dict, source: str = "") -> StudyConfig:
             raise ConfigError(f"{where}.name: {sname!r} names two scenarios")
         seen.add(sname)
         kind = sc.get("economy", "production")
-        if kind not in ("production", "divisions"):
-            raise ConfigError(f"{where}.economy: must be \"production\" or \"divisions\", got {kind!r}")
+        if kind not in ("production", "divisions", "table"):
+            raise ConfigError(f"{where}.economy: must be \"production\", \"divisions\" or \"table\", got {kind!r}")
         if kind == "divisions":
             scenarios.append(_divisions_scenario(sc, where, sname, procs))
+            continue
+        if kind == "table":
+            scenarios.append(_table_scenario(sc, where, sname, procs, source))
             continue
         for key in ("divisions", "activities", "shared", "private", "tightness"):
             if key in sc:
                 raise ConfigError(f"{where}.{key}: an option of block-angular scenarios (economy = \"divisions\")")
+        for key in ("table", "perturbation", "single_factor"):
+            if key in sc:
+                raise ConfigError(f"{where}.{key}: an option of table scenarios (economy = \"table\")")
         for key in ("n", "m"):
             if key not in sc:
                 raise ConfigError(f"{where}.{key}: missing")
@@ -314,6 +322,48 @@ def _scenario_procedures(sc: dict, where: str, procs: list, kind: str) -> tuple[
                               f"draws {kind} economies" + (" (set economy = \"divisions\")"
                                                            if PROCEDURES[pn].economy_kind == "divisions" else ""))
     return tuple(names)
+
+
+#: The keys of a scenario drawn around an input–output table (`economy = "table"`).
+_TABLE_SCENARIO = {"name", "economy", "table", "perturbation", "returns_to_scale", "single_factor", "procedures"}
+
+
+def _table_scenario(sc: dict, where: str, name: str, procs: list, source: str) -> Scenario:
+    """Economies drawn around the economy calibrated from an input–output table (`calibrate_table`,
+    `perturb_calibrated`): the table's path (relative to the config file's folder), the perturbation σ, the
+    returns to scale, and whether value added is one factor. The table's content hash enters the study's
+    fingerprint, so a changed table is a different study."""
+    import hashlib
+
+    from ..economies.table import calibrate_table, read_table
+
+    extra = set(sc) - _TABLE_SCENARIO
+    if extra:
+        raise ConfigError(f"{where}.{sorted(extra)[0]}: not an option of table scenarios (economy = \"table\")")
+    if not isinstance(sc.get("table"), str) or not sc["table"]:
+        raise ConfigError(f"{where}.table: missing (the path of an input-output table CSV, relative to this file)")
+    path = Path(sc["table"])
+    if not path.is_absolute():
+        path = (Path(source).parent if source else Path.cwd()) / path
+    try:
+        table = read_table(str(path))
+        economy, labels = calibrate_table(table, single_factor=bool(sc.get("single_factor", False)))
+    except EconomyFileError as exc:
+        raise ConfigError(f"{where}.table: {exc}") from None
+    sigma = sc.get("perturbation", 0.1)
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not 0 <= sigma <= 2:
+        raise ConfigError(f"{where}.perturbation: must be a number in [0, 2], got {sigma!r}")
+    rho = sc.get("returns_to_scale", 1.0)
+    if isinstance(rho, bool) or not isinstance(rho, (int, float)) or not 0 < rho <= 1:
+        raise ConfigError(f"{where}.returns_to_scale: must be a number in (0, 1] for a table scenario, got {rho!r}")
+    single = sc.get("single_factor", False)
+    if not isinstance(single, bool):
+        raise ConfigError(f"{where}.single_factor: must be true or false")
+    sampler = {"table": sc["table"], "table_path": str(path.resolve()),
+               "table_sha256": hashlib.sha256(path.read_bytes()).hexdigest()[:16],
+               "perturbation": float(sigma), "returns_to_scale": float(rho), "single_factor": single}
+    names = _scenario_procedures(sc, where, procs, "production")
+    return Scenario(name, economy.n, economy.m, sampler, names)
 
 
 def _divisions_scenario(sc: dict, where: str, name: str, procs: list) -> Scenario:

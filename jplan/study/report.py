@@ -303,7 +303,8 @@ def write_outputs(config: StudyConfig, out: Path, timings: dict) -> tuple[dict, 
         "seed": config.seed,
         "economies_per_scenario": config.batch,
         "scenarios_config": {sc.name: ({"economy": "divisions", **sc.sampler} if sc.kind == "divisions" else
-                                       {"n": sc.n, "m": sc.m, **sc.sampler}) for sc in config.scenarios},
+                                       {"n": sc.n, "m": sc.m, **{k: v for k, v in sc.sampler.items() if k != "table_path"}})
+                               for sc in config.scenarios},
         "procedures_config": {p.name: {"steps": p.steps, **p.options} for p in config.procedures},
         "scenarios": scenarios,
     }

@@ -191,6 +191,12 @@ def refine_references(config: StudyConfig, out: Path, scenario_index: int) -> in
 @functools.lru_cache(maxsize=64)
 def _sampler(n: int, m: int, options: str, kind: str = "production"):
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(options).items()}
+    if "table" in kwargs:  # economies drawn around the economy calibrated from an input–output table
+        from ..economies.table import calibrate_table, perturb_calibrated, read_table
+
+        base, _ = calibrate_table(read_table(kwargs["table_path"]), single_factor=kwargs["single_factor"])
+        sigma, rho = kwargs["perturbation"], kwargs["returns_to_scale"]
+        return jax.jit(jax.vmap(lambda k: perturb_calibrated(k, base, sigma, rho)))
     if kind == "divisions":
         sizes = [kwargs.pop(k) for k in ("divisions", "activities", "shared", "private")]
         return jax.jit(jax.vmap(lambda k: sample_divisions(k, *sizes, **kwargs)))
