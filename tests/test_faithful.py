@@ -154,3 +154,55 @@ def test_grad_through_every_procedure_on_a_ces_economy():
         if proc.name != "heal":  # Heal's accept/refuse steps make its welfare piecewise in R
             assert abs(float(g[0]) - float(fd)) <= 1e-4 * max(abs(float(fd)), 1e-3), (proc.name, float(g[0]), float(fd))
     assert status_name(1) == "converged"
+
+
+def centre_view(e):
+    """The economy as a run sees it with every technology field NaN; only `economy.firms` — what the firms'
+    own responses read — carries the true technology (as a stacked `FirmTechnology`)."""
+    from jplan.economies import with_technology
+
+    fields = TECHNOLOGY + ("setup_cost",)
+    firms = e.firms
+    hidden = eqx.tree_at(lambda x: tuple(getattr(x, f) for f in fields), e,
+                         tuple(jnp.full_like(getattr(e, f), jnp.nan) for f in fields))
+    return with_technology(hidden, firms)
+
+
+def _same_run(a, b):
+    for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
+        x, y = np.asarray(x), np.asarray(y)
+        if not np.array_equal(x, y, equal_nan=x.dtype.kind == "f"):
+            return False
+    return True
+
+
+WHOLE_RUNS = [(ArrowHurwicz(), 0.85, 2), (ArrowHurwicz(rule="multiplicative", step_size=0.05), 0.85, 2),
+              (ArrowHurwiczAdaptive(), 0.85, 2), (Malinvaud(), 1.0, 1), (Heal(), 0.85, 2), (HealProportional(), 0.85, 2),
+              (jplan.procedures.MalinvaudMemory(), 0.85, 2), (jplan.procedures.MalinvaudMemoryCentred(), 0.85, 2)]
+
+
+@pytest.mark.parametrize("proc, rho, m", WHOLE_RUNS, ids=lambda x: getattr(x, "name", str(x)))
+def test_whole_runs_use_technology_only_through_the_firms(proc, rho, m):
+    """Issue 25, item 5: a whole run (start, every step, the recorded prices, plans and messages) with every
+    technology field NaN, the firms alone holding the technology (`economy.firms`), is bit-for-bit the run on
+    the plain economy: no centre computation reads a technology field. (What this cannot see: a centre that
+    reads `economy.firms` itself; the firm-side functions are the only callers of it in jplan.procedures.)"""
+    e = jplan.sample(jax.random.PRNGKey(4), 4, m, returns_to_scale=rho, technology="ces", elasticity=(0.6, 2.0))
+    u = jplan.optimum(e).welfare
+    plain = run(proc, e, 15, optimal_welfare=u)
+    hidden = run(proc, centre_view(e), 15, optimal_welfare=u)
+    assert _same_run(plain, hidden), proc.name
+
+
+def test_the_whole_run_check_catches_a_centre_that_reads_technology():
+    """The negative control: a Heal whose centre peeks at tfp (even multiplied by 0) is caught."""
+
+    class Peeking(Heal):
+        def step(self, economy, state):
+            state, msgs = super().step(economy, state)
+            plan = eqx.tree_at(lambda s: s.plan.consumption, state, state.plan.consumption + 0.0 * jnp.sum(economy.tfp))
+            return plan, msgs
+
+    e = jplan.sample(jax.random.PRNGKey(4), 4, 2, returns_to_scale=0.85)
+    assert _same_run(run(Peeking(), e, 5), run(Peeking(), e, 5))
+    assert not _same_run(run(Peeking(), e, 5), run(Peeking(), centre_view(e), 5))
