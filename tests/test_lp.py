@@ -139,3 +139,35 @@ def test_pivot_limit_in_phase_one_is_an_iteration_limit_not_infeasibility():
     b = jnp.array([1.0, 2.0])
     assert LP_STATUS[int(linprog(c, A, b).status)] == "optimal"
     assert LP_STATUS[int(linprog(c, A, b, max_iter=1).status)] == "iteration_limit"
+
+
+def _check_against_highs(lps, sol):
+    for i, (ci, Ai, bi) in enumerate(lps):
+        ref = highs(ci, A_eq=Ai, b_eq=bi, bounds=(0, None), method="highs")
+        status = LP_STATUS[int(sol.status[i])]
+        assert status == HIGHS_STATUS[ref.status], (i, status, ref.message)
+        if status == "optimal":
+            assert abs(float(sol.objective[i]) - ref.fun) <= 1e-8 * max(1.0, abs(ref.fun)), i
+            x = np.asarray(sol.x[i])
+            assert np.all(x >= 0) and np.allclose(Ai @ x, bi, atol=1e-8 * (1 + np.abs(bi).max()))
+
+
+LARGER = [pytest.param("general", 20, 40, 100), pytest.param("degenerate", 20, 40, 100),
+          pytest.param("general", 60, 120, 20),
+          pytest.param("general", 100, 200, 100, marks=pytest.mark.slow),
+          pytest.param("degenerate", 100, 200, 100, marks=pytest.mark.slow),
+          # Known limitation (issue 31): at 250 × 500 these LPs (b = A x₀ with half of x₀ zero: highly degenerate)
+          # take the dense simplex past its pivot limit of 20·(m + n) on most draws (3 of 3 before Harris's ratio
+          # test, 2 of 3 after); HiGHS solves them. Strict: the mark must go when the simplex copes.
+          pytest.param("general", 250, 500, 20, marks=[pytest.mark.slow, pytest.mark.xfail(strict=True, reason="pivot limit")]),
+          pytest.param("general", 500, 500, 10, marks=[pytest.mark.slow, pytest.mark.xfail(strict=True, reason="pivot limit")])]
+
+
+@pytest.mark.parametrize("kind, m, nv, count", LARGER)
+def test_larger_random_lps_match_highs(kind, m, nv, count):
+    """Issue 31, item 2: random LPs (feasible and bounded, or degenerate with integer data) at sizes up to
+    500 × 500 (the largest with the slow tests): the same status and the optimum to 1e-8 of HiGHS."""
+    rng = np.random.default_rng(1000 + m)
+    lps = _random_lps(rng, count, m, nv, kind)
+    c, A, b = (jnp.asarray(np.stack(x)) for x in zip(*lps))
+    _check_against_highs(lps, jax.jit(jax.vmap(linprog))(c, A, b))
