@@ -82,6 +82,8 @@ gap between market and cost prices out of y (the worked example misses φ by −
 
 from __future__ import annotations
 
+import dataclasses
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -815,7 +817,7 @@ def calibrate_savings(economy: RudraFullEconomy, iterations: int = 8, rounds: in
     calibrates a CGE model's savings to its benchmark: under "import-balance" it makes d_N = 0 *by
     construction*, so it says nothing about that closure; it lets the other closures and λ be compared on
     economies whose savings and plan agree. Returns (economy, c)."""
-    base = eqx.tree_at(lambda e: e.closure, economy, "import-balance") if economy.closure != "import-balance" else economy
+    base = dataclasses.replace(economy, closure="import-balance")  # `closure` is static: not a tree_at leaf
     top = 1.0 / jnp.maximum(jnp.max(jnp.concatenate([economy.savings_rate, economy.old_savings_rate])), 1e-12)
 
     def scaled(e, c):
@@ -838,4 +840,4 @@ def calibrate_savings(economy: RudraFullEconomy, iterations: int = 8, rounds: in
     dtype = economy.savings_rate.dtype
     c0, c1 = jnp.asarray(1.0, dtype), jnp.minimum(jnp.asarray(0.8, dtype), top)
     (_, _, c, _), _ = jax.lax.scan(body, (c0, residual(c0), c1, residual(c1)), None, length=iterations)
-    return eqx.tree_at(lambda e: e.closure, scaled(base, c), economy.closure) if economy.closure != "import-balance" else scaled(base, c), c
+    return dataclasses.replace(scaled(base, c), closure=economy.closure), c
