@@ -15,8 +15,10 @@ import pytest
 from jplan.cli import main
 from jplan.errors import ConfigError
 from jplan.study import load_config, parse_config, run_study
-from jplan.study.report import tolerance_label
-from jplan.study import runner as runner_module
+from jplan.study.measures import tolerance_label
+from jplan.study import execution as execution_module
+from jplan.study import jobs as jobs_module
+from jplan.study import storage as storage_module
 
 TINY = """
 name = "tiny"
@@ -139,7 +141,7 @@ def test_parts_on_several_machines_merge_into_the_single_machine_study(tiny, tmp
 
 def test_resume_after_interruption_gives_identical_results(tiny, tmp_path, monkeypatch):
     run_study(tiny, tmp_path / "full", progress=False)
-    real_save = runner_module.save_chunk
+    real_save = execution_module.save_chunk
     calls = {"n": 0}
 
     def flaky(path, **arrays):
@@ -148,12 +150,12 @@ def test_resume_after_interruption_gives_identical_results(tiny, tmp_path, monke
             raise KeyboardInterrupt  # as if Ctrl-C arrived mid-study
         real_save(path, **arrays)
 
-    monkeypatch.setattr(runner_module, "save_chunk", flaky)
+    monkeypatch.setattr(execution_module, "save_chunk", flaky)
     with pytest.raises(KeyboardInterrupt):
         run_study(tiny, tmp_path / "resumed", progress=False)
     done = list((tmp_path / "resumed" / "chunks").rglob("*.npz"))
     assert len(done) == 3 and not list((tmp_path / "resumed").rglob("*.tmp*"))
-    monkeypatch.setattr(runner_module, "save_chunk", real_save)
+    monkeypatch.setattr(execution_module, "save_chunk", real_save)
     run_study(tiny, tmp_path / "resumed", progress=False)
     assert_same(tmp_path / "full", tmp_path / "resumed")
 
@@ -371,17 +373,17 @@ def test_procedures_final_plans_refine_a_non_convex_reference(tmp_path, monkeypa
     from jplan.economies.production import welfare_index
     from jplan.procedures.base import relative_gap
 
-    true_batch = runner_module._optimum_batch
+    true_batch = jobs_module._optimum_batch
     poor = lambda es: eqx.tree_at(lambda o: o.welfare, o := true_batch(es), o.welfare * 0.98)
-    monkeypatch.setattr(runner_module, "_optimum_batch", poor)
+    monkeypatch.setattr(jobs_module, "_optimum_batch", poor)
     path = tmp_path / "nc.toml"
     path.write_text(NONCONVEX)
     config = load_config(str(path))
     out = tmp_path / "out"
     run_study(config, out, progress=False)
-    rec = runner_module.load_records(config, out, "nc", "heal-proportional")
+    rec = storage_module.load_records(config, out, "nc", "heal-proportional")
     assert rec["reference_refined"].all()
-    economies, _ = runner_module._sample_chunk(config, 0, 0, 6)
+    economies, _ = jobs_module.sample_chunk(config, 0, 0, 6)
     truth = true_batch(economies)
     np.testing.assert_allclose(rec["optimal_welfare"], np.asarray(truth.welfare), rtol=1e-10)
     expected = jax.vmap(relative_gap)(economies, rec["welfare"], truth.welfare)
@@ -391,14 +393,14 @@ def test_procedures_final_plans_refine_a_non_convex_reference(tmp_path, monkeypa
     summary = json.loads((out / "summary.json").read_text())
     assert summary["scenarios"]["nc"]["heal-proportional"]["reference"]["refined_by_procedure_plans"] == 1.0
     # resuming does not refine twice: the marker files say the chunks are done
-    monkeypatch.setattr(runner_module, "_optimum_from_plans", None)
+    monkeypatch.setattr(execution_module, "_optimum_from_plans", None)
     run_study(config, out, progress=False)
 
 
 def test_tidy_tables_load_into_pandas_and_agree_with_the_summary(tiny, tmp_path):
     pd = pytest.importorskip("pandas")
     from jplan.study import load
-    from jplan.study.report import TOLERANCES
+    from jplan.study.measures import TOLERANCES
 
     out = tmp_path / "out"
     result = run_study(tiny, out, progress=False)
@@ -509,7 +511,7 @@ def test_block_angular_scenarios_run_resume_and_match_highs(tmp_path):
 
     import pyarrow.parquet as pq
     from jplan.solvers.divisions import standard_form
-    from jplan.study.tables import scenario_economies
+    from jplan.study import scenario_economies
 
     path = tmp_path / "blocks.toml"
     path.write_text(BLOCKS)
@@ -565,7 +567,7 @@ def test_table_scenarios_draw_around_the_calibrated_economy(tmp_path):
     itself (whose optimum is the table), the table's content (not its location) is in the fingerprint, and
     the study runs: Malinvaud's procedure converges on every perturbed economy, its references are optimal."""
     from jplan.economies.table import calibrate_table, read_table
-    from jplan.study.runner import sample_scenario
+    from jplan.study.jobs import sample_scenario
 
     here = Path(__file__).resolve().parents[1] / "examples" / "table_three_sectors.csv"
     for folder in ("a", "b"):

@@ -23,7 +23,8 @@ from .multiyear import (
     sample_multiyear,
 )
 from .table import IOTable, calibrate_table, read_table, table_from_frame, table_summary
-from .io import Labels, dumps_economy, from_arrays, load_any, load_economy, loads_economy, save_economy
+from .files import KINDS, load_any
+from .io import Labels, dumps_economy, from_arrays, load_economy, loads_economy, save_economy
 from .production import (
     FirmTechnology,
     Plan,
@@ -79,6 +80,7 @@ __all__ = [
     "divisions_from_arrays",
     "dumps_divisions",
     "load_any",
+    "KINDS",
     "load_divisions",
     "loads_divisions",
     "plan_value",

@@ -125,7 +125,7 @@ class DivisionLabels:
 
 # -- construction and validation ---------------------------------------------------------------------
 def _matrix(value, field: str, ndim: int) -> np.ndarray:
-    from .io import _array
+    from ._format import _array
 
     return _array(value, field, ndim)
 
@@ -238,14 +238,14 @@ def _from_dict(doc: dict) -> tuple[DivisionsEconomy, DivisionLabels]:
 
 def loads_divisions(text: str) -> tuple[DivisionsEconomy, DivisionLabels]:
     """Parse a divisions economy from TOML text."""
-    from .io import parse_toml
+    from ._format import parse_toml
 
     return _from_dict(parse_toml(text))
 
 
 def load_divisions(path: str | os.PathLike) -> tuple[DivisionsEconomy, DivisionLabels]:
     """Read and validate a `kind = "divisions"` file (one-line `EconomyFileError` naming the field)."""
-    from .io import read_toml
+    from ._format import read_toml
 
     doc = read_toml(path, "economy file")
     try:

@@ -23,17 +23,15 @@ input_shares = [[0.0, 0.0, 0.0], [0.3, 0.0, 0.0], [0.0, 0.1, 0.0]] # n x n, row 
 
 from __future__ import annotations
 
-import math
 import os
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
 
 from ..errors import EconomyFileError
+from ._format import MAX_FILE_BYTES, _array, _fmt, _mat, _shape, _strs, _vec, parse_toml, read_toml  # noqa: F401
 from .production import ProductionEconomy
 
 __all__ = [
@@ -51,8 +49,6 @@ __all__ = [
 ]
 
 SHARE_TOLERANCE = 1e-9
-#: Input files (economies, studies) larger than this are refused before reading.
-MAX_FILE_BYTES = 64 * 2**20
 
 #: Magnitudes the float64 computations represent with room to spare; files outside are refused with one
 #: line naming the field and the bound (a tfp of 1e-300 or a spectral radius of 0.999999 overflows the
@@ -89,33 +85,6 @@ class Labels:
     @staticmethod
     def default(n: int, m: int) -> "Labels":
         return Labels(tuple(f"good{i + 1}" for i in range(n)), tuple(f"resource{j + 1}" for j in range(m)))
-
-
-def _array(value: Any, field: str, ndim: int) -> np.ndarray:
-    """A finite float64 array of rank `ndim` (0: a number, 1: a non-empty list, 2: a rectangular table)."""
-    def numeric(x) -> bool:
-        if isinstance(x, list):
-            return all(numeric(y) for y in x)
-        return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
-
-    if not isinstance(value, np.ndarray) and not numeric(value):
-        raise EconomyFileError(f"{field}: must be {['a number', 'a list of numbers', 'a list of lists of numbers'][ndim]} (strings and booleans are not numbers)")
-    if isinstance(value, np.ndarray) and value.dtype.kind not in "iuf":
-        raise EconomyFileError(f"{field}: must be numeric, got an array of {value.dtype}")
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise EconomyFileError(f"{field}: must be {['a number', 'a list of numbers', 'a list of lists of numbers'][ndim]}")
-    if arr.ndim != ndim or (ndim > 0 and arr.size == 0):
-        raise EconomyFileError(f"{field}: must be {['a number', 'a non-empty list of numbers', 'a rectangular list of lists of numbers'][ndim]}")
-    if not np.all(np.isfinite(arr)):
-        raise EconomyFileError(f"{field}: contains NaN or infinity")
-    return arr
-
-
-def _shape(arr: np.ndarray, field: str, shape: tuple[int, ...], meaning: str) -> None:
-    if arr.shape != shape:
-        raise EconomyFileError(f"{field}: expected shape {list(shape)} ({meaning}), got {list(arr.shape)}")
 
 
 def from_arrays(
@@ -262,27 +231,6 @@ def _names(section: dict, field: str, count: int, default: tuple[str, ...]) -> t
     return tuple(names)
 
 
-def read_toml(path: str | os.PathLike, what: str = "file") -> dict:
-    """Parse a TOML file, turning every I/O or syntax problem into a one-line `EconomyFileError`."""
-    path = Path(path)
-    if not path.exists():
-        raise EconomyFileError(f"{path}: {what} not found")
-    if path.is_dir():
-        raise EconomyFileError(f"{path}: is a directory, not {'an' if what[:1] in 'aeiou' else 'a'} {what}")
-    if not path.is_file():
-        raise EconomyFileError(f"{path}: not a regular file (a device, pipe or socket cannot be read as the {what})")
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise EconomyFileError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB, too large for a {what}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EconomyFileError(f"{path}: cannot read ({exc.__class__.__name__})")
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise EconomyFileError(f"{path}: not valid TOML ({exc})")
-
-
 def _economy_from_dict(doc: dict) -> tuple[ProductionEconomy, Labels]:
     kind = doc.get("kind")
     if kind is None:
@@ -365,14 +313,6 @@ def _welfare_table(table) -> tuple[Any, Any]:
     return None, None
 
 
-def parse_toml(text: str) -> dict:
-    """TOML text as a dict, a syntax error as a one-line `EconomyFileError`."""
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise EconomyFileError(f"not valid TOML ({exc})")
-
-
 def loads_economy(text: str) -> tuple[ProductionEconomy, Labels]:
     """Parse an economy from TOML text. Returns the economy and its labels."""
     return _economy_from_dict(parse_toml(text))
@@ -389,36 +329,6 @@ def load_economy(path: str | os.PathLike) -> tuple[ProductionEconomy, Labels]:
         return _economy_from_dict(doc)
     except EconomyFileError as exc:
         raise EconomyFileError(f"{path}: {exc}") from None
-
-
-def load_any(path: str | os.PathLike):
-    """Read an economy file of kind "production" or "divisions": (economy, labels) of the matching type
-    (`ProductionEconomy` with `Labels`, or `DivisionsEconomy` with `DivisionLabels`)."""
-    doc = read_toml(path, "economy file")
-    try:
-        if doc.get("kind") == "divisions":
-            from .divisions import _from_dict
-
-            return _from_dict(doc)
-        return _economy_from_dict(doc)
-    except EconomyFileError as exc:
-        raise EconomyFileError(f"{path}: {exc}") from None
-
-
-def _fmt(x: float) -> str:
-    return repr(float(x)) if math.isfinite(x) else "nan"
-
-
-def _vec(xs) -> str:
-    return "[" + ", ".join(_fmt(x) for x in np.asarray(xs).ravel()) + "]"
-
-
-def _mat(xs) -> str:
-    return "[" + ", ".join(_vec(row) for row in np.asarray(xs)) + "]"
-
-
-def _strs(xs) -> str:
-    return "[" + ", ".join('"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"' for s in xs) + "]"
 
 
 def dumps_economy(economy: ProductionEconomy, labels: Labels | None = None) -> str:

@@ -23,7 +23,6 @@ by the output row; the initial stocks are `cap.csv` as it stands (the stocks tha
 from __future__ import annotations
 
 import os
-import tomllib
 from typing import Any
 
 import equinox as eqx
@@ -32,6 +31,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from ..errors import EconomyFileError
+from ._format import read_toml
 
 __all__ = ["MultiYearEconomy", "read_cockshott", "multiyear_from_dict", "load_multiyear", "dumps_multiyear", "multiyear_divisions",
            "sample_multiyear"]
@@ -225,13 +225,7 @@ def load_multiyear(path: str) -> MultiYearEconomy:
     """A multi-year plan from a folder of Cockshott's CSV files or a `kind = "multiyear"` TOML file."""
     if os.path.isdir(path):
         return read_cockshott(path)
-    try:
-        with open(path, "rb") as fh:
-            doc = tomllib.load(fh)
-    except OSError as err:
-        raise EconomyFileError(f"{path}: cannot be read ({err.strerror or err})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise EconomyFileError(f"{path}: not valid TOML ({err})") from None
+    doc = read_toml(path, "multi-year plan file")  # one-line errors: missing, unreadable, too large, bad TOML
     if doc.get("kind") != "multiyear":
         raise EconomyFileError(f"{path}: kind must be \"multiyear\" (or give a folder of Cockshott's CSV files)")
     return multiyear_from_dict(doc)

@@ -299,7 +299,7 @@ def rudra_full_from_dict(doc: dict) -> RudraFullFile:
     import numpy as np
 
     from ..errors import EconomyFileError
-    from .io import _array, _shape
+    from ._format import _array, _shape
     from .rudra_io import _check, _choice, _keys, _names
 
     if doc.get("kind") != "rudra-full":
@@ -463,7 +463,7 @@ def _technologies(tables, economy: RudraFullEconomy, sectors, outputs):
 def load_rudra_full(path) -> RudraFullFile:
     """Read and validate a `kind = "rudra-full"` file (one-line `EconomyFileError` naming the file and field)."""
     from ..errors import EconomyFileError
-    from .io import read_toml
+    from ._format import read_toml
 
     doc = read_toml(path, "economy file")
     try:

@@ -53,7 +53,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..errors import EconomyFileError
-from .io import _array, _shape, read_toml
+from ._format import _array, _shape, parse_toml, read_toml
 from .rudra import GrowthPath, ProjectFrontier, RudraEconomy, frontiers
 
 __all__ = ["RudraFile", "load_rudra", "loads_rudra", "rudra_from_dict"]
@@ -301,13 +301,7 @@ def rudra_from_dict(doc: dict) -> RudraFile:
 
 def loads_rudra(text: str) -> RudraFile:
     """Parse a Rudra economy from TOML text."""
-    import tomllib
-
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise EconomyFileError(f"not valid TOML ({exc})")
-    return rudra_from_dict(doc)
+    return rudra_from_dict(parse_toml(text))
 
 
 def load_rudra(path: str | os.PathLike) -> RudraFile:

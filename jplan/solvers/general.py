@@ -44,6 +44,8 @@ from jaxtyping import Array
 
 from .._linalg import solve
 from ..economies.production import ProductionEconomy, is_cobb_douglas
+from .closed_form import closed_form
+from .status import BEST_KNOWN, INFEASIBLE, NUMERICAL_FAILURE, OPTIMAL, OPTIMUM_STATUS
 
 __all__ = [
     "OPTIMUM_STATUS",
@@ -60,8 +62,6 @@ __all__ = [
     "MULTISTARTS",
 ]
 
-OPTIMAL, BEST_KNOWN, NUMERICAL_FAILURE, INFEASIBLE = 0, 1, 2, 3
-OPTIMUM_STATUS = ("optimal", "best_known", "numerical_failure", "infeasible")
 
 HOMOTOPY_STAGES = 8
 STAGE_ITERATIONS = 8
@@ -193,8 +193,6 @@ def subsistence_reach(economy: ProductionEconomy) -> tuple[Array, Array]:
     convex the result is global, so θ* ≤ 1 proves that no feasible plan feeds the subsistence
     (`jplan.optimum` then reports status ``infeasible``).
     """
-    from .production import closed_form  # circular at import time
-
     gamma = economy.subsistence + 1e-9 * jnp.max(economy.subsistence)
     plain = eqx.tree_at(
         lambda e: (e.welfare_weights, e.welfare_elasticity, e.subsistence),

@@ -1,9 +1,12 @@
-"""Monte Carlo studies: configs, the chunked/sharded/resumable runner, summaries, reports and plots."""
+"""Monte Carlo studies: a pipeline config → jobs → execution → collection → summary → rendering (see
+`jplan.study.runner`), chunked, sharded over devices and resumable."""
 
 from .config import ProcedureSpec, Scenario, StudyConfig, find_config, load_config, parse_config
-from .report import TOLERANCES, iterations_to, summarize
+from .jobs import scenario_economies
+from .measures import TOLERANCES, iterations_to
 from .runner import StudyResult, run_study
-from .tables import load, scenario_economies
+from .summary import summarize
+from .tables import load
 
 __all__ = [
     "ProcedureSpec",

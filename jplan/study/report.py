@@ -1,4 +1,4 @@
-"""Study outputs: summary statistics, per-run traces, report.md and figures.
+"""Stage 5 of a study, rendering: the table, report.md and the figures (from the summary and the records).
 
 Definitions used throughout (also written into report.md):
 
@@ -24,29 +24,16 @@ Definitions used throughout (also written into report.md):
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from ..solvers.general import BEST_KNOWN, NUMERICAL_FAILURE
-from ..procedures import STATUS_NAMES
-from ..procedures.base import FAILED, OUT_OF_DOMAIN
-from .config import StudyConfig
-from .._json import number
 from .._files import atomic_write, atomic_write_text
-from .runner import load_records, record_fields
-from .storage import save_arrays
+from ..procedures.base import OUT_OF_DOMAIN
+from .config import StudyConfig
+from .measures import EARLY, iterations_to
 
-__all__ = ["summarize", "write_outputs", "TOLERANCES", "iterations_to", "tolerance_label"]
-
-TOLERANCES = (1e-2, 1e-4, 1e-6)
-
-
-def tolerance_label(tol: float) -> str:
-    """How a tolerance is written in summary keys and table columns: 1e-4 -> "1e-4" (not "0.0001")."""
-    mantissa, exponent = f"{tol:.0e}".split("e")
-    return f"{mantissa}e{int(exponent)}"
+__all__ = ["write_report", "LEGEND"]
 
 #: What the table's columns mean (written under the table in report.md; the README quotes it).
 LEGEND = """*gap*: the welfare distance to the reference optimum in log points of uniform consumption (above
@@ -63,84 +50,6 @@ conventions (a broadcast counts once; Arrow–Hurwicz's centre hears anonymous t
 the centre's linear solves / the firms' responses computed per step (Lustosa's criterion 2).
 *µs/econ-step*: wall time per economy per step, batched, compile excluded (machine-dependent, from
 timings.json). Per-step rates are medians over runs that took at least one step."""
-EARLY = (5, 10, 50)
-FEASIBLE_TOL = 1e-9
-
-
-def iterations_to(gap: np.ndarray, tol: float) -> np.ndarray:
-    """Per run, the first index from which gap ≤ tol holds to the end (NaN where never)."""
-    below = gap <= tol
-    stays = np.flip(np.logical_and.accumulate(np.flip(below, axis=1), axis=1), axis=1)
-    reached = stays.any(axis=1)
-    first = np.argmax(stays, axis=1).astype(float)
-    return np.where(reached, first, np.nan)
-
-
-def _q(x: np.ndarray, qs=(0.1, 0.25, 0.5, 0.75, 0.9)) -> dict:
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        return {f"q{int(q * 100):02d}": None for q in qs}
-    return {f"q{int(q * 100):02d}": float(np.quantile(x, q)) for q in qs}
-
-
-def _median(x) -> float | None:
-    x = np.asarray(x, dtype=float)
-    x = x[np.isfinite(x)]
-    return float(np.median(x)) if x.size else None
-
-
-def summarize(rec: dict) -> dict:
-    """Summary statistics of one scenario × procedure over its in-domain runs (no wall-clock times: they
-    live in timings.json, so summary.json is identical across reruns)."""
-    status = rec["status"]
-    runs = int(status.size)
-    fractions = {name: float(np.mean(status == code)) for code, name in enumerate(STATUS_NAMES)}
-    reference = rec["reference_status"]
-    ok = (status != OUT_OF_DOMAIN) & (reference != NUMERICAL_FAILURE)
-    out = {"runs": runs, "in_domain": int((status != OUT_OF_DOMAIN).sum()), "status_fractions": fractions,
-           "reference": {"optimal": float(np.mean(reference == 0)), "best_known": float(np.mean(reference == BEST_KNOWN)),
-                         "numerical_failure": float(np.mean(reference == NUMERICAL_FAILURE)),
-                         "refined_by_procedure_plans": float(np.mean(rec["reference_refined"]))}}
-    if not ok.any():
-        return out
-    gap = rec["gap"][ok]
-    welfare = rec["welfare"][ok]
-    infeas = rec["infeasibility"][ok]
-    down, up = rec["messages_down"][ok], rec["messages_up"][ok]
-    steps = rec["steps"][ok]
-    total = np.cumsum(down + up, axis=1)
-    drops = np.diff(welfare, axis=1) < -1e-12 * np.maximum(1.0, np.abs(welfare[:, 1:]))
-    stepped = steps > 0  # per-step rates over runs that took a step (a failed start has none)
-    per_step = lambda x: _median(x[stepped][:, 1:].sum(axis=1) / steps[stepped]) if stepped.any() else None
-    out.update(
-        final_gap={"median": _median(gap[:, -1]), **_q(gap[:, -1])},
-        final_infeasibility={"median": _median(infeas[:, -1]), "max": number(np.max(infeas[:, -1]))},
-        steps_taken={"median": _median(steps), "max": int(np.max(steps))},
-        fraction_feasible_every_iterate=float(np.mean(np.all(infeas <= FEASIBLE_TOL, axis=1))),
-        fraction_monotone=float(np.mean(~np.any(drops, axis=1))),
-        fraction_converged=fractions["converged"],
-        fraction_diverged=fractions["diverged"],
-        fraction_failed=float(np.mean(status[ok] == FAILED)),
-        messages_per_step={"down": per_step(down), "up": per_step(up)},
-        opening_messages=_median(down[:, 0] + up[:, 0]),
-        solves_per_step=per_step(rec["solves"][ok]),
-        firm_work_per_step=per_step(rec["firm_work"][ok]),
-        opening_firm_work=_median(rec["firm_work"][ok][:, 0]),
-        gap_after={str(k): (_median(gap[:, k]) if gap.shape[1] > k else None) for k in EARLY},
-    )
-    reach = {}
-    for tol in TOLERANCES:
-        it = iterations_to(gap, tol)
-        hit = np.isfinite(it)
-        msgs = np.where(hit, total[np.arange(len(it)), np.where(hit, it, 0).astype(int)], np.nan)
-        reach[tolerance_label(tol)] = {
-            "fraction_reached": float(np.mean(hit)),
-            "iterations_median": _median(it),
-            "iterations_q90": _q(it)["q90"],
-            "messages_median": _median(msgs),
-        }
-    out["reach"] = reach
-    return out
 
 
 def _fmt(x, spec=".2e") -> str:
@@ -274,46 +183,9 @@ def _plots(config: StudyConfig, records: dict, out: Path) -> list[str]:
     return files
 
 
-def write_outputs(config: StudyConfig, out: Path, timings: dict) -> tuple[dict, str]:
-    """Aggregate the chunks into summary.json, runs.parquet, series.parquet and traces/*.npz (if traces are
-    on), report.md and figures; return (summary, table)."""
-    timings_path = out / "timings.json"
-    try:
-        previous = json.loads(timings_path.read_text()) if timings_path.exists() else {}
-    except (OSError, ValueError):
-        previous = {}  # timings are informative only; a damaged file is rebuilt
-    for job, t in timings.items():
-        previous.setdefault(job, {}).update(t)
-    records, scenarios = {}, {}
-    for sc in config.scenarios:
-        scenarios[sc.name] = {}
-        for p in sc.procedures:
-            rec = load_records(config, out, sc.name, p)
-            records[(sc.name, p)] = rec
-            s = summarize(rec)
-            s["steps_budget"] = config.procedure(p).steps
-            scenarios[sc.name][p] = s
-            job = previous.setdefault(f"{sc.name}/{p}", {})
-            job["wall_seconds_per_economy_step"] = _median(rec["seconds_per_economy_step"])
-            if config.traces:
-                save_arrays(out / "traces" / f"{sc.name}__{p}.npz", {k: rec[k] for k in record_fields(sc.kind)})
-    summary = {
-        "study": config.name,
-        "description": config.description,
-        "seed": config.seed,
-        "economies_per_scenario": config.batch,
-        "scenarios_config": {sc.name: ({"economy": "divisions", **sc.sampler} if sc.kind == "divisions" else
-                                       {"n": sc.n, "m": sc.m, **{k: v for k, v in sc.sampler.items() if k != "table_path"}})
-                               for sc in config.scenarios},
-        "procedures_config": {p.name: {"steps": p.steps, **p.options} for p in config.procedures},
-        "scenarios": scenarios,
-    }
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, allow_nan=False))
-    from .tables import write_tables
-
-    write_tables(config, records, out)
-    atomic_write_text(timings_path, json.dumps(previous, indent=2, allow_nan=False))
-    table = _table(summary, previous)
+def write_report(config: StudyConfig, out: Path, summary: dict, timings: dict, records: dict) -> str:
+    """report.md with the table, its legend and the figures (if the config asks for them); returns the table."""
+    table = _table(summary, timings)
     figures = _plots(config, records, out) if config.plots else []
     report = [
         f"# Study `{config.name}`",
@@ -330,4 +202,4 @@ def write_outputs(config: StudyConfig, out: Path, timings: dict) -> tuple[dict, 
         "",
     ]
     atomic_write_text(out / "report.md", "\n".join(report))
-    return summary, table
+    return table

@@ -37,6 +37,13 @@ __all__ = [
     "StudyLock",
     "open_study",
     "save_arrays",
+    "RECORD_FIELDS",
+    "DIVISIONS_RECORD_FIELDS",
+    "REFERENCE_FIELDS",
+    "ECONOMY_COLUMNS",
+    "record_fields",
+    "reference_path",
+    "load_records",
 ]
 
 MARKER = "study.json"
@@ -88,6 +95,48 @@ def load_chunk(path: Path, fields) -> dict | None:
 
 def chunk_done(path: Path, fields) -> bool:
     return load_chunk(path, fields) is not None
+
+
+#: The economy's parameters, summarised per economy and recorded with every chunk when it is run (the runs
+#: table reads them from there; nothing is sampled again after execution). NaN in block-angular scenarios.
+ECONOMY_COLUMNS = ("returns_to_scale_mean", "returns_to_scale_min", "returns_to_scale_max", "elasticity_mean",
+                   "elasticity_min", "elasticity_max", "welfare_elasticity", "tfp_mean", "intermediate_share_mean",
+                   "density", "subsistence_mean", "setup_cost_mean")
+_COMMON_FIELDS = ("gap", "welfare", "infeasibility", "messages_down", "messages_up", "solves", "firm_work", "status",
+                  "steps", "residual", "optimal_welfare", "reference_status", "reference_refined",
+                  *(f"economy_{c}" for c in ECONOMY_COLUMNS))
+#: Per-run arrays stored for each chunk (and in the traces files) of a production scenario.
+RECORD_FIELDS = _COMMON_FIELDS + ("plan_consumption", "plan_output", "plan_resource_use", "plan_intermediate_use")
+#: The same for a block-angular scenario: the final plan is every division's activities.
+DIVISIONS_RECORD_FIELDS = _COMMON_FIELDS + ("plan_activities",)
+#: Per-economy arrays of a scenario's refined reference (`jplan.study.execution.refine_references`).
+REFERENCE_FIELDS = ("optimal_welfare", "reference_status", "refined")
+
+
+def record_fields(kind: str) -> tuple[str, ...]:
+    """The per-run arrays stored for a scenario of this kind ("production" or "divisions")."""
+    return DIVISIONS_RECORD_FIELDS if kind == "divisions" else RECORD_FIELDS
+
+
+def reference_path(out: Path, scenario: str, index: int) -> Path:
+    return out / "chunks" / scenario / "_reference" / f"{index:05d}.npz"
+
+
+def load_records(config, out: Path, scenario: str, procedure: str) -> dict:
+    """Concatenate every chunk of one scenario × procedure (plus per-chunk wall times)."""
+    n_chunks = -(-config.batch // config.chunk)
+    fields = record_fields(next(sc.kind for sc in config.scenarios if sc.name == scenario))
+    parts = []
+    for c in range(n_chunks):
+        part = load_chunk(chunk_path(out, scenario, procedure, c), fields)
+        if part is None:
+            raise ConfigError(f"{chunk_path(out, scenario, procedure, c)}: missing or corrupt chunk; run the study again to recompute it")
+        parts.append(part)
+    rec = {k: np.concatenate([p[k] for p in parts]) for k in fields}
+    rec["seconds_per_economy_step"] = np.array(
+        [float(p["wall_seconds"]) / (int(p["chunk_size"]) * int(p["steps_budget"])) for p in parts]
+    )
+    return rec
 
 
 class StudyLock:

@@ -1,5 +1,7 @@
-"""Tidy study results: `runs.parquet` (one row per scenario × procedure × economy) and `series.parquet`
-(one row per scenario × procedure × economy × iteration), and `load` to read them back.
+"""Stage 3 of a study, collection: the records of every chunk into tidy tables, `runs.parquet` (one row
+per scenario × procedure × economy) and `series.parquet` (one row per scenario × procedure × economy ×
+iteration), and `load` to read them back. The economy parameters come from the records (written when each
+chunk ran); nothing is sampled again.
 
 Why Parquet (through pyarrow): a study is a few thousand runs with a few dozen scalar columns and, per
 run, a few thousand iterations; Parquet stores both as compressed typed columns that pandas
@@ -44,59 +46,23 @@ import numpy as np
 
 from ..procedures import STATUS_NAMES
 from ..procedures.base import OUT_OF_DOMAIN
-from ..solvers.general import NUMERICAL_FAILURE, OPTIMUM_STATUS
+from ..solvers.status import NUMERICAL_FAILURE, OPTIMUM_STATUS
+from .measures import FEASIBLE_TOL, TOLERANCES, iterations_to, tolerance_label
+from .storage import ECONOMY_COLUMNS, record_fields, save_arrays
 
-__all__ = ["runs_table", "series_table", "write_tables", "load", "scenario_economies", "TABLES"]
+__all__ = ["runs_table", "series_table", "write_tables", "write_traces", "load", "TABLES"]
 
 TABLES = ("runs", "series")
 _SERIES = ("gap", "welfare", "infeasibility", "messages_down", "messages_up", "solves", "firm_work")
 
 
-def scenario_economies(config, scenario: str | int):
-    """The batch of economies a study draws for one scenario (by name or index), as the runner does."""
-    from .runner import sample_scenario
-
-    index = scenario if isinstance(scenario, int) else [s.name for s in config.scenarios].index(scenario)
-    return sample_scenario(config, index)
-
-
-_PARAMETER_COLUMNS = ("returns_to_scale_mean", "returns_to_scale_min", "returns_to_scale_max", "elasticity_mean",
-                      "elasticity_min", "elasticity_max", "welfare_elasticity", "tfp_mean", "intermediate_share_mean",
-                      "density", "subsistence_mean", "setup_cost_mean")
-
-
-def _economy_columns(economies) -> dict:
-    from ..economies.divisions import DivisionsEconomy
-
-    if isinstance(economies, DivisionsEconomy):  # the production parameters do not exist
-        return {k: np.full(economies.resources.shape[0], np.nan) for k in _PARAMETER_COLUMNS}
-    e = {k: np.asarray(v) for k, v in vars(economies).items() if k != "technology" and v is not None}
-    beta = e["input_shares"]
-    return {
-        "returns_to_scale_mean": e["returns_to_scale"].mean(axis=1),
-        "returns_to_scale_min": e["returns_to_scale"].min(axis=1),
-        "returns_to_scale_max": e["returns_to_scale"].max(axis=1),
-        "elasticity_mean": e["elasticity"].mean(axis=1),
-        "elasticity_min": e["elasticity"].min(axis=1),
-        "elasticity_max": e["elasticity"].max(axis=1),
-        "welfare_elasticity": e["welfare_elasticity"].reshape(-1),
-        "tfp_mean": e["tfp"].mean(axis=1),
-        "intermediate_share_mean": beta.sum(axis=2).mean(axis=1),
-        "density": (beta > 0).mean(axis=(1, 2)),
-        "subsistence_mean": e["subsistence"].mean(axis=1),
-        "setup_cost_mean": e["setup_cost"].mean(axis=1),
-    }
-
-
 def runs_table(config, records: dict) -> dict:
     """The columns of `runs.parquet` (a dict of equal-length numpy arrays) from the loaded records."""
-    from .report import FEASIBLE_TOL, TOLERANCES, iterations_to, tolerance_label
-
     columns: dict[str, list] = {}
     for si, sc in enumerate(config.scenarios):
-        params = _economy_columns(scenario_economies(config, si))
         for p in sc.procedures:
             rec = records[(sc.name, p)]
+            params = {c: rec[f"economy_{c}"] for c in ECONOMY_COLUMNS}  # recorded when the chunk ran
             status = rec["status"]
             k = status.size
             usable = (status != OUT_OF_DOMAIN) & (rec["reference_status"] != NUMERICAL_FAILURE)
@@ -176,6 +142,19 @@ def write_tables(config, records: dict, out: Path) -> list[str]:
                      suffix=".parquet")
         written.append(f"{name}.parquet")
     return written
+
+
+def write_traces(config, records: dict, out: Path) -> list[str]:
+    """traces/<scenario>__<procedure>.npz: every run's per-step records of one job (if the config asks)."""
+    if not config.traces:
+        return []
+    names = []
+    for sc in config.scenarios:
+        for p in sc.procedures:
+            rec = records[(sc.name, p)]
+            names.append(f"traces/{sc.name}__{p}.npz")
+            save_arrays(out / names[-1], {k: rec[k] for k in record_fields(sc.kind)})
+    return names
 
 
 def load(folder, table: str = "runs"):

@@ -1,0 +1,128 @@
+"""Stage 1 of a study: what to run. The economies of each scenario (keyed draws, so chunking never changes
+which economies are drawn), their reference optima, and the chunks of every scenario × procedure.
+
+Economy i of scenario s is drawn from jax.random.split(fold_in(PRNGKey(seed), s), batch)[i]; a chunk is
+economies c·chunk … (c+1)·chunk − 1, whatever the device count (`execution` pads a chunk to a multiple of
+the device count and drops the padding).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..economies.divisions import DivisionsEconomy, sample_divisions
+from ..economies.sampling import sample
+from ..solvers import closed_form, divisions_optimum, optimum
+from ..solvers.production import reference_function
+from ..solvers.status import NUMERICAL_FAILURE, OPTIMAL
+from .config import StudyConfig
+from .storage import ECONOMY_COLUMNS
+
+__all__ = ["Job", "jobs", "chunk_count", "sample_scenario", "sample_chunk", "scenario_economies", "economy_columns"]
+
+
+class Job(NamedTuple):
+    """One scenario × procedure and the chunks of it this run is responsible for."""
+
+    scenario_index: int
+    procedure: str
+    chunks: tuple[int, ...]
+
+
+def chunk_count(config: StudyConfig) -> int:
+    return -(-config.batch // config.chunk)
+
+
+def jobs(config: StudyConfig, part: tuple[int, int] | None = None) -> list[Job]:
+    """Every scenario × procedure with its chunks; with `part` = (k, m) only the chunks c with
+    c mod m = k − 1 (one of m machines' share; economies keep their global indices)."""
+    mine = tuple(c for c in range(chunk_count(config)) if part is None or c % part[1] == part[0] - 1)
+    return [Job(si, p, mine) for si, sc in enumerate(config.scenarios) for p in sc.procedures]
+
+
+@functools.lru_cache(maxsize=64)
+def _sampler(n: int, m: int, options: str, kind: str = "production"):
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(options).items()}
+    if "table" in kwargs:  # economies drawn around the economy calibrated from an input–output table
+        from ..economies.table import calibrate_table, perturb_calibrated, read_table
+
+        base, _ = calibrate_table(read_table(kwargs["table_path"]), single_factor=kwargs["single_factor"])
+        sigma, rho = kwargs["perturbation"], kwargs["returns_to_scale"]
+        return jax.jit(jax.vmap(lambda k: perturb_calibrated(k, base, sigma, rho)))
+    if kind == "divisions":
+        sizes = [kwargs.pop(k) for k in ("divisions", "activities", "shared", "private")]
+        return jax.jit(jax.vmap(lambda k: sample_divisions(k, *sizes, **kwargs)))
+    return jax.jit(jax.vmap(lambda k: sample(k, n, m, **kwargs)))
+
+
+class _LPReference(NamedTuple):
+    """A block-angular scenario's references in the runner's terms: welfare = the LP optimum's value."""
+
+    welfare: jax.Array
+    status: jax.Array
+
+
+@jax.jit
+@jax.vmap
+def _divisions_reference(economy: DivisionsEconomy) -> _LPReference:
+    """The exact LP optimum (jplan's simplex; tested against HiGHS), status OPTIMAL or NUMERICAL_FAILURE."""
+    opt = divisions_optimum(economy)
+    return _LPReference(welfare=opt.objective, status=jnp.where(opt.status == 0, OPTIMAL, NUMERICAL_FAILURE))
+
+
+_optimum_batch = jax.jit(jax.vmap(optimum))
+_closed_form_batch = jax.jit(jax.vmap(closed_form))
+
+
+def sample_scenario(config: StudyConfig, scenario_index: int, start: int = 0, size: int | None = None):
+    """Economies start .. start + size of a scenario (all of them by default): economy i is drawn from
+    jax.random.split(fold_in(PRNGKey(seed), scenario_index), batch)[i], so chunking never changes it."""
+    sc = config.scenarios[scenario_index]
+    size = config.batch - start if size is None else size
+    key = jax.random.fold_in(jax.random.PRNGKey(config.seed), scenario_index)
+    keys = jax.random.split(key, config.batch)[start : start + size]
+    return _sampler(sc.n, sc.m, json.dumps(sc.sampler, sort_keys=True), sc.kind)(keys)
+
+
+def sample_chunk(config: StudyConfig, scenario_index: int, start: int, size: int):
+    """(economies, reference optima) of economies start .. start + size of a scenario."""
+    economies = sample_scenario(config, scenario_index, start, size)
+    if isinstance(economies, DivisionsEconomy):
+        return economies, _divisions_reference(economies)
+    reference = _optimum_batch if reference_function(economies) is optimum else _closed_form_batch
+    return economies, reference(economies)
+
+
+def scenario_economies(config: StudyConfig, scenario: str | int):
+    """The batch of economies a study draws for one scenario (by name or index), as the runner does."""
+    index = scenario if isinstance(scenario, int) else [s.name for s in config.scenarios].index(scenario)
+    return sample_scenario(config, index)
+
+
+def economy_columns(economies) -> dict:
+    """Per economy, the summaries of its parameters named in `storage.ECONOMY_COLUMNS` (NaN for block-angular
+    economies, whose production parameters do not exist)."""
+    if isinstance(economies, DivisionsEconomy):
+        return {k: np.full(economies.resources.shape[0], np.nan) for k in ECONOMY_COLUMNS}
+    e = {k: np.asarray(v) for k, v in vars(economies).items() if k != "technology" and v is not None}
+    beta = e["input_shares"]
+    return {
+        "returns_to_scale_mean": e["returns_to_scale"].mean(axis=1),
+        "returns_to_scale_min": e["returns_to_scale"].min(axis=1),
+        "returns_to_scale_max": e["returns_to_scale"].max(axis=1),
+        "elasticity_mean": e["elasticity"].mean(axis=1),
+        "elasticity_min": e["elasticity"].min(axis=1),
+        "elasticity_max": e["elasticity"].max(axis=1),
+        "welfare_elasticity": e["welfare_elasticity"].reshape(-1),
+        "tfp_mean": e["tfp"].mean(axis=1),
+        "intermediate_share_mean": beta.sum(axis=2).mean(axis=1),
+        "density": (beta > 0).mean(axis=(1, 2)),
+        "subsistence_mean": e["subsistence"].mean(axis=1),
+        "setup_cost_mean": e["setup_cost"].mean(axis=1),
+    }
