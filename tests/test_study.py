@@ -332,6 +332,59 @@ def test_fresh_removes_only_what_jplan_wrote(tiny, tmp_path):
     assert (out / "summary.json").exists()
 
 
+def test_fresh_never_follows_a_symlinked_chunks_folder(tiny, tmp_path, capsys):
+    """Issue 32: `--fresh` skipped a symlinked chunks/ and reused another seed's chunks (silent wrong results).
+    A symbolic link where jplan keeps its files is refused in one line, before any work, nothing written."""
+    run_study(tiny, tmp_path / "o", progress=False)
+    scratch = tmp_path / "scratch"
+    shutil.move(str(tmp_path / "o" / "chunks"), str(scratch))
+    (tmp_path / "o" / "chunks").symlink_to(scratch)
+    other = tmp_path / "t1.toml"
+    other.write_text(TINY.replace("seed = 3", "seed = 4"))
+    before = sorted(p.stat().st_mtime_ns for p in scratch.rglob("*.npz"))
+    assert main(["study", str(other), "--out", str(tmp_path / "o"), "--quiet", "--fresh"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "symbolic link" in err, err
+    assert sorted(p.stat().st_mtime_ns for p in scratch.rglob("*.npz")) == before
+
+
+@pytest.mark.parametrize("name", [".jplan.lock", "traces", "summary.json"])
+def test_symlinks_in_the_study_folder_are_refused(tiny, tmp_path, capsys, name):
+    out = tmp_path / "o"
+    run_study(tiny, out, progress=False)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    target = out / name
+    if target.is_dir():
+        shutil.rmtree(target)
+    elif target.exists():
+        target.unlink()
+    target.symlink_to(outside / name)
+    assert main(["study", str(tmp_path / "tiny.toml"), "--out", str(out), "--quiet"]) == 2
+    assert "symbolic link" in capsys.readouterr().err
+    assert list(outside.iterdir()) == []
+
+
+def test_a_chunk_in_another_slot_or_from_another_study_is_not_accepted(tiny, tmp_path):
+    """A chunk copied over another's slot, or another study's chunks merged in with its study.json copied
+    too, carry another identity: they are recomputed, and the results are this study's."""
+    run_study(tiny, tmp_path / "full", progress=False)
+    run_study(tiny, tmp_path / "hurt", progress=False)
+    slot = tmp_path / "hurt" / "chunks" / "dec" / "arrow-hurwicz"
+    shutil.copy(slot / "00001.npz", slot / "00000.npz")
+    shutil.copy(tmp_path / "hurt" / "chunks" / "lab" / "malinvaud" / "00000.npz",
+                tmp_path / "hurt" / "chunks" / "lab" / "heal-proportional" / "00000.npz")
+    run_study(tiny, tmp_path / "hurt", progress=False)
+    assert_same(tmp_path / "full", tmp_path / "hurt")
+    # another study's chunks, its study.json replaced by this one's, offered as a part to merge
+    other = tmp_path / "t1.toml"
+    other.write_text(TINY.replace("seed = 3", "seed = 4"))
+    run_study(load_config(str(other)), tmp_path / "seed4", progress=False)
+    shutil.copy(tmp_path / "full" / "study.json", tmp_path / "seed4" / "study.json")
+    run_study(tiny, tmp_path / "merged", progress=False, merge=(tmp_path / "seed4",))
+    assert_same(tmp_path / "full", tmp_path / "merged")
+
+
 def test_a_second_runner_in_the_same_folder_is_refused(tiny, tmp_path):
     from jplan.study.storage import StudyLock
 

@@ -111,12 +111,13 @@ def refine_references(config: StudyConfig, out: Path, scenario_index: int) -> in
     """
     sc = config.scenarios[scenario_index]
     chunk = config.chunk
+    study = config.fingerprint()
     changed = 0
     for c in range(chunk_count(config)):
         marker = reference_path(out, sc.name, c)
-        done = load_chunk(marker, REFERENCE_FIELDS)
+        done = load_chunk(marker, REFERENCE_FIELDS, study=study)
         paths = [chunk_path(out, sc.name, p, c) for p in sc.procedures]
-        records = [load_chunk(path, RECORD_FIELDS) for path in paths]
+        records = [load_chunk(path, RECORD_FIELDS, study=study) for path in paths]
         if any(r is None for r in records):
             raise ConfigError(f"{sc.name}: chunk {c} is missing; run the study again to recompute it")
         # done, unless a procedure's chunk was recomputed since (it would carry the first reference)
@@ -150,8 +151,8 @@ def refine_references(config: StudyConfig, out: Path, scenario_index: int) -> in
                 gap = np.asarray(_gaps(economies, jnp.asarray(rec["welfare"]), jnp.asarray(u_star)))
                 rec["gap"] = np.where(refined[:, None] & ~np.isnan(rec["gap"]), gap, rec["gap"])
                 rec["optimal_welfare"], rec["reference_status"], rec["reference_refined"] = u_star, status, refined
-                save_chunk(path, **rec)
-        save_chunk(marker, optimal_welfare=u_star, reference_status=status, refined=refined)
+                save_chunk(path, study=study, **rec)
+        save_chunk(marker, study=study, optimal_welfare=u_star, reference_status=status, refined=refined)
         changed += int(refined.sum())
     return changed
 
@@ -182,13 +183,14 @@ def run_chunks(config: StudyConfig, out: Path, *, progress: bool = True, part: t
     chunk, is left to the run that merges the parts.
     """
     todo_jobs = jobs(config, part)
+    study = config.fingerprint()
     timings: dict = {}
     bar = tqdm(total=sum(len(j.chunks) for j in todo_jobs), desc="study", unit="chunk", disable=not progress,
                dynamic_ncols=True)
     try:
         for si, pname, mine in todo_jobs:
             sc, spec = config.scenarios[si], config.procedure(pname)
-            todo = [c for c in mine if load_chunk(chunk_path(out, sc.name, pname, c), record_fields(sc.kind)) is None]
+            todo = [c for c in mine if load_chunk(chunk_path(out, sc.name, pname, c), record_fields(sc.kind), study=study) is None]
             bar.set_postfix_str(f"{sc.name}/{pname}")
             bar.update(len(mine) - len(todo))
             if todo:
@@ -224,7 +226,7 @@ def _run_job(config: StudyConfig, out: Path, si: int, spec, todo: list, bar) -> 
         record["reference_refined"] = np.zeros(size, bool)
         record.update({f"economy_{k}": v for k, v in economy_columns(economies).items()})
         save_chunk(
-            chunk_path(out, sc.name, pname, c), **record,
+            chunk_path(out, sc.name, pname, c), study=config.fingerprint(), **record,
             wall_seconds=np.asarray(seconds), chunk_size=np.asarray(width), steps_budget=np.asarray(spec.steps),
         )
         bar.update(1)
@@ -244,17 +246,18 @@ def check_part(config: StudyConfig, source: Path, out: Path) -> None:
 
 def import_chunks(config: StudyConfig, source: Path, out: Path) -> int:
     """Copy the valid chunks of `source` (a part of the same study) that `out` lacks; returns how many."""
+    study = config.fingerprint()
     copied = 0
     for sc in config.scenarios:
         fields = record_fields(sc.kind)
         for pname in sc.procedures:
             for c in range(chunk_count(config)):
                 target = chunk_path(out, sc.name, pname, c)
-                if load_chunk(target, fields) is not None:
+                if load_chunk(target, fields, study=study) is not None:
                     continue
-                record = load_chunk(chunk_path(source, sc.name, pname, c), fields)
+                record = load_chunk(chunk_path(source, sc.name, pname, c), fields, study=study)
                 if record is not None:
-                    save_chunk(target, **record)
+                    save_chunk(target, study=study, **record)
                     copied += 1
     return copied
 

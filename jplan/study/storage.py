@@ -76,12 +76,24 @@ def save_arrays(path: Path, arrays: dict) -> None:
     atomic_write(path, lambda tmp: np.savez_compressed(tmp, **payload), suffix=".npz")
 
 
-def save_chunk(path: Path, **arrays) -> None:
-    save_arrays(path, arrays)
+def _identity(path: Path, study: str) -> str:
+    """What a chunk file is: the study configuration's fingerprint and the chunk's slot (scenario, procedure,
+    index: the last three parts of its path). A chunk copied into another slot or from another study's folder
+    carries another identity and is not accepted."""
+    return hashlib.sha256(("/".join((study, *Path(path).parts[-3:]))).encode()).hexdigest()
 
 
-def load_chunk(path: Path, fields) -> dict | None:
-    """The arrays of a chunk file, or None if it is missing, unreadable, incomplete or fails its checksum."""
+def save_chunk(path: Path, *, study: str, **arrays) -> None:
+    """Write a chunk atomically with a checksum and its identity (`study`: the config's fingerprint)."""
+    save_arrays(path, {**arrays, "identity": np.asarray(_identity(path, study))})
+
+
+def load_chunk(path: Path, fields, *, study: str) -> dict | None:
+    """The arrays of a chunk file, or None if it is missing, unreadable, incomplete, fails its checksum, or
+    belongs to another slot or another study configuration (`study`: this config's fingerprint). A symbolic
+    link is never read: jplan reads and writes only inside the study folder."""
+    if Path(path).is_symlink():
+        return None
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files if k != "checksum"}
@@ -90,11 +102,13 @@ def load_chunk(path: Path, fields) -> dict | None:
         return None
     if stored is None or stored != _checksum(arrays) or any(f not in arrays for f in fields):
         return None
+    if str(arrays.pop("identity", "")) != _identity(path, study):
+        return None
     return arrays
 
 
-def chunk_done(path: Path, fields) -> bool:
-    return load_chunk(path, fields) is not None
+def chunk_done(path: Path, fields, *, study: str) -> bool:
+    return load_chunk(path, fields, study=study) is not None
 
 
 #: The economy's parameters, summarised per economy and recorded with every chunk when it is run (the runs
@@ -128,7 +142,7 @@ def load_records(config, out: Path, scenario: str, procedure: str) -> dict:
     fields = record_fields(next(sc.kind for sc in config.scenarios if sc.name == scenario))
     parts = []
     for c in range(n_chunks):
-        part = load_chunk(chunk_path(out, scenario, procedure, c), fields)
+        part = load_chunk(chunk_path(out, scenario, procedure, c), fields, study=config.fingerprint())
         if part is None:
             raise ConfigError(f"{chunk_path(out, scenario, procedure, c)}: missing or corrupt chunk; run the study again to recompute it")
         parts.append(part)
@@ -186,6 +200,21 @@ def _clean(out: Path) -> None:
             target.unlink()
 
 
+def _refuse_links(out: Path) -> None:
+    """jplan reads and writes only inside the study folder: a symbolic link where it keeps its own files (the
+    lock, the marker, the products, anything under chunks/ or traces/) is refused, before any work, rather
+    than followed (it could point at another study's chunks, or make jplan write outside --out)."""
+    for name in (_LOCK, MARKER, *_PRODUCTS, *_PRODUCT_DIRS):
+        if (out / name).is_symlink():
+            raise OutputError(f"{out / name}: is a symbolic link; jplan reads and writes only inside the study folder")
+    for d in _PRODUCT_DIRS:
+        for root, dirs, files in os.walk(out / d):
+            for name in dirs + files:
+                if os.path.islink(os.path.join(root, name)):
+                    raise OutputError(f"{os.path.join(root, name)}: is a symbolic link; jplan reads and writes "
+                                      "only inside the study folder")
+
+
 @contextlib.contextmanager
 def open_study(out: Path, marker: dict, fresh: bool):
     """Check, lock and prepare the output folder before any work; yields while the study runs.
@@ -198,6 +227,8 @@ def open_study(out: Path, marker: dict, fresh: bool):
         raise OutputError("output folder contains a NUL character")
     if os.path.lexists(out) and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a directory")
+    if out.is_dir():
+        _refuse_links(out)
     is_study = out.is_dir() and _is_study_folder(out)
     if out.is_dir() and not is_study and any(p.name != _LOCK for p in out.iterdir()):
         raise ConfigError(f"{out}: exists and is not a jplan study folder; choose another --out")
