@@ -14,6 +14,11 @@ def enable_compilation_cache() -> str | None:
     The folder is `$JPLAN_CACHE_DIR`, else `$XDG_CACHE_HOME/jplan/jax`, else `~/.cache/jplan/jax`;
     `JPLAN_CACHE_DIR=off` turns the cache off. A cache that cannot be created is skipped silently (it only
     saves time). Returns the folder in use, or None.
+
+    The cache holds compiled machine code that JAX loads by a key (a hash of the program, its options and
+    the device), without checking what the file holds: whoever can write the folder can make jplan run
+    their code, and swapped entries run the wrong program. It is therefore trusted like an installed
+    package: jplan creates it private (mode 0700) and does not use a folder that other users can write.
     """
     import os
     from pathlib import Path
@@ -25,7 +30,9 @@ def enable_compilation_cache() -> str | None:
         base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
         folder = str(Path(base) / "jplan" / "jax")
     try:
-        Path(folder).mkdir(parents=True, exist_ok=True)
+        Path(folder).mkdir(mode=0o700, parents=True, exist_ok=True)
+        if os.stat(folder).st_mode & 0o022:  # group- or world-writable: not trusted with code
+            return None
     except OSError:
         return None
     import warnings

@@ -32,8 +32,20 @@ def _output_path(text: str, *, png: bool = False) -> Path:
     return path
 
 
+def _json_safe(obj):
+    """`obj` with every non-finite float (a welfare of −inf below subsistence, a NaN of a failed run) as
+    null: JSON has no NaN or infinity, and a --json output must parse whatever the run did."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
 def _print_json(obj) -> None:
-    print(json.dumps(obj, indent=2, allow_nan=False))
+    print(json.dumps(_json_safe(obj), indent=2, allow_nan=False))
 
 
 def jax_leaves(tree) -> list:
@@ -357,8 +369,10 @@ def cmd_rudra_example(args) -> int:
 
     plot = _output_path(args.plot, png=True) if args.plot else None
     if args.save:
+        from ._files import atomic_write_text
+
         out = _output_path(args.save)
-        out.write_text(APPENDIX2_TOML, encoding="utf-8")
+        atomic_write_text(out, APPENDIX2_TOML)  # a full disk: one line naming the file, nothing half-written
         print(f"wrote {out}", file=sys.stderr)
     rep = reproduce_appendix2()
     if plot:
@@ -394,13 +408,28 @@ def cmd_rudra_example(args) -> int:
     return 0
 
 
+#: Limits on the Rudra commands' loops, refused in one line before any work (each round and cycle keeps a
+#: history row; a cycle runs `steps` gradient steps per sector).
+MAX_ROUNDS = 1_000
+MAX_CYCLES = 1_000
+MAX_RUDRA_STEPS = 100_000
+MAX_CYCLE_STEPS = 1_000_000
+
+
+def _check_counts(rounds=None, cycles=None, steps=None) -> None:
+    for name, value, hi in (("--rounds", rounds, MAX_ROUNDS), ("--cycles", cycles, MAX_CYCLES),
+                            ("--steps", steps, MAX_RUDRA_STEPS)):
+        if value is not None and not 1 <= value <= hi:
+            raise JplanInputError(f"{name} must be between 1 and {hi:,}, got {value}")
+    if cycles is not None and steps is not None and cycles * steps > MAX_CYCLE_STEPS:
+        raise JplanInputError(f"--cycles x --steps must be at most {MAX_CYCLE_STEPS:,} gradient steps per sector, "
+                              f"got {cycles * steps:,}")
+
+
 def cmd_rudra_plan(args) -> int:
     from .rudra.report import plan_report, plan_text, plot_cycles
 
-    if args.cycles < 1:
-        raise JplanInputError("--cycles must be at least 1")
-    if args.steps < 1:
-        raise JplanInputError("--steps must be at least 1")
+    _check_counts(cycles=args.cycles, steps=args.steps)
     plot = _output_path(args.plot, png=True) if args.plot else None
     f = _rudra_file(args.file)
     report, _ = plan_report(f, cycles=args.cycles, steps=args.steps)
@@ -448,12 +477,7 @@ def cmd_rudra_central(args) -> int:
     from .economies.rudra_full import load_rudra_full
     from .rudra.full_report import central_report, central_text
 
-    if args.rounds < 1:
-        raise JplanInputError("--rounds must be at least 1")
-    if args.cycles is not None and args.cycles < 1:
-        raise JplanInputError("--cycles must be at least 1")
-    if args.steps < 1:
-        raise JplanInputError("--steps must be at least 1")
+    _check_counts(rounds=args.rounds, cycles=args.cycles, steps=args.steps)
     f = load_rudra_full(args.file)
     if args.cycles is not None:
         from .rudra.full_report import cycles_report, cycles_text
@@ -547,6 +571,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
     parser.add_argument("--version", action="version", version=f"jplan {__version__}")
+    parser.add_argument("--debug", action="store_true", help="on an error raised by a procedure plugin, also print its traceback")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("optimum", help="the exact centralised optimum of an economy file")
@@ -666,6 +691,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except JplanInputError as exc:
+        if getattr(args, "debug", False) and exc.__cause__ is not None:
+            import traceback
+
+            traceback.print_exception(exc.__cause__, file=sys.stderr)
         print(f"jplan: error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `jplan ... | head` (an OSError: caught before the clause below)

@@ -49,6 +49,15 @@ steps = 5
 """
 
 
+#: A small file whose divisions, padded to the widest, make a dense LP of 10^9 entries (issue 32: 7.45 GiB).
+WIDE_DIVISIONS = "\n".join(
+    ['kind = "divisions"', "[centre]", "resources = [1.0]"]
+    + ["[[division]]\nobjective = [1.0]\nshared_use = [[1.0]]\nconstraints = [[1.0]]\nlimits = [1.0]"] * 999
+    + ["[[division]]", "objective = [" + ", ".join(["1.0"] * 1000) + "]",
+       "shared_use = [[" + ", ".join(["1.0"] * 1000) + "]]", "constraints = [[" + ", ".join(["1.0"] * 1000) + "]]",
+       "limits = [1.0]"])
+
+
 def econ(old: str, new: str) -> str:
     assert old in GOOD, old
     return GOOD.replace(old, new)
@@ -155,7 +164,20 @@ CASES = [
     ("study-out-foreign", ["study", "s.toml", "--out", "d"], {"s.toml": STUDY, "d/keep.txt": "mine"}, 2, "not a jplan study folder"),
     # rudra
     ("rudra-missing", ["rudra", "plan", "nope.toml"], {}, 2, "not found"),
-    ("rudra-cycles-zero", ["rudra", "plan", "nope.toml", "--cycles", "0"], {}, 2, "--cycles must be at least 1"),
+    ("rudra-cycles-zero", ["rudra", "plan", "nope.toml", "--cycles", "0"], {}, 2, "--cycles must be between 1"),
+    # issue 32: unbounded work refused before any (the README's limit is 100,000 steps)
+    ("rudra-steps-huge", ["rudra", "plan", "nope.toml", "--steps", "1000000000"], {}, 2, "--steps must be between 1 and 100,000"),
+    ("rudra-steps-limit", ["rudra", "plan", "nope.toml", "--steps", "100001"], {}, 2, "--steps must be between"),
+    ("rudra-cycles-huge", ["rudra", "plan", "nope.toml", "--cycles", "100000000"], {}, 2, "--cycles must be between"),
+    ("rudra-rounds-huge", ["rudra", "central", "nope.toml", "--rounds", "1000000000"], {}, 2, "--rounds must be between"),
+    ("rudra-cycles-times-steps", ["rudra", "central", "nope.toml", "--cycles", "1000", "--steps", "100000"], {}, 2, "--cycles x --steps"),
+    ("rudra-one-cycle-huge-steps", ["rudra", "central", "nope.toml", "--cycles", "1", "--steps", "1000000000"], {}, 2, "--steps must be between"),
+    # issue 32: sizes that cannot fit, refused before allocating
+    ("study-chunk-memory", ["study", "s.toml"], {"s.toml": study("batch = 4", "batch = 1000000\nchunk = 65536").replace("n = 3", "n = 500")}, 2, "GiB at once"),
+    ("study-divisions-limits", ["study", "s.toml"], {"s.toml": 'name = "s"\nbatch = 256\n[[scenarios]]\nname = "d"\neconomy = "divisions"\ndivisions = 200\nactivities = 200\nshared = 50\nprivate = 200\n[procedures.dantzig-wolfe]\nsteps = 5\n'}, 2, "GiB at once"),
+    ("divisions-padded-lp", ["solve", "d.toml", "--procedure", "dantzig-wolfe"], {"d.toml": WIDE_DIVISIONS}, 2, "dense simplex supports"),
+    ("toml-nested-deep", ["solve", "e.toml", "--procedure", "heal"], {"e.toml": "a = " + "[" * 100000 + "]" * 100000}, 2, "nested too deeply"),
+    ("study-nested-deep", ["study", "s.toml"], {"s.toml": "a = " + "[" * 100000 + "]" * 100000}, 2, "nested too deeply"),
     ("rudra-plot-extension", ["rudra", "example", "--plot", "p.xyz"], {}, 2, "ending in .png"),
     ("rudra-not-rudra", ["rudra", "plan", "e.toml"], {"e.toml": GOOD}, 2, "kind"),
     ("no-command", [], {}, 2, "required"),

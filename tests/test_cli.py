@@ -87,3 +87,24 @@ def test_console_script_has_no_traceback(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("jplan: error:") and "Traceback" not in proc.stderr
     assert proc.stdout == ""
+
+
+def test_json_output_parses_when_welfare_is_not_finite(tmp_path, capsys):
+    """Issue 32: --json raised a traceback on a welfare of NaN or −inf (JSON has neither); now null."""
+    import json
+
+    from jplan.cli import main
+
+    sg = tmp_path / "sg.toml"
+    assert main(["sample", "--n", "3", "--rho", "0.8", "--welfare", "stone-geary", "--subsistence", "0.99",
+                 "--out", str(sg)]) == 0
+    su = tmp_path / "su.toml"
+    assert main(["sample", "--n", "4", "--rho", "0.8", "--setup", "0.3:0.4", "--seed", "2", "--out", str(su)]) == 0
+    capsys.readouterr()
+    for argv in (["solve", str(sg), "--procedure", "malinvaud-memory", "--json"],
+                 ["solve", str(su), "--procedure", "heal", "--steps", "100", "--json"]):
+        main(argv)
+        out = capsys.readouterr().out
+        doc = json.loads(out)  # parses: no NaN or Infinity tokens
+        assert "NaN" not in out and "Infinity" not in out
+        assert doc["welfare"] is None or isinstance(doc["welfare"], float)

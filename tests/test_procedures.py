@@ -176,3 +176,50 @@ def test_grad_with_respect_to_step_size_is_finite_and_matches_fd():
     g = jax.grad(welfare_after)(0.05)
     fd = (welfare_after(0.05 + 1e-6) - welfare_after(0.05 - 1e-6)) / 2e-6
     np.testing.assert_allclose(g, fd, rtol=1e-5)
+
+
+def test_a_plugin_that_raises_or_returns_wrong_shapes_is_one_line(tmp_path, capsys, monkeypatch):
+    """Issue 32: a plugin whose step raises gave a full traceback; one returning a scalar consumption was
+    silently broadcast. Now: one line naming the plugin (its traceback under --debug), and a shape check."""
+    import jax
+    import jax.numpy as jnp
+
+    import jplan
+    from jplan.cli import main
+    from jplan.economies import save_economy
+    from jplan.procedures import DEFAULT_STEPS, PROCEDURES, HealProportional
+    from jplan.procedures.registry import solve
+
+    class Raises(HealProportional):
+        name = "raising-plugin"
+
+        def step(self, economy, state):
+            raise RuntimeError("the plugin's own bug\nsecond line")
+
+    class Scalar(HealProportional):
+        name = "scalar-plugin"
+
+        def observe(self, economy, state):
+            obs = super().observe(economy, state)
+            return jax.tree_util.tree_map(lambda x: x, obs.__class__(**{**vars(obs), "plan": obs.plan.__class__(
+                consumption=jnp.sum(obs.plan.consumption), output=obs.plan.output,
+                resource_use=obs.plan.resource_use, intermediate_use=obs.plan.intermediate_use)}))
+
+    e = jplan.sample(jax.random.PRNGKey(0), 3, 2)
+    path = tmp_path / "e.toml"
+    save_economy(path, e)
+    try:
+        for cls in (Raises, Scalar):
+            jplan.register_procedure(default_steps=5)(cls)
+        with pytest.raises(jplan.errors.JplanInputError, match="consumption has shape"):
+            solve(jplan.make_procedure("scalar-plugin"), e)
+        assert main(["solve", str(path), "--procedure", "raising-plugin"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "raising-plugin" in err and "RuntimeError: the plugin's own bug" in err
+        assert main(["--debug", "solve", str(path), "--procedure", "raising-plugin"]) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" in err and err.strip().splitlines()[-1].startswith("jplan: error: procedure 'raising-plugin'")
+    finally:
+        for name in ("raising-plugin", "scalar-plugin"):
+            PROCEDURES.pop(name, None)
+            DEFAULT_STEPS.pop(name, None)

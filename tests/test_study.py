@@ -660,3 +660,15 @@ def test_table_scenario_errors(tmp_path, line, message):
     assert message in str(err.value) and "\n" not in str(err.value)
     with pytest.raises(ConfigError, match="an option of table scenarios"):
         parse_config({"scenarios": [dict(name="p", n=3, m=1, perturbation=0.1)], "procedures": {"heal": {}}})
+
+
+def test_a_change_of_outputs_only_resumes_the_same_study(tiny, tmp_path):
+    """Issue 32: turning plots on for a finished study refused to resume ("a different configuration")."""
+    out = tmp_path / "o"
+    run_study(tiny, out, progress=False)
+    stamps = {p: p.stat().st_mtime_ns for p in (out / "chunks").rglob("*.npz")}
+    with_plots = tmp_path / "plots.toml"
+    with_plots.write_text(TINY.replace("plots = false", "plots = true"))
+    result = run_study(load_config(str(with_plots)), out, progress=False)
+    assert (out / "gap_vs_iteration.png").exists() and result.summary
+    assert {p: p.stat().st_mtime_ns for p in (out / "chunks").rglob("*.npz")} == stamps  # nothing recomputed

@@ -41,6 +41,8 @@ def read_toml(path: str | os.PathLike, what: str = "file") -> dict:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise EconomyFileError(f"{path}: not valid TOML ({exc})")
+    except RecursionError:
+        raise EconomyFileError(f"{path}: not valid TOML (arrays or tables nested too deeply)") from None
 
 
 def parse_toml(text: str) -> dict:
@@ -49,6 +51,8 @@ def parse_toml(text: str) -> dict:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise EconomyFileError(f"not valid TOML ({exc})")
+    except RecursionError:
+        raise EconomyFileError("not valid TOML (arrays or tables nested too deeply)") from None
 
 
 def _array(value: Any, field: str, ndim: int) -> np.ndarray:

@@ -60,6 +60,10 @@ __all__ = [
 
 #: Size limits of a divisions file (refused with one line before allocating).
 MAX_DIVISIONS, MAX_ACTIVITIES, MAX_ROWS = 1000, 1000, 1000
+#: Largest padded block-angular economy (numbers in the padded arrays; 2^26 float64 = 512 MiB).
+MAX_PADDED_ENTRIES = 2**26
+#: Largest dense tableau of the whole economy's LP (`jplan.solvers.divisions_optimum`): 2^25 float64 = 256 MiB.
+MAX_LP_ENTRIES = 2**25
 
 
 class DivisionsEconomy(eqx.Module):
@@ -174,6 +178,18 @@ def divisions_from_arrays(resources, divisions: list[dict], prefix: str = "") ->
     N, m0 = len(parts), b0.size
     amax = max(p[0].size for p in parts)
     pmax = max(p[2].shape[0] for p in parts)
+    padded = N * (m0 + pmax + 2) * amax
+    if padded > MAX_PADDED_ENTRIES:
+        raise EconomyFileError(
+            f"division: the divisions are stored padded to the largest ({amax} activities, {pmax} constraint rows), "
+            f"{N} x ({m0} + {pmax}) x {amax} = {padded:,} numbers, more than the {MAX_PADDED_ENTRIES:,} supported; "
+            "give divisions of more even sizes or fewer of them")
+    rows, cols = m0 + N * pmax, N * amax
+    if rows * (cols + rows) > MAX_LP_ENTRIES:
+        raise EconomyFileError(
+            f"division: the economy's exact LP (the reference every procedure is measured against) is a dense "
+            f"{rows:,} x {cols + rows:,} tableau, more than the {MAX_LP_ENTRIES:,} entries jplan's dense simplex "
+            "supports; give fewer or smaller divisions")
     c = np.zeros((N, amax))
     D = np.zeros((N, m0, amax))
     A = np.zeros((N, pmax, amax))

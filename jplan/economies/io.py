@@ -16,7 +16,7 @@ welfare_weights = [0.5, 0.2, 0.3]     # w, >= 0, not all 0
 family = "cobb-douglas"
 tfp = [1.0, 1.2, 0.9]                 # A, > 0
 returns_to_scale = [0.9, 0.9, 0.9]    # rho, > 0
-resource_shares = [[0.6, 0.4], [0.5, 0.2], [0.7, 0.3]]             # n x m, >= 0
+resource_shares = [[0.6, 0.4], [0.5, 0.2], [0.6, 0.3]]             # n x m, >= 0
 input_shares = [[0.0, 0.0, 0.0], [0.3, 0.0, 0.0], [0.0, 0.1, 0.0]] # n x n, row i = firm i
 ```
 """

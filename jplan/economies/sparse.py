@@ -72,7 +72,9 @@ def technique_times(economy: SparseEconomy, x: Array) -> Array:
 
 def technique_transpose_times(economy: SparseEconomy, p: Array) -> Array:
     """Aᵀ p: (Aᵀ p)_j = Σ_i a_ij p_i (a gather over good j's input slots)."""
-    return jnp.sum(economy.coefficients * p[economy.inputs], axis=1)
+    # out-of-range indices read 0 (as segment_sum drops them in `technique_times`): both products are of one
+    # matrix; the solvers report such an economy as not converged
+    return jnp.sum(economy.coefficients * p.at[economy.inputs].get(mode="fill", fill_value=0.0), axis=1)
 
 
 def sample_sparse(key: jax.Array, n: int, slots: int | None = None, *, column_sum=(0.2, 0.8)) -> SparseEconomy:

@@ -34,7 +34,7 @@ from ..economies.production import (
     welfare_index,
 )
 from .._batching import cond_all
-from ..errors import DomainError
+from ..errors import DomainError, JplanInputError
 
 __all__ = [
     "Messages",
@@ -262,6 +262,20 @@ def _where_tree(pred, a, b):
     return jax.tree_util.tree_map(lambda x, y: jnp.where(pred, x, y), a, b)
 
 
+def _check_plan_shapes(procedure, economy, plan) -> None:
+    """A procedure's plan has the protocol's shapes (checked once, at trace time: shapes are static), so a
+    plugin returning, say, a scalar consumption is refused instead of being silently broadcast."""
+    if not isinstance(economy, ProductionEconomy):
+        return
+    n, m = economy.n, economy.m
+    expected = {"consumption": (n,), "output": (n,), "resource_use": (n, m), "intermediate_use": (n, n)}
+    for field, shape in expected.items():
+        got = tuple(jnp.shape(getattr(plan, field)))
+        if got != shape:
+            raise JplanInputError(f"procedure {procedure.name!r}: its plan's {field} has shape {list(got)}, expected "
+                                  f"{list(shape)} (n = {n} goods, m = {m} resources)")
+
+
 def run(
     procedure: Procedure,
     economy: ProductionEconomy,
@@ -288,6 +302,7 @@ def run(
     """
     state0, msgs0 = procedure.init(economy)
     obs0 = procedure.observe(economy, state0)
+    _check_plan_shapes(procedure, economy, obs0.plan)
     out_of_domain = procedure.domain_violation(economy)
     start_ok = _finite_and_bounded(obs0)
     status0 = jnp.where(

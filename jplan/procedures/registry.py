@@ -174,5 +174,15 @@ def solve(procedure: Procedure, economy: ProductionEconomy, steps: int | None = 
         if int(reference.status) == INFEASIBLE:
             raise JplanInputError(unfed_subsistence_message(economy))
         u_star = reference.welfare
-    trace = _run(procedure, economy, u_star, steps)
+    try:
+        trace = _run(procedure, economy, u_star, steps)
+    except JplanInputError:
+        raise
+    except Exception as exc:
+        module = type(procedure).__module__
+        if module.split(".")[0] == "jplan":
+            raise  # a bug in jplan itself: the full traceback
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise JplanInputError(f"procedure {procedure.name!r} (a plugin, {module}) raised {type(exc).__name__}: {first} "
+                              "(run with --debug for its traceback)") from exc
     return SolveResult(trace=trace, status=status_name(trace.status), optimal_welfare=u_star, steps_limit=steps)

@@ -43,7 +43,9 @@ class SparseSolution(eqx.Module):
         x: the solution [n].
         residual: ‖b − (I − M) x‖₂ / ‖b‖₂, recomputed from the data.
         iterations: products with M used (BiCGSTAB: two per iteration).
-        converged: residual ≤ tolerance.
+        converged: residual ≤ tolerance, every input index in range, and (for a non-negative right-hand
+            side) no entry of x below −√tolerance·max|x|: an unproductive economy's negative "solution" is
+            never reported as converged.
     """
 
     x: Float[Array, " n"]
@@ -122,7 +124,8 @@ def _bicgstab(matvec: Callable, b: Array, tolerance: float, max_iter: int):
     return x, k
 
 
-def _solve(matvec: Callable, b: Array, method: str, tolerance: float, max_iter: int) -> SparseSolution:
+def _solve(matvec: Callable, b: Array, method: str, tolerance: float, max_iter: int,
+           valid: Array | None = None) -> SparseSolution:
     if method not in METHODS:
         raise ValueError(f"method: one of {', '.join(METHODS)}, got {method!r}")
     iterate = _bicgstab if method == "bicgstab" else _neumann
@@ -132,17 +135,31 @@ def _solve(matvec: Callable, b: Array, method: str, tolerance: float, max_iter: 
         return x, k
 
     x, k = jax.lax.custom_linear_solve(matvec, b, solve, transpose_solve=solve, has_aux=True)
-    residual = _relative_residual(matvec, b, jax.lax.stop_gradient(x))
-    return SparseSolution(x=x, residual=residual, iterations=k, converged=residual <= tolerance)
+    xs = jax.lax.stop_gradient(x)
+    residual = _relative_residual(matvec, b, xs)
+    # with b ≥ 0 a productive economy's solution is ≥ 0 (x = Σ Mᵏ b); a negative entry beyond rounding means
+    # the economy is not productive (spectral radius ≥ 1) and the "solution" is no plan: never converged
+    scale = jnp.max(jnp.abs(xs))
+    meaningful = ~jnp.all(b >= 0) | jnp.all(xs >= -jnp.sqrt(tolerance) * scale)
+    ok = (residual <= tolerance) & meaningful & (True if valid is None else valid)
+    return SparseSolution(x=x, residual=residual, iterations=k, converged=ok)
+
+
+def _indices_valid(economy: SparseEconomy) -> Array:
+    """Every input index names a good (0 ≤ index < n); out-of-range slots would be dropped by one product
+    and clamped by the other, so the quantity and value solves would not be of the same matrix."""
+    return jnp.all((economy.inputs >= 0) & (economy.inputs < economy.n))
 
 
 def leontief_quantities(economy: SparseEconomy, *, method: str = "bicgstab", tolerance: float = 1e-10,
                         max_iter: int = 10_000) -> SparseSolution:
     """Gross outputs x with (I − A) x = d (jit/vmap-safe; differentiable by implicit adjoint)."""
-    return _solve(lambda x: x - technique_times(economy, x), economy.final_demand, method, tolerance, max_iter)
+    return _solve(lambda x: x - technique_times(economy, x), economy.final_demand, method, tolerance, max_iter,
+                  _indices_valid(economy))
 
 
 def labour_values(economy: SparseEconomy, *, method: str = "bicgstab", tolerance: float = 1e-10,
                   max_iter: int = 10_000) -> SparseSolution:
     """Labour values (LSM prices in hours) p with (I − Aᵀ) p = a₀ (jit/vmap-safe; implicit adjoint)."""
-    return _solve(lambda p: p - technique_transpose_times(economy, p), economy.labour, method, tolerance, max_iter)
+    return _solve(lambda p: p - technique_transpose_times(economy, p), economy.labour, method, tolerance, max_iter,
+                  _indices_valid(economy))

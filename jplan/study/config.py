@@ -124,10 +124,11 @@ class StudyConfig:
     source: str = field(default="", compare=False)
 
     def fingerprint(self) -> str:
-        """A hash of everything that determines the results (not the source path)."""
+        """A hash of everything that determines the results (not the source path, the description or the
+        outputs asked for: turning plots or traces on or off resumes the same study)."""
         data = asdict(self)
-        data.pop("source")
-        data.pop("description")
+        for key in ("source", "description", "plots", "traces"):
+            data.pop(key)
         for sc in data["scenarios"]:  # production scenarios hash as before block-angular ones existed
             if sc["kind"] == "production":
                 sc.pop("kind")
@@ -154,6 +155,39 @@ def _safe_name(value: Any, where: str) -> str:
 #: Size limits, refused with one line before anything is allocated.
 LIMITS = {"n": 500, "m": 100, "batch": 1_000_000, "chunk": 65_536, "steps": 100_000, "seed": 2**63 - 1,
           "divisions": 200, "activities": 200, "shared": 50, "private": 200}
+
+
+#: The most memory one chunk's arrays may need (estimated before anything is allocated, see `chunk_bytes`).
+MAX_CHUNK_BYTES = 8 * 2**30
+
+
+def chunk_bytes(scenario, steps: int, chunk: int) -> int:
+    """An upper estimate of the bytes one chunk of a scenario × procedure holds at once: per economy its
+    data, plan, the procedure's state and their copies (about ten n×n arrays; block-angular: four copies of
+    every division's padded constraint rows × activities and five of the reference LP's tableau), plus the per-step records (eight float64 series
+    over the step budget)."""
+    if scenario.kind == "divisions":
+        s = scenario.sampler
+        rows, cols = s["shared"] + s["divisions"] * s["private"], s["divisions"] * s["activities"]
+        # the data and the procedures' copies, and the exact reference LP's dense tableau (a few copies)
+        per_economy = 4 * s["divisions"] * (s["private"] + s["shared"] + 2) * s["activities"] + 5 * rows * (rows + cols)
+    else:
+        n, m = scenario.n, scenario.m
+        per_economy = 10 * n * n + 10 * n * m + 10 * n
+    return 8 * chunk * (per_economy + 8 * (steps + 1))
+
+
+def _check_chunk_memory(scenarios, procs, chunk: int) -> None:
+    """Refuse, in one line and before allocating, a chunk × size × steps combination that cannot fit."""
+    steps = {p.name: p.steps for p in procs}
+    for sc in scenarios:
+        for pname in sc.procedures:
+            need = chunk_bytes(sc, steps[pname], chunk)
+            if need > MAX_CHUNK_BYTES:
+                fit = max(1, chunk * MAX_CHUNK_BYTES // need)
+                raise ConfigError(f"chunk: {chunk} economies of scenario {sc.name!r} with {pname} need about "
+                                  f"{need / 2**30:,.0f} GiB at once (at most {MAX_CHUNK_BYTES // 2**30} GiB); "
+                                  f"set chunk to at most {fit}")
 
 
 def _int(value: Any, where: str, minimum: int = 1, maximum: int | None = None) -> int:
@@ -301,6 +335,7 @@ def parse_config(doc: dict, source: str = "") -> StudyConfig:
     description = doc.get("description", "")
     if not isinstance(description, str):
         raise ConfigError("description: must be a string")
+    _check_chunk_memory(scenarios, procs, min(chunk, batch))
     return StudyConfig(
         name=name, seed=seed, batch=batch, chunk=min(chunk, batch), scenarios=tuple(scenarios),
         procedures=tuple(procs), plots=outputs.get("plots", True), traces=outputs.get("traces", True),
