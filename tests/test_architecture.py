@@ -101,3 +101,13 @@ def test_study_stages_import_only_earlier_stages_and_storage():
     for shared in SHARED:
         assert not {d for d in graph[shared] if d.startswith("jplan.study")}, shared
     assert set(STAGES) | SHARED <= graph["jplan.study.runner"] | {"jplan.study.jobs", "jplan.study.measures"}
+
+
+def test_every_subpackage_ships_in_the_wheel():
+    """pyproject.toml lists the packages by hand: a new subpackage missing there would be absent from a normal
+    (non-editable) install."""
+    import tomllib
+
+    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(("jplan",) + p.parent.relative_to(PACKAGE).parts) for p in PACKAGE.rglob("__init__.py")}
+    assert found <= listed, sorted(found - listed)

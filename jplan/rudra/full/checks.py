@@ -1,0 +1,112 @@
+"""Checks of a round's result against the seed's identities and objectives, and the savings calibration."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jax.scipy.special import ndtr
+from jaxtyping import Array
+
+from ...economies.rudra_full import RudraFullEconomy
+from .steps_1_5 import les_demand
+from .rounds import CONVERGED, RoundResult, central_calculation
+
+
+# ------------------------------------------------------------------------------------------------- checks
+
+
+def balance_residuals(economy: RudraFullEconomy, r: RoundResult) -> dict[str, Array]:
+    """Residuals of the plan's balance conditions at a round's result, each relative to its scale
+    (0 where the condition holds exactly; (4.6) is ≥ 0 where it holds):
+
+    - `commodity_balances` (4.6): supply − every use − the minimum stock addition β·supply, per commodity
+      (≥ 0; = 0 with `stocks` counting the surplus too, `commodity_accounts`).
+    - `sector_accounts` (4.7) with (4.19): sales at cost prices − inputs at market prices − wages − K_j π.
+    - `household_consumption` (4.8), `savings_investment` (4.9), `public_account` (4.10), and
+      `national_income` (4.18): income generated − (consumption + savings + direct taxes). The public
+      saving S_g of the "direct-taxes" closure (`savings_gap`, 0 otherwise) counts in (4.9) and (4.10).
+    """
+    e, X, P, D = economy, r.production, r.prices, r.incomes
+    p, pd = P.market, P.cost
+    supply = jnp.sum(X.old_outputs + X.outputs, axis=1) + X.imports
+    uses = jnp.sum(X.old_inputs + X.inputs, axis=1) + X.households + X.public + X.capital_formation + X.exports
+    scale_q = 1.0 + jnp.abs(supply)
+    sales = X.outputs.T @ pd
+    costs = X.inputs.T @ p + X.labour.T @ P.wages + D.capital_value * P.rate_of_return
+    income = jnp.sum(D.old_income + D.income) + D.import_income
+    spent = jnp.sum(D.old_consumption + D.consumption + D.old_savings + D.savings + D.old_direct_tax + D.direct_tax) + D.import_savings + D.import_direct_tax
+    scale_v = 1.0 + jnp.abs(income)
+    taxes = (jnp.sum(D.old_direct_tax + D.direct_tax) + D.import_direct_tax
+             + jnp.sum(X.old_outputs + X.outputs, axis=1) @ P.indirect_tax + X.imports @ P.import_duties)
+    return {
+        "commodity_balances": (supply - uses - e.inventory_shares * supply) / scale_q,
+        "commodity_accounts": (supply - uses - X.stocks) / scale_q,
+        "sector_accounts": (sales - costs) / (1.0 + jnp.abs(sales)),
+        "household_consumption": (jnp.sum(D.old_consumption + D.consumption) - X.households @ p) / scale_v,
+        "savings_investment": (jnp.sum(D.old_savings + D.savings) + D.import_savings + r.savings_gap
+                               - (X.capital_formation + X.stocks) @ p) / scale_v,
+        "public_account": (taxes - X.public @ p - e.net_foreign_payments - r.savings_gap) / scale_v,
+        "national_income": (income - spent) / scale_v,
+        "indirect_taxes": (p - pd - P.indirect_tax) / (1.0 + jnp.abs(p)),
+    }
+
+
+def objective_slacks(economy: RudraFullEconomy, r: RoundResult) -> dict[str, Array]:
+    """How the five objectives are met at a round's result (0: met exactly; see the module docstring).
+
+    - `essential_minima` (Objective 1): D_i(C_α, p) − q_i per essential good (0 elsewhere), at the final
+      prices (exact at a fixed point of the rounds).
+    - `public_floors` (Objective 2): g − g⁰ (≥ 0).
+    - `lorenz_ratio` (Objective 3): θ(ρ₂) − θ (0) and `lorenz_below_base`: θ⁰ − θ (≥ 0).
+    - `capital_formation_ratio` (Objective 4): z/y − φ with z = Σ z_i p_i(d) (4.27), y (4.18).
+    - `foreign_exchange` (Objective 5): Σ e_i p_i − Σ m_i p_i(m) − m₀ (0, or ≥ 0 where imports may
+      fall short of the foreign exchange).
+    """
+    e, X, P, D = economy, r.production, r.prices, r.incomes
+    demand = les_demand(r.C_alpha, P.market, e.subsistence, e.budget_shares)
+    income = jnp.sum(D.old_income + D.income) + D.import_income
+    return {
+        "essential_minima": jnp.where(e.essential, demand - e.minima, 0.0),
+        "public_floors": X.public - e.public_floors,
+        "lorenz_ratio": 2.0 * ndtr(r.rho2 / jnp.sqrt(2.0)) - 1.0 - e.lorenz_target,
+        "lorenz_below_base": e.lorenz_base - e.lorenz_target,
+        "capital_formation_ratio": (X.capital_formation @ P.cost) / income - e.capital_formation_ratio,
+        "foreign_exchange": X.exports @ P.market - X.imports @ P.imports - e.net_foreign_payments,
+    }
+
+
+def calibrate_savings(economy: RudraFullEconomy, iterations: int = 8, rounds: int = 30) -> tuple[RudraFullEconomy, Array]:
+    """The economy with its savings rates (new and old units alike) scaled by the one factor c that makes
+    them consistent with its own plan: the import sector's balancing tax d_N of the "import-balance" closure
+    is 0 at the converged calculation. A secant search on c from 1 and 0.8 (`iterations` steps, each a whole
+    `central_calculation`; jit/vmap), c kept in (0, 1/max v]. This is a calibration of the data, as one
+    calibrates a CGE model's savings to its benchmark: under "import-balance" it makes d_N = 0 *by
+    construction*, so it says nothing about that closure; it lets the other closures and λ be compared on
+    economies whose savings and plan agree. Returns (economy, c)."""
+    base = dataclasses.replace(economy, closure="import-balance")  # `closure` is static: not a tree_at leaf
+    top = 1.0 / jnp.maximum(jnp.max(jnp.concatenate([economy.savings_rate, economy.old_savings_rate])), 1e-12)
+
+    def scaled(e, c):
+        return eqx.tree_at(lambda x: (x.savings_rate, x.old_savings_rate), e, (e.savings_rate * c, e.old_savings_rate * c))
+
+    def residual(c):
+        out = central_calculation(scaled(base, c), max_rounds=rounds)
+        scale = 1.0 + jnp.abs(out.result.incomes.import_income)
+        return jnp.where(out.status == CONVERGED, out.result.incomes.import_direct_tax / scale, jnp.nan)
+
+    def body(carry, _):
+        c0, f0, c1, f1 = carry
+        slope = (f1 - f0) / jnp.where(c1 != c0, c1 - c0, 1.0)
+        step = jnp.where((slope != 0) & jnp.isfinite(slope) & jnp.isfinite(f1), -f1 / jnp.where(slope != 0, slope, 1.0), 0.0)
+        c2 = jnp.clip(c1 + step, 1e-3, top)
+        f2 = residual(c2)
+        done = ~jnp.isfinite(f2) | (jnp.abs(f1) <= 1e-12)
+        return jax.tree_util.tree_map(lambda a, b: jnp.where(done, a, b), (c0, f0, c1, f1), (c1, f1, c2, f2)), None
+
+    dtype = economy.savings_rate.dtype
+    c0, c1 = jnp.asarray(1.0, dtype), jnp.minimum(jnp.asarray(0.8, dtype), top)
+    (_, _, c, _), _ = jax.lax.scan(body, (c0, residual(c0), c1, residual(c1)), None, length=iterations)
+    return dataclasses.replace(scaled(base, c), closure=economy.closure), c
