@@ -144,7 +144,7 @@ def test_segment_projection_is_the_sorting_projection_segment_by_segment():
     """Michelot's sort-free projection equals the sort-based one on every segment, and its Jacobian equals
     that of `jplan.procedures.heal.project_simplex` (autodiff through the sort)."""
     from jplan.procedures.heal import project_simplex
-    from jplan.procedures.sparse import segment_project_simplex
+    from jplan.procedures.heal_sparse import segment_project_simplex
 
     rng = np.random.default_rng(0)
     S, E = 8, 160
@@ -171,7 +171,7 @@ def test_sparse_heal_steps_are_the_dense_heal_steps():
     (`to_dense`): the same allocations, welfare and step sizes, to rounding."""
     from jplan.procedures import Heal
     from jplan.procedures.heal import HealState
-    from jplan.procedures.sparse import sparse_heal_start, sparse_heal_step
+    from jplan.procedures.heal_sparse import sparse_heal_start, sparse_heal_step
 
     n = 30
     heal = Heal()
@@ -204,7 +204,7 @@ def test_sparse_heal_is_feasible_monotone_and_approaches_the_optimum():
     positive and equals output less the goods' uses, welfare never falls, and the gap to the dense
     closed-form optimum falls by a factor of 100."""
     from jplan.economies import sample_sparse_production
-    from jplan.procedures.sparse import sparse_heal
+    from jplan.procedures.heal_sparse import sparse_heal
     from jplan.solvers import closed_form
 
     n = 40
@@ -232,7 +232,7 @@ def test_sparse_heal_centre_reads_no_technology_and_runs_under_jit_vmap_grad():
     """The centre's move reads no firm's shares or productivity (NaN technology gives the same move); a
     batched run equals single runs; d(welfare)/d(tfp) through 10 steps matches central differences."""
     from jplan.economies import sample_sparse_production
-    from jplan.procedures.sparse import sparse_heal, sparse_heal_proposal, sparse_heal_start
+    from jplan.procedures.heal_sparse import sparse_heal, sparse_heal_proposal, sparse_heal_start
 
     e = sample_sparse_production(jax.random.PRNGKey(2), 25)
     st = sparse_heal_start(e)

@@ -27,7 +27,8 @@ from .heal import Heal, HealProportional, firm_report
 from .kornai_liptak import KornaiLiptak, KornaiLiptakCuttingPlane, KornaiLiptakSubgradient
 from .malinvaud import Malinvaud
 from .malinvaud_memory import MalinvaudMemory, MalinvaudMemoryCentred, capped_supply
-from .sparse import SparseHealResult, SparseHealState, SparseMalinvaudResult, sparse_heal, sparse_malinvaud
+from .heal_sparse import SparseHealResult, SparseHealState, sparse_heal
+from .malinvaud_sparse import SparseMalinvaudResult, sparse_malinvaud
 from .registry import DEFAULT_STEPS, PROCEDURES, SolveResult, load_plugins, make_procedure, register_procedure, solve
 
 __all__ = [

@@ -60,7 +60,6 @@ from ..economies.production import (
     is_cobb_douglas,
     welfare,
     welfare_index,
-    xlogy_masked,
 )
 from .base import Messages, Observation, Procedure, decreasing_returns_violation
 

@@ -113,7 +113,6 @@ def firm_coefficients(tech: FirmTechnology, goods_prices: Array, log_goods_price
 def _firms_coefficients(economy: ProductionEconomy, goods_prices: Array) -> tuple[Array, Array, int]:
     """Every firm's coefficients at the goods prices [n, n] each firm was sent (labour = 1), and the firms'
     work: closed forms for the built-in families, `generic_coefficients` for a user technology."""
-    n = economy.n
     firms = economy.firms
     if isinstance(firms, FirmTechnology):
         log_prices = jnp.log(jnp.where(goods_prices > 0, goods_prices, 1.0))
