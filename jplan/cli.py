@@ -191,7 +191,8 @@ def cmd_solve(args) -> int:
             prices=trace.resource_prices if procedure.has_prices else None, status=result.status, steps=int(trace.steps),
             extra=(("procedure", procedure.name), ("optimal_objective", float(result.optimal_welfare)),
                    ("gap", number(trace.gap[-1])), ("bound_gap", number(trace.residual[-1])),
-                   ("messages_down", int(trace.messages_down.sum())), ("messages_up", int(trace.messages_up.sum()))))
+                   ("messages_down", int(trace.messages_down.sum())), ("messages_up", int(trace.messages_up.sum())),
+                   ("centre_flops", float(trace.centre_flops.sum())), ("firm_flops", float(trace.firm_flops.sum()))))
         return 0 if result.status == "converged" else 1
     try:
         result = solve(procedure, economy, steps=args.steps)
@@ -217,6 +218,8 @@ def cmd_solve(args) -> int:
                 "residual": number(trace.residual[-1]),
                 "messages_down": int(trace.messages_down.sum()),
                 "messages_up": int(trace.messages_up.sum()),
+                "centre_flops": float(trace.centre_flops.sum()),
+                "firm_flops": float(trace.firm_flops.sum()),
                 **(
                     {
                         "trace": {

@@ -285,7 +285,7 @@ def test_the_centre_sees_only_reported_values_and_uses():
     e, _ = loads_divisions(GREEDY)
     values, uses = jnp.array([[12.0, 0.0], [8.0, 0.0]]), jnp.array([[[4.0], [0.0]], [[4.0], [0.0]]])
     valid = jnp.ones((2, 2), bool)
-    lam, prices, _, value, _, ok = master_problem(e.resources, values, uses, valid)
+    lam, prices, _, value, _, ok, _ = master_problem(e.resources, values, uses, valid)
     assert bool(ok) and float(value) == pytest.approx(20.0) and float(prices[0]) == pytest.approx(2.0)
     hidden = eqx.tree_at(lambda t: (t.objective, t.shared_use, t.constraints, t.limits), e,
                          (jnp.full_like(e.objective, jnp.nan), jnp.full_like(e.shared_use, jnp.nan),

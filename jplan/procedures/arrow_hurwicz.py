@@ -62,6 +62,7 @@ from ..economies.production import (
     welfare_index,
 )
 from .base import Messages, Observation, Procedure, decreasing_returns_violation
+from .work import firms_flops
 
 __all__ = ["ArrowHurwicz", "ArrowHurwiczAdaptive", "firm_supply", "AHState"]
 
@@ -123,6 +124,17 @@ def firm_supply(tech: FirmTechnology, index: Array, prices: Array, log_prices: A
     demand = jnp.where(has_setup, jnp.where(open_, demand + k * kappa * per_price, 0.0), demand)
     profit = jnp.where(has_setup, jnp.maximum(profit_k, 0.0), profit)
     return q, demand[:m], demand[m:], profit
+
+
+def firms_supply_flops(economy: ProductionEconomy, prices: Array) -> Array:
+    """The firms' flops of one `firms_supply` round (`jplan.procedures.work`): XLA's count of one firm's
+    response × n, plus the n + m logarithms of the broadcast prices where the closed form reads them."""
+    n = economy.n
+    message = jnp.broadcast_to(prices, (n, n + economy.m))
+    supply, _ = supply_function(economy)
+    if supply is firm_supply:
+        return firms_flops(economy, firm_supply, jnp.arange(n), message, message) + (n + economy.m)
+    return firms_flops(economy, supply, jnp.arange(n), message)
 
 
 def firms_supply(economy: ProductionEconomy, prices: Array) -> tuple[Array, Array, Array, Array, int]:
@@ -216,7 +228,12 @@ class ArrowHurwicz(Procedure):
         # the size of the terms summed into g: its rounding error is a few ulps of this
         size = jnp.abs(value) + jnp.sum(p * c) + jnp.sum(jnp.abs(profit)) + jnp.sum(s * economy.endowments)
         reports = (*totals, jnp.sum(profit)) if self.rule == "adaptive" else totals
-        return plan, (dual, size), Messages.of(prices, reports, firm_work=work)
+        n, m = economy.n, economy.m
+        # centre: consumption demand and welfare (10n), relative excess demands and the price update
+        # (8 per price), and for the adaptive rule the dual value it tests (4 per price)
+        centre = 10 * n + 8 * (n + m) + (4 * (n + m) if self.rule == "adaptive" else 0)
+        return plan, (dual, size), Messages.of(prices, reports, firm_work=work, centre_flops=centre,
+                                               firm_flops=firms_supply_flops(economy, prices))
 
     @staticmethod
     def _relative_excess(economy: ProductionEconomy, plan: Plan):

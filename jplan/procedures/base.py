@@ -66,12 +66,18 @@ def status_name(code) -> str:
     return STATUS_NAMES[int(code)]
 
 
+def _as_float(x) -> Array:
+    """A flop count as a float array (float64 under x64: counts reach 1e12 and must not round)."""
+    return jnp.asarray(x, dtype=jnp.result_type(float))
+
+
 class Messages(eqx.Module):
     """What one step costs: floats centre → agents (`down`), agents → centre (`up`), and the work done
     (Lustosa's criterion 2): `solves`, the dense linear systems of order n the centre solves, and
     `firm_work`, the firms' responses computed, summed over firms (a closed-form response, or one report of
     output and marginal productivities, counts one; a response found by an inner solver counts its
-    iterations).
+    iterations). `centre_flops` and `firm_flops` count the same work in one unit, floating-point
+    operations (`jplan.procedures.work` states how each side is counted).
 
     Counting conventions (Lustosa 1987, §6): a price vector broadcast to every agent counts once; where the
     centre hears only totals (Arrow–Hurwicz's anonymity) only the totals count; an allocation sent to
@@ -82,13 +88,16 @@ class Messages(eqx.Module):
     up: Int[Array, ""]
     solves: Int[Array, ""] = eqx.field(default_factory=lambda: jnp.asarray(0), converter=jnp.asarray)
     firm_work: Int[Array, ""] = eqx.field(default_factory=lambda: jnp.asarray(0), converter=jnp.asarray)
+    centre_flops: Float[Array, ""] = eqx.field(default_factory=lambda: jnp.asarray(0.0), converter=_as_float)
+    firm_flops: Float[Array, ""] = eqx.field(default_factory=lambda: jnp.asarray(0.0), converter=_as_float)
 
     @staticmethod
-    def of(down_arrays, up_arrays, solves=0, firm_work=0) -> "Messages":
+    def of(down_arrays, up_arrays, solves=0, firm_work=0, centre_flops=0.0, firm_flops=0.0) -> "Messages":
         """Count the floats in the message arrays actually passed between centre and agents."""
         count = lambda arrays: sum(int(np.prod(jnp.shape(a))) for a in jax.tree_util.tree_leaves(arrays))
         return Messages(down=jnp.asarray(count(down_arrays)), up=jnp.asarray(count(up_arrays)),
-                        solves=jnp.asarray(solves), firm_work=jnp.asarray(firm_work))
+                        solves=jnp.asarray(solves), firm_work=jnp.asarray(firm_work),
+                        centre_flops=centre_flops, firm_flops=firm_flops)
 
     def __add__(self, other: "Messages") -> "Messages":
         return jax.tree_util.tree_map(jnp.add, self, other)
@@ -208,6 +217,8 @@ class Trace(eqx.Module):
             formed the first plan; 0 after the run stopped).
         solves: linear systems the centre solved in each step.
         firm_work: the firms' responses computed in each step (see `Messages`).
+        centre_flops, firm_flops: the centre's and the firms' floating-point operations in each step
+            (`jplan.procedures.work`).
         active: whether the procedure was still iterating at that index.
         plan, goods_prices, resource_prices: the final iterate.
         status: final status code (see `STATUS_NAMES`).
@@ -222,6 +233,8 @@ class Trace(eqx.Module):
     messages_up: Int[Array, " T"]
     solves: Int[Array, " T"]
     firm_work: Int[Array, " T"]
+    centre_flops: Float[Array, " T"]
+    firm_flops: Float[Array, " T"]
     active: Bool[Array, " T"]
     plan: Plan
     goods_prices: Float[Array, " n"]
@@ -323,6 +336,8 @@ def run(
             messages_up=jnp.where(active, msgs.up, 0),
             solves=jnp.where(active, msgs.solves, 0),
             firm_work=jnp.where(active, msgs.firm_work, 0),
+            centre_flops=jnp.where(active, msgs.centre_flops, 0.0),
+            firm_flops=jnp.where(active, msgs.firm_flops, 0.0),
             active=active,
         )
 

@@ -62,12 +62,13 @@ from jaxtyping import Array
 
 from ..economies.divisions import DivisionPlan, DivisionsEconomy
 from ..solvers.lp import OPTIMAL, UNBOUNDED, linprog
+from .work import simplex_flops
 from .base import Messages, Observation, Procedure
 
 __all__ = ["DantzigWolfe", "MasterSolution", "division_proposal", "master_problem"]
 
 
-def division_proposal(economy: DivisionsEconomy, j, prices: Array, weight=1.0):
+def division_proposal(economy: DivisionsEconomy, j, prices: Array, weight=1.0, with_flops: bool = False):
     """Division j's answer to prices π: its profit-maximising plan v, the return c_jᵀv, the shared use D_j v,
     the reduced profit (w c_j − D_jᵀπ)ᵀv, and whether its LP was solved (False: its own polytope is empty or
     the LP failed).
@@ -87,6 +88,9 @@ def division_proposal(economy: DivisionsEconomy, j, prices: Array, weight=1.0):
     unbounded = sol.status == UNBOUNDED
     v = jnp.where(mask, jnp.where(ok, sol.x[:a], jnp.where(unbounded, sol.ray[:a], 0.0)), 0.0)
     reduced = jnp.where(unbounded, jnp.inf, jnp.dot(profit, v))
+    if with_flops:  # its prices' profit (2·m0·a) and its LP's pivots (`jplan.procedures.work`)
+        flops = 2.0 * D.shape[0] * a + simplex_flops(p, a + p, sol.iterations)
+        return v, jnp.dot(c, v), D @ v, reduced, ok | unbounded, flops
     return v, jnp.dot(c, v), D @ v, reduced, ok | unbounded
 
 
@@ -100,6 +104,7 @@ class MasterSolution(NamedTuple):
     value: Array
     infeasibility: Array
     ok: Array
+    flops: Array = 0.0  # the centre's work: building the LP and its simplex pivots (`jplan.procedures.work`)
 
 
 def master_problem(resources: Array, values: Array, uses: Array, valid: Array, rays: Array | None = None,
@@ -141,9 +146,10 @@ def master_problem(resources: Array, values: Array, uses: Array, valid: Array, r
     ok = sol.status == OPTIMAL
     lam = jnp.where(ok, sol.x[: N * K].reshape(N, K), 0.0)
     infeasibility = jnp.where(phase_one, jnp.sum(jnp.where(artificial, sol.x, 0.0)), 0.0)
+    rows, cols = A.shape
     return MasterSolution(weights=lam, prices=-sol.duals[:m0] + 0.0, mu=-sol.duals[m0:] + 0.0,
                           value=jnp.where(phase_one, jnp.sum(lam.reshape(-1) * returns), -sol.objective),
-                          infeasibility=infeasibility, ok=ok)
+                          infeasibility=infeasibility, ok=ok, flops=rows * cols + simplex_flops(rows, cols, sol.iterations))
 
 
 class DantzigWolfe(Procedure):
@@ -168,7 +174,7 @@ class DantzigWolfe(Procedure):
         # phase I ends once the proposals admit a feasible plan; the next master is phase II's
         feasible = sol.infeasibility <= 1e-9 * (1.0 + jnp.max(jnp.abs(economy.resources)))
         return (proposals, values, uses, valid, rays, age, sol.weights, sol.prices, sol.mu, sol.value, bound, t,
-                phase1 & ~feasible, ok & sol.ok)
+                phase1 & ~feasible, ok & sol.ok), sol.flops
 
     def init(self, economy: DivisionsEconomy):
         N, a = economy.objective.shape
@@ -184,8 +190,8 @@ class DantzigWolfe(Procedure):
         valid = jnp.zeros((N, K), bool).at[:, 0].set(zero_ok)
         rays = jnp.zeros((N, K), bool)
         age = jnp.zeros((N, K), jnp.int32)
-        state = self._master(economy, proposals, values, uses, valid, rays, age, jnp.asarray(1),
-                             jnp.asarray(jnp.inf, dtype), phase1, jnp.asarray(True))
+        state, _ = self._master(economy, proposals, values, uses, valid, rays, age, jnp.asarray(1),
+                                jnp.asarray(jnp.inf, dtype), phase1, jnp.asarray(True))
         # the opening round: prices π = 0 (the master over the zero plans) and every division's first real
         # proposal, its own optimum ignoring the centre (or a ray); after it the bound is finite unless a ray came
         return self.step(economy, state)
@@ -194,7 +200,8 @@ class DantzigWolfe(Procedure):
         proposals, values, uses, valid, rays, age, lam, prices, mu, value, bound, t, phase1, ok = state
         N = economy.divisions
         weight = jnp.where(phase1, 0.0, 1.0)
-        v, ret, use, reduced, solved = jax.vmap(lambda j: division_proposal(economy, j, prices, weight))(jnp.arange(N))
+        v, ret, use, reduced, solved, division_flops = jax.vmap(
+            lambda j: division_proposal(economy, j, prices, weight, with_flops=True))(jnp.arange(N))
         is_ray = reduced == jnp.inf  # the centre reads the report: an infinite reduced profit is a ray
         lagrangian = jnp.dot(prices, economy.resources) + jnp.sum(jnp.where(is_ray, 0.0, reduced))
         bound = jnp.where(jnp.any(is_ray) | phase1, bound, jnp.minimum(bound, lagrangian))
@@ -212,10 +219,11 @@ class DantzigWolfe(Procedure):
         valid = valid.at[rows, slot].set(True)
         rays = rays.at[rows, slot].set(is_ray)
         age = age.at[rows, slot].set(t)
-        state = self._master(economy, proposals, values, uses, valid, rays, age, t + 1, bound, phase1,
-                             ok & jnp.all(solved) & ~infeasible)
+        state, master_flops = self._master(economy, proposals, values, uses, valid, rays, age, t + 1, bound, phase1,
+                                           ok & jnp.all(solved) & ~infeasible)
         # in phase I the centre also tells the divisions to price their returns at 0 (one more float)
-        msgs = Messages.of((prices,), (ret, use, reduced), solves=1, firm_work=N) + Messages(
+        msgs = Messages.of((prices,), (ret, use, reduced), solves=1, firm_work=N,
+                           centre_flops=master_flops + 10.0 * N * self.columns, firm_flops=jnp.sum(division_flops)) + Messages(
             down=phase1.astype(jnp.int32), up=jnp.asarray(0))
         return state, msgs
 

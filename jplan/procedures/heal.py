@@ -60,6 +60,7 @@ from jaxtyping import Array
 from .._batching import cond_all
 from .._linalg import z_factor, z_lu_solve
 from ..economies.production import FirmTechnology, Plan, ProductionEconomy, firm_output, for_firms, welfare
+from .work import firms_flops, projection_flops, solve_flops
 from .base import Messages, Observation, Procedure
 
 __all__ = ["Heal", "HealProportional", "firm_report", "centre_opening", "reported_start", "project_simplex",
@@ -105,7 +106,8 @@ def reported_start(economy: ProductionEconomy) -> tuple[Array, Array, Messages]:
         return jnp.broadcast_to(START_FRACTION * q[None, :] / n, (n, n)), None
 
     v, _ = jax.lax.scan(round_, v0, None, length=OPENING_ROUNDS)
-    return r, v, OPENING_ROUNDS * Messages.of((r, v), jnp.zeros((n,), v.dtype), firm_work=n)
+    return r, v, OPENING_ROUNDS * Messages.of((r, v), jnp.zeros((n,), v.dtype), firm_work=n, centre_flops=2 * n * n,
+                                              firm_flops=firms_flops(economy, firm_output, r, v))
 
 
 def project_simplex(y: Array, total: Array) -> Array:
@@ -149,7 +151,8 @@ class _HealBase(Procedure):
         q, mp_r, mp_v = for_firms(economy, firm_report, r, v)
         c = q - jnp.sum(v, axis=0)
         plan = Plan(consumption=c, output=q, resource_use=r, intermediate_use=v)
-        return plan, mp_r, mp_v, Messages.of((r, v), (q, mp_r, mp_v), firm_work=economy.n)
+        return plan, mp_r, mp_v, Messages.of((r, v), (q, mp_r, mp_v), firm_work=economy.n,
+                                             firm_flops=firms_flops(economy, firm_report, r, v))
 
     def init(self, economy: ProductionEconomy) -> tuple[HealState, Messages]:
         r, v, opening = reported_start(economy)
@@ -200,10 +203,14 @@ class _HealBase(Procedure):
         ok = jnp.all(plan.consumption > economy.subsistence)
         return jnp.where(ok, welfare(economy, jnp.where(ok, plan.consumption, economy.subsistence + 1.0)), -jnp.inf)
 
-    def _control(self, economy: ProductionEconomy, state: HealState, r: Array, v: Array, solves: int = 0):
-        """Send the proposal, hear the reports, accept only a feasible plan that does not lower welfare."""
+    def _control(self, economy: ProductionEconomy, state: HealState, r: Array, v: Array, solves: int = 0,
+                 centre_flops=0.0):
+        """Send the proposal, hear the reports, accept only a feasible plan that does not lower welfare.
+        `centre_flops`: the centre's work forming the proposal; the acceptance test (consumption n², welfare
+        5n) is added here."""
         new_plan, mp_r, mp_v, msgs = self._round(economy, r, v)
-        msgs = msgs + Messages.of((), (), solves=solves)
+        n = economy.n
+        msgs = msgs + Messages.of((), (), solves=solves, centre_flops=centre_flops + n * n + 5 * n)
         new_welfare = self._welfare(economy, new_plan)
         eta = state.step_size
         accept = jnp.isfinite(new_welfare) & (new_welfare >= state.welfare)
@@ -264,7 +271,15 @@ class Heal(_HealBase):
         )
         uses = jnp.concatenate([plan.intermediate_use, plan.consumption[None, :]])
         moved = jax.vmap(self._move, in_axes=(1, 1, 0, None), out_axes=1)(uses, goods_values, plan.output, kappa)
-        return self._control(economy, state, r, moved[:-1])
+        # centre: marginal social values (5n + n(n + m)), per use of every good and resource the move and the
+        # half-loss cut (10 each), and one sort-based projection per good (n + 1 uses) and per resource (n).
+        # This is Lustosa's "solve a set of simultaneous linear equations to determine the new allocations"
+        # in discrete time: each good's balance Σ_u max(y_u − τ_k, 0) = X_k, one equation per good in its
+        # shift τ_k, solved exactly by the projection; there is no dense system (so `solves` is 0).
+        n, m = economy.n, economy.m
+        centre = (5 * n + n * (n + m) + 10 * (n * (n + 1) + n * m)
+                  + n * projection_flops(n + 1) + m * projection_flops(n))
+        return self._control(economy, state, r, moved[:-1], centre_flops=centre)
 
     def observe(self, economy: ProductionEconomy, state: HealState) -> Observation:
         sigma, goods_values = self._values(economy, state)
@@ -370,7 +385,11 @@ class HealProportional(_HealBase):
         dlog_q = _z_solve(jnp.eye(n, dtype=q.dtype) - eps_v, rhs)
         r = g_new * economy.endowments[None, :]
         v = f_new[:n] * (q * jnp.exp(dlog_q))[None, :]
-        return self._control(economy, state, r, v, solves=2)
+        # centre: two Z-matrix solves of order n (λ and the predicted outputs), the marginal values and
+        # reshares (≈ 20 per use of every good and resource) and the elasticities and log ratios (≈ 10 each)
+        uses_count = n * (n + 1) + n * economy.m
+        centre = 2 * solve_flops(n) + 30 * uses_count + 5 * n
+        return self._control(economy, state, r, v, solves=2, centre_flops=centre)
 
     def observe(self, economy: ProductionEconomy, state: HealState) -> Observation:
         sigma, sigma_bar, mu, pi = self._values(economy, state)

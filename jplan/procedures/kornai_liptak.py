@@ -39,13 +39,14 @@ from jaxtyping import Array
 
 from ..economies.divisions import DivisionPlan, DivisionsEconomy
 from ..solvers.lp import OPTIMAL, linprog
+from .work import projection_flops, simplex_flops
 from .base import Messages, Observation, Procedure
 from .heal import project_simplex
 
 __all__ = ["KornaiLiptak", "KornaiLiptakSubgradient", "KornaiLiptakCuttingPlane", "cutting_plane_master", "division_within_quota"]
 
 
-def division_within_quota(economy: DivisionsEconomy, j, quota: Array):
+def division_within_quota(economy: DivisionsEconomy, j, quota: Array, with_flops: bool = False):
     """Division j's plan within its quota y_j: (x, value V_j, quota prices u_j ≥ 0, solved).
 
     Reads only division j's own data and its quota.
@@ -60,6 +61,8 @@ def division_within_quota(economy: DivisionsEconomy, j, quota: Array):
     sol = linprog(cost, rows, jnp.concatenate([quota, b]), jnp.concatenate([mask, jnp.ones(m0 + p, bool)]))
     ok = sol.status == OPTIMAL
     x = jnp.where(ok & mask, sol.x[:a], 0.0)
+    if with_flops:  # its LP's pivots (`jplan.procedures.work`)
+        return x, -sol.objective, jnp.maximum(-sol.duals[:m0], 0.0), ok, simplex_flops(m0 + p, a + m0 + p, sol.iterations)
     return x, -sol.objective, jnp.maximum(-sol.duals[:m0], 0.0), ok
 
 
@@ -88,9 +91,17 @@ class _KLBase(Procedure):
                 "among divisions that use them, so it is outside this procedure's domain (dantzig-wolfe handles it)")
 
     def _respond(self, economy, quotas):
-        """The divisions' round: every division plans within its quota (vmapped)."""
+        """The divisions' round: every division plans within its quota (vmapped). Returns (plans, values,
+        quota prices, solved, the divisions' flops)."""
         N = economy.divisions
-        return jax.vmap(lambda j, y: division_within_quota(economy, j, y))(jnp.arange(N), quotas)
+        x, values, prices, ok, flops = jax.vmap(lambda j, y: division_within_quota(economy, j, y, with_flops=True))(
+            jnp.arange(N), quotas)
+        return x, values, prices, ok, jnp.sum(flops)
+
+    @staticmethod
+    def _messages(economy, quotas, values, prices, division_flops, centre_flops, solves=0):
+        return Messages.of((quotas,), (values, prices), solves=solves, firm_work=economy.divisions,
+                           centre_flops=centre_flops, firm_flops=division_flops)
 
     def _bound(self, economy, values, prices, quotas):
         """The value of the centre's best response to division prices (an upper bound on the optimum)."""
@@ -118,11 +129,11 @@ class KornaiLiptak(_KLBase):
     def init(self, economy: DivisionsEconomy):
         N = economy.divisions
         quotas = _equal_split(economy.resources, N)
-        x, values, prices, ok = self._respond(economy, quotas)
+        x, values, prices, ok, work = self._respond(economy, quotas)
         constant = values - jnp.sum(prices * quotas, axis=1)
         bound = self._bound(economy, values, prices, quotas)
         state = (jnp.asarray(1.0, values.dtype), quotas, prices, constant, x, jnp.sum(values), prices, bound, jnp.all(ok))
-        return state, Messages.of((quotas,), (values, prices), firm_work=N)
+        return state, self._messages(economy, quotas, values, prices, work, 8.0 * N * economy.shared)
 
     def step(self, economy: DivisionsEconomy, state):
         t, avg_quotas, avg_prices, avg_constant, _, _, _, best, ok = state
@@ -132,14 +143,14 @@ class KornaiLiptak(_KLBase):
         answer = (jnp.arange(N)[:, None] == winner[None, :]) * economy.resources[None, :]
         quotas = (t * avg_quotas + answer) / (t + 1)
         # the divisions' best response to the centre's average allocation
-        x, values, prices, solved = self._respond(economy, quotas)
+        x, values, prices, solved, work = self._respond(economy, quotas)
         constant = values - jnp.sum(prices * quotas, axis=1)
         avg_prices = (t * avg_prices + prices) / (t + 1)
         avg_constant = (t * avg_constant + constant) / (t + 1)
         bound = jnp.sum(avg_constant) + jnp.dot(economy.resources, jnp.max(avg_prices, axis=0))
         best = jnp.minimum(best, bound)
         state = (t + 1, quotas, avg_prices, avg_constant, x, jnp.sum(values), avg_prices, best, ok & jnp.all(solved))
-        return state, Messages.of((quotas,), (values, prices), firm_work=N)
+        return state, self._messages(economy, quotas, values, prices, work, 8.0 * N * economy.shared)
 
 
 class KornaiLiptakSubgradient(_KLBase):
@@ -158,10 +169,10 @@ class KornaiLiptakSubgradient(_KLBase):
     def init(self, economy: DivisionsEconomy):
         N = economy.divisions
         quotas = _equal_split(economy.resources, N)
-        x, values, prices, ok = self._respond(economy, quotas)
+        x, values, prices, ok, work = self._respond(economy, quotas)
         bound = self._bound(economy, values, prices, quotas)
         state = (jnp.asarray(1.0, values.dtype), quotas, x, jnp.sum(values), prices, bound, jnp.all(ok))
-        return state, Messages.of((quotas,), (values, prices), firm_work=N)
+        return state, self._messages(economy, quotas, values, prices, work, 8.0 * N * economy.shared)
 
     def step(self, economy: DivisionsEconomy, state):
         t, quotas, _, _, prices, best, ok = state
@@ -171,13 +182,16 @@ class KornaiLiptakSubgradient(_KLBase):
         direction = (prices - jnp.mean(prices, axis=0)) / jnp.maximum(jnp.max(jnp.abs(prices), axis=0), 1e-300)
         moved = quotas + self.step_size * scale * direction / jnp.sqrt(t)
         quotas = jax.vmap(project_simplex, in_axes=(1, 0), out_axes=1)(moved, economy.resources)
-        x, values, prices, solved = self._respond(economy, quotas)
+        x, values, prices, solved, work = self._respond(economy, quotas)
         best = jnp.minimum(best, self._bound(economy, values, prices, quotas))
         state = (t + 1, quotas, x, jnp.sum(values), prices, best, ok & jnp.all(solved))
-        return state, Messages.of((quotas,), (values, prices), firm_work=N)
+        # centre: the direction and move (≈ 8 per quota) and one projection per shared resource over N divisions
+        centre = 8.0 * N * economy.shared + economy.shared * projection_flops(N)
+        return state, self._messages(economy, quotas, values, prices, work, centre)
 
 
-def cutting_plane_master(resources: Array, points: Array, values: Array, prices: Array, used: Array):
+def cutting_plane_master(resources: Array, points: Array, values: Array, prices: Array, used: Array,
+                         with_flops: bool = False):
     """The centre's cutting-plane model of Σ_j V_j, maximised over the quotas (Kelley 1960).
 
     Every report (y_kj, V_kj, u_kj) of division j is a cut V_j(y) ≤ V_kj + u_kjᵀ(y − y_kj) (V_j is concave and
@@ -217,6 +231,10 @@ def cutting_plane_master(resources: Array, points: Array, values: Array, prices:
     total = jnp.sum(quotas, axis=0)
     equal = _equal_split(resources, N)
     quotas = jnp.where(total > 0, quotas * resources / jnp.where(total > 0, total, 1.0), equal)
+    if with_flops:  # building the LP and its pivots (`jplan.procedures.work`)
+        r, c = rows.shape
+        flops = r * c + simplex_flops(r, c, sol.iterations)
+        return jnp.where(ok, quotas, equal), jnp.where(ok, sol.objective, jnp.inf), ok, flops
     return jnp.where(ok, quotas, equal), jnp.where(ok, sol.objective, jnp.inf), ok
 
 
@@ -247,7 +265,7 @@ class KornaiLiptakCuttingPlane(_KLBase):
     def init(self, economy: DivisionsEconomy):
         N, m0, K = economy.divisions, economy.shared, self.memory
         quotas = _equal_split(economy.resources, N)
-        x, values, prices, ok = self._respond(economy, quotas)
+        x, values, prices, ok, work = self._respond(economy, quotas)
         dtype = values.dtype
         points = jnp.zeros((K, N, m0), dtype).at[0].set(quotas)
         cut_values = jnp.zeros((K, N), dtype).at[0].set(values)
@@ -255,13 +273,14 @@ class KornaiLiptakCuttingPlane(_KLBase):
         used = jnp.zeros((K,), bool).at[0].set(True)
         bound = self._bound(economy, values, prices, quotas)
         state = (jnp.asarray(1, jnp.int32), points, cut_values, cut_prices, used, x, jnp.sum(values), prices, bound, jnp.all(ok))
-        return state, Messages.of((quotas,), (values, prices), firm_work=N)
+        return state, self._messages(economy, quotas, values, prices, work, 8.0 * N * economy.shared)
 
     def step(self, economy: DivisionsEconomy, state):
         t, points, cut_values, cut_prices, used, best_x, best_value, best_prices, bound, ok = state
         N, K = economy.divisions, self.memory
-        quotas, model, solved_master = cutting_plane_master(economy.resources, points, cut_values, cut_prices, used)
-        x, values, prices, solved = self._respond(economy, quotas)
+        quotas, model, solved_master, master_flops = cutting_plane_master(economy.resources, points, cut_values, cut_prices,
+                                                                          used, with_flops=True)
+        x, values, prices, solved, work = self._respond(economy, quotas)
         slot = t % K  # the oldest cut is replaced once all K slots hold one
         points, cut_values, cut_prices = points.at[slot].set(quotas), cut_values.at[slot].set(values), cut_prices.at[slot].set(prices)
         value = jnp.sum(values)
@@ -270,4 +289,4 @@ class KornaiLiptakCuttingPlane(_KLBase):
         state = (t + 1, points, cut_values, cut_prices, used.at[slot].set(True),
                  jnp.where(better, x, best_x), jnp.where(better, value, best_value), jnp.where(better, prices, best_prices),
                  bound, ok & jnp.all(solved) & solved_master)
-        return state, Messages.of((quotas,), (values, prices), solves=1, firm_work=N)
+        return state, self._messages(economy, quotas, values, prices, work, master_flops + 8.0 * N * economy.shared, solves=1)

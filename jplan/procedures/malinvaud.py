@@ -54,6 +54,7 @@ from ..economies.production import (
     output,
     xlogy_masked,
 )
+from .work import firms_flops, lu_flops, triangular_flops
 from .base import Messages, Observation, Procedure
 
 __all__ = ["Malinvaud", "unit_cost", "firm_coefficients", "reported_start_price", "START_PROBES"]
@@ -128,6 +129,21 @@ def _firms_coefficients(economy: ProductionEconomy, goods_prices: Array) -> tupl
     return a0, inputs, _firm_work(economy)
 
 
+def _firms_flops(economy: ProductionEconomy, goods_prices: Array) -> Array:
+    """The firms' flops of one round of `_firms_coefficients` (`jplan.procedures.work`): XLA's count of one
+    firm's response × n, plus the logarithms each firm takes of its n prices."""
+    from ..economies.technology import generic_coefficients
+
+    if isinstance(economy.firms, FirmTechnology):
+        return firms_flops(economy, firm_coefficients, goods_prices, goods_prices) + economy.n**2
+
+    def one(tech, p):
+        x, _ = generic_coefficients(tech, jnp.concatenate([jnp.ones((1,), p.dtype), p]), 1)
+        return x[0], x[1:]
+
+    return firms_flops(economy, one, goods_prices)
+
+
 def _firm_work(economy: ProductionEconomy) -> int:
     """Firms' responses per round: one closed form per firm, or the inner solver's iterations."""
     from ..economies.technology import SUPPLY_ITERATIONS
@@ -172,7 +188,9 @@ def reported_start_price(economy: ProductionEconomy) -> tuple[Array, Messages]:
         return jnp.all(a0 + t * jnp.sum(inputs, axis=1) <= t)
 
     t, rounds = first_covering_price(probe, dtype)
-    return t, rounds * Messages.of(jnp.zeros((n,), dtype), jnp.zeros((n, 1 + n), dtype), firm_work=_firm_work(economy))
+    firms = _firms_flops(economy, jnp.zeros((n, n), dtype))
+    return t, rounds * Messages.of(jnp.zeros((n,), dtype), jnp.zeros((n, 1 + n), dtype), firm_work=_firm_work(economy),
+                                   centre_flops=2 * n * n, firm_flops=firms)  # the centre checks every cost
 
 
 def _leontief(matrix: Array, a0: Array, consumption) -> tuple[Array, Array, Array]:
@@ -248,7 +266,11 @@ class Malinvaud(Procedure):
             resource_use=resource_use,
             intermediate_use=intermediate_use,
         )
-        return new_prices, plan, failed, Messages.of(prices, (a0, inputs), solves=2, firm_work=work)
+        # centre: I − A (n²), one factorisation and two pairs of substitutions (prices, outputs), consumption
+        # demand (10n) and the plan's input flows (n²); firms: their cost-minimising coefficients
+        centre = lu_flops(n) + triangular_flops(n, 2) + 2 * n * n + 10 * n
+        return new_prices, plan, failed, Messages.of(prices, (a0, inputs), solves=2, firm_work=work, centre_flops=centre,
+                                                     firm_flops=_firms_flops(economy, message))
 
     def init(self, economy: ProductionEconomy) -> tuple[MalinvaudState, Messages]:
         if self.initial_prices is None:

@@ -68,6 +68,7 @@ from .._linalg import solve
 from ..solvers.lp import OPTIMAL, linprog
 from ..economies.production import FirmTechnology, Plan, ProductionEconomy, consumer_demand, is_cobb_douglas, welfare, welfare_index
 from .arrow_hurwicz import supply_function
+from .work import agent_flops, simplex_flops, solve_flops
 from .base import Messages, Observation, Procedure, decreasing_returns_violation
 
 __all__ = ["MalinvaudMemory", "MalinvaudMemoryCentred", "master_resource_prices"]
@@ -85,6 +86,11 @@ CAP_NEWTON = 8
 
 #: Raises of 64 in log price that `capped_supply` may take to leave prices at which demand overflows.
 CAP_LIFTS = 12
+
+
+def _capped_answer(tech, index, prices, caps, *, supply, sweeps: int):
+    """`capped_supply` with the firm's own arguments first (for `agent_flops`, whose static keywords key its cache)."""
+    return capped_supply(supply, tech, index, prices, caps, sweeps)
 
 
 def capped_supply(supply, tech, index, prices, caps, sweeps: int = 2):
@@ -273,7 +279,8 @@ def master(economy: ProductionEconomy, props: Proposals, start: Array, mus: Arra
     return lam, plan, _objective(economy, net), p, s
 
 
-def master_resource_prices(economy: ProductionEconomy, props: Proposals, goods_prices: Array, columns=None):
+def master_resource_prices(economy: ProductionEconomy, props: Proposals, goods_prices: Array, columns=None,
+                           with_flops: bool = False):
     """The master's optimal resource prices given its goods prices: (s, solved).
 
     The master's goods prices are unique, p = ∇φ(c*) at its (unique) optimal consumption. Its resource prices
@@ -293,6 +300,9 @@ def master_resource_prices(economy: ProductionEconomy, props: Proposals, goods_p
     cost = jnp.concatenate([economy.endowments, jnp.ones(n, dtype), jnp.zeros(cols, dtype)])
     sol = linprog(cost, rows, A.T @ goods_prices)
     ok = sol.status == OPTIMAL
+    if with_flops:  # building the LP and its simplex pivots (`jplan.procedures.work`)
+        r, c = rows.shape
+        return jnp.where(ok, sol.x[:m], jnp.nan), ok, r * c + 2.0 * n * cols + simplex_flops(r, c, sol.iterations)
     return jnp.where(ok, sol.x[:m], jnp.nan), ok
 
 
@@ -352,9 +362,22 @@ class MalinvaudMemory(Procedure):
 
     def _announce(self, economy: ProductionEconomy, props: Proposals, p: Array, s: Array, columns):
         """The prices the centre announces from the master it solved (barrier estimates p, s): Malinvaud's rule,
-        the master's optimal shadow prices (p is unique; s from `master_resource_prices`). Returns (p, s, ok)."""
-        s, ok = master_resource_prices(economy, props, p, columns)
-        return p, s, ok
+        the master's optimal shadow prices (p is unique; s from `master_resource_prices`). Returns (p, s, ok,
+        the flops of finding them)."""
+        s, ok, flops = master_resource_prices(economy, props, p, columns, with_flops=True)
+        return p, s, ok, flops
+
+    def _master_flops(self, economy: ProductionEconomy) -> float:
+        """The centre's flops of one master solve (`jplan.procedures.work`): `barrier_levels` × `newton_steps`
+        damped Newton steps on n·T weights with r = 2n + m constraint rows, each: the products with the
+        constraint matrix and the gradient (≈ 12·r·nT), the low-rank system W = U D⁻¹ Uᵀ (2r²·nT), M W (2r³)
+        and its solve (2r³/3 + 2r²), the objective's Hessian (n² + 10n), and `BACKTRACKS` trial values
+        (2·r·nT + 10r each)."""
+        n, m = economy.n, economy.m
+        cols, r = n * self.memory, 2 * n + m
+        newton = (12 * r * cols + 2 * r * r * cols + 2 * r**3 + solve_flops(r) + n * n + 10 * n
+                  + BACKTRACKS * (2 * r * cols + 10 * r))
+        return float(self.barrier_levels * self.newton_steps * newton)
 
     def _mus(self, economy: ProductionEconomy, props: Proposals, gap: Array) -> Array:
         """The barrier weights: tenfold steps from `barrier_start`·Σw, but not below the weight at which the
@@ -376,8 +399,19 @@ class MalinvaudMemory(Procedure):
             work = work * (1 + (1 + economy.m) * CAP_NEWTON + self.cap_sweeps * economy.m * CAP_BISECTIONS)
         else:  # the unbounded answers (for comparison: the first steps are wasted, see the module docstring)
             q, r, v, _ = jax.vmap(supply)(economy.firms, jnp.arange(economy.n), jnp.broadcast_to(prices, (economy.n, prices.shape[0])))
-        msgs = Messages.of((p, s), (q, v, r), firm_work=work)
+        msgs = Messages.of((p, s), (q, v, r), firm_work=work, firm_flops=self._firms_flops(economy, supply, prices))
         return (q, v, r), msgs
+
+    def _firms_flops(self, economy: ProductionEconomy, supply, prices: Array):
+        """XLA's count of one firm's (capped) answer × n (`jplan.procedures.work`)."""
+        n = economy.n
+        message = jnp.broadcast_to(prices, (n, prices.shape[0]))
+        if self.bounded:
+            caps = jnp.broadcast_to(economy.endowments, (n, economy.m))
+            flops = agent_flops(_capped_answer, economy.firms, jnp.arange(n), message, caps, supply=supply,
+                                sweeps=self.cap_sweeps)
+            return jnp.asarray(n * flops, prices.dtype)
+        return jnp.asarray(n * agent_flops(supply, economy.firms, jnp.arange(n), message), prices.dtype)
 
     def init(self, economy: ProductionEconomy) -> tuple[MemoryState, Messages]:
         n, m, T = economy.n, economy.m, self.memory
@@ -397,11 +431,13 @@ class MalinvaudMemory(Procedure):
         columns = _columns(economy, props)
         gap0 = bound - _objective(economy, columns[0] @ lam0.reshape(-1))
         lam, plan, value, p, s = master(economy, props, lam0, self._mus(economy, props, gap0), self.newton_steps, columns)
-        p, s, priced = self._announce(economy, props, p, s, columns)
+        p, s, priced, price_flops = self._announce(economy, props, p, s, columns)
         start_ok = jnp.all(x > 0) & jnp.isfinite(value) & priced
         value = jnp.where(start_ok, value, jnp.nan)
         state = MemoryState(props, lam, p, s, plan, value, bound)
-        return state, msgs
+        # the opening weights (one solve of order n) and the first master
+        centre = solve_flops(n) + self._master_flops(economy) + price_flops
+        return state, msgs + Messages.of((), (), centre_flops=centre)
 
     def step(self, economy: ProductionEconomy, state: MemoryState) -> tuple[MemoryState, Messages]:
         n, T = economy.n, self.memory
@@ -430,8 +466,13 @@ class MalinvaudMemory(Procedure):
         )
         mus = self._mus(economy, props, bound - state.value)
         lam, plan, value, p, s = master(economy, props, (base + eps * new).reshape(n, T), mus, self.newton_steps, (A, B, E))
-        p, s, priced = self._announce(economy, props, p, s, (A, B, E))
+        p, s, priced, price_flops = self._announce(economy, props, p, s, (A, B, E))
         solved = jnp.isfinite(value) & priced
+        # centre: the Lagrangian bound (≈ 2n(n + m) + 10n), the new columns and start (≈ 8(2n + m)·nT), the
+        # master and its announced prices
+        cols = n * T
+        msgs = msgs + Messages.of((), (), centre_flops=2 * n * (n + economy.m) + 10 * n + 8 * (2 * n + economy.m) * cols
+                                  + self._master_flops(economy) + price_flops)
         # the centre announces the new master's prices; it keeps the best plan it has found (the master's
         # optimum never falls in exact arithmetic; this guards against the solver's ~1e-9 error and against
         # a replaced proposal that carried weight)
@@ -481,4 +522,4 @@ class MalinvaudMemoryCentred(MalinvaudMemory):
     centring: Array = eqx.field(default_factory=lambda: jnp.asarray(0.1), converter=jnp.asarray)
 
     def _announce(self, economy, props, p, s, columns):
-        return p, s, jnp.asarray(True)
+        return p, s, jnp.asarray(True), 0.0

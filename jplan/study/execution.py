@@ -80,6 +80,7 @@ def _make_chunk_fn(procedure, steps: int, n_devices: int) -> Callable:
         return dict(
             gap=tr.gap, welfare=tr.welfare, infeasibility=tr.infeasibility,
             messages_down=tr.messages_down, messages_up=tr.messages_up, solves=tr.solves, firm_work=tr.firm_work,
+            centre_flops=tr.centre_flops, firm_flops=tr.firm_flops,
             status=tr.status, steps=tr.steps, residual=tr.residual[-1], **plan,
         )
 

@@ -13,7 +13,8 @@ Definitions used throughout (also written into report.md):
 - floats to a tolerance: all floats exchanged, opening rounds included, until the gap stays below it.
 - time to a tolerance: median iterations to it × the measured wall time per economy-step (batched,
   compile excluded, opening rounds amortised over the step budget); from timings.json, machine-dependent.
-- work per step: the centre's linear solves / the firms' responses computed (Lustosa's criterion 2).
+- work per step: the centre's linear solves / the firms' responses computed (Lustosa's criterion 2), and
+  the same work in one unit, floating-point operations of the centre / of the firms (`jplan.procedures.work`).
 - failed: share of runs whose procedure could not form a start or a step (e.g. no cost-covering start
   price for Malinvaud, a start below subsistence for Heal); they count as not reaching any tolerance.
 - per-step rates (floats, work) are medians over the runs that took at least one step.
@@ -47,7 +48,10 @@ procedure's own tolerance. *feas.* / *mono.*: share feasible at every iterate / 
 gap stays ≤ tol (share of runs that got there). *floats→1e-4*: all floats exchanged until then, opening
 rounds included. *ms→1e-4*: it→1e-4 × µs/econ-step. *floats/step*: down/up per step under the seed's
 conventions (a broadcast counts once; Arrow–Hurwicz's centre hears anonymous totals). *work/step c/f*:
-the centre's linear solves / the firms' responses computed per step (Lustosa's criterion 2).
+the centre's linear solves / the firms' responses computed per step (Lustosa's criterion 2). *flops/step
+c/f*: the same work in one unit, the centre's / the firms' floating-point operations per step (closed-form
+counts of the centre's algorithm; XLA's cost analysis of one firm's response × the firms;
+`jplan.procedures.work`).
 *µs/econ-step*: wall time per economy per step, batched, compile excluded (machine-dependent, from
 timings.json). Per-step rates are medians over runs that took at least one step."""
 
@@ -59,7 +63,7 @@ def _fmt(x, spec=".2e") -> str:
 def _table(summary: dict, timings: dict) -> str:
     header = ["scenario", "procedure", "runs", "failed", "conv.", "feas.", "mono.", "gap@5", "gap@10", "gap@50",
               "final gap", "it→1e-2", "it→1e-4", "it→1e-6", "floats→1e-4", "ms→1e-4", "floats/step ↓/↑",
-              "work/step c/f", "µs/econ-step"]
+              "work/step c/f", "flops/step c/f", "µs/econ-step"]
     rows = []
     for sc, procs in summary["scenarios"].items():
         for p, s in procs.items():
@@ -81,6 +85,7 @@ def _table(summary: dict, timings: dict) -> str:
                 it("1e-2"), it("1e-4"), it("1e-6"), _fmt(r["1e-4"]["messages_median"], ".3g"), _fmt(ms, ".2g"),
                 f"{_fmt(mps['down'], '.0f')}/{_fmt(mps['up'], '.0f')}",
                 f"{_fmt(s['solves_per_step'], '.0f')}/{_fmt(s['firm_work_per_step'], '.0f')}",
+                f"{_fmt(s['centre_flops_per_step'], '.2g')}/{_fmt(s['firm_flops_per_step'], '.2g')}",
                 _fmt(us, ".2f"),
             ])
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]

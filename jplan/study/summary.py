@@ -58,6 +58,8 @@ def summarize(rec: dict) -> dict:
         opening_messages=median(down[:, 0] + up[:, 0]),
         solves_per_step=per_step(rec["solves"][ok]),
         firm_work_per_step=per_step(rec["firm_work"][ok]),
+        centre_flops_per_step=per_step(rec["centre_flops"][ok]),
+        firm_flops_per_step=per_step(rec["firm_flops"][ok]),
         opening_firm_work=median(rec["firm_work"][ok][:, 0]),
         gap_after={str(k): (median(gap[:, k]) if gap.shape[1] > k else None) for k in EARLY},
     )

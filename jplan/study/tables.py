@@ -32,10 +32,13 @@ Schema of `runs.parquet` (NaN where a number does not exist; see the README's *S
     feasible_every_iterate, monotone  bool  as in the table
     iterations_to_1e-2, _1e-4, _1e-6  float first iteration from which the gap stays ≤ tol (NaN: never)
     floats_to_1e-2, _1e-4, _1e-6      float floats exchanged until then, opening rounds included
+    centre_flops_per_step, firm_flops_per_step
+                                   float    the centre's and the firms' floating-point operations per step,
+                                            the run's mean over its steps (`jplan.procedures.work`)
     optimal_welfare, final_welfare float    U* and U at the last iterate
 
 `series.parquet`: scenario, procedure, economy, iteration, gap, welfare, infeasibility, messages_down,
-messages_up, solves, firm_work — only the iterations a run was active (0 to its last step).
+messages_up, solves, firm_work, centre_flops, firm_flops — only the iterations a run was active (0 to its last step).
 """
 
 from __future__ import annotations
@@ -53,7 +56,8 @@ from .storage import ECONOMY_COLUMNS, record_fields, save_arrays
 __all__ = ["runs_table", "series_table", "write_tables", "write_traces", "load", "TABLES"]
 
 TABLES = ("runs", "series")
-_SERIES = ("gap", "welfare", "infeasibility", "messages_down", "messages_up", "solves", "firm_work")
+_SERIES = ("gap", "welfare", "infeasibility", "messages_down", "messages_up", "solves", "firm_work", "centre_flops",
+           "firm_flops")
 
 
 def runs_table(config, records: dict) -> dict:
@@ -89,6 +93,10 @@ def runs_table(config, records: dict) -> dict:
                 hit = np.isfinite(it)
                 row[f"iterations_to_{tolerance_label(tol)}"] = it
                 row[f"floats_to_{tolerance_label(tol)}"] = np.where(hit, total[np.arange(k), np.where(hit, it, 0).astype(int)], np.nan)
+            steps = rec["steps"]
+            taken = np.maximum(steps, 1)
+            for side in ("centre", "firm"):  # the run's own mean over the steps it took (NaN: none taken)
+                row[f"{side}_flops_per_step"] = np.where(steps > 0, rec[f"{side}_flops"][:, 1:].sum(axis=1) / taken, np.nan)
             row["optimal_welfare"] = rec["optimal_welfare"]
             row["final_welfare"] = welfare[:, -1]
             for key, value in row.items():
