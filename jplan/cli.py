@@ -253,6 +253,69 @@ def cmd_solve(args) -> int:
     return 0 if result.status == "converged" else 1
 
 
+def cmd_examples(args) -> int:
+    """Copy the bundled example files (economies, tables, Cockshott's toy plan, scripts) into a folder, so
+    the README's commands run from a normal install as from a clone."""
+    import shutil
+    from importlib import resources
+
+    try:
+        source = resources.files("jplan.examples")
+    except ModuleNotFoundError:
+        raise JplanInputError("this jplan install has no bundled examples (reinstall it: python3 -m pip install .)") from None
+    names = sorted(p.name for p in source.iterdir() if p.name not in ("__init__.py", "__pycache__"))
+    if args.list:
+        print("\n".join(names))
+        return 0
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise JplanInputError(f"{out}: exists and is not a folder")
+    clashes = [n for n in names if (out / n).exists()]
+    if clashes:
+        raise JplanInputError(f"{out / clashes[0]}: exists; choose another --out (nothing was copied)")
+    out.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        with resources.as_file(source / name) as path:
+            (shutil.copytree if path.is_dir() else shutil.copyfile)(path, out / name)
+    print(f"copied {len(names)} examples to {out}", file=sys.stderr)
+    return 0
+
+
+def _sample_other_kind(args) -> int:
+    """`jplan sample --kind divisions|multiyear`: a random block-angular economy (`sample_divisions`) or a
+    multi-year plan (`sample_multiyear`), written as the kind's file."""
+    import jax
+
+    from ._files import atomic_write_text
+    from .study.config import LIMITS
+
+    if not 0 <= args.seed <= LIMITS["seed"]:
+        raise JplanInputError(f"--seed must be between 0 and {LIMITS['seed']}")
+    out = _output_path(args.out) if args.out else None
+    key = jax.random.PRNGKey(args.seed)
+    if args.kind == "divisions":
+        from .economies.divisions import dumps_divisions, sample_divisions
+
+        sizes = (args.divisions, args.activities, args.shared, args.private)
+        for flag, value, key_ in zip(("--divisions", "--activities", "--shared", "--private"), sizes,
+                                     ("divisions", "activities", "shared", "private")):
+            if not 1 <= value <= LIMITS[key_]:
+                raise JplanInputError(f"{flag} must be between 1 and {LIMITS[key_]}, got {value}")
+        text = dumps_divisions(jax.jit(lambda k: sample_divisions(k, *sizes))(key))
+    else:
+        from .economies.multiyear import dumps_multiyear, sample_multiyear
+
+        if not (1 <= args.n <= 50 and 1 <= args.years <= 50):
+            raise JplanInputError(f"--n (goods) and --years must be between 1 and 50, got {args.n} and {args.years}")
+        text = dumps_multiyear(sample_multiyear(key, args.n, args.years))
+    if out:
+        atomic_write_text(out, text)
+        print(f"wrote {out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_sample(args) -> int:
     import jax
 
@@ -260,6 +323,9 @@ def cmd_sample(args) -> int:
     from .economies.sampling import _range, check_options
 
     from .study.config import LIMITS
+
+    if args.kind != "production":
+        return _sample_other_kind(args)
 
     if not (1 <= args.n <= LIMITS["n"] and 1 <= args.m <= LIMITS["m"]):
         raise JplanInputError(f"--n must be between 1 and {LIMITS['n']} and --m between 1 and {LIMITS['m']}")
@@ -558,6 +624,25 @@ def cmd_multiyear(args) -> int:
 
 
 # -- parser ------------------------------------------------------------------------------------------
+class _ProcedureNames:
+    """The registered procedures as argparse `choices`, read only when a command needs them: building the
+    parser (and so `jplan --version` and `jplan --help`) imports no JAX."""
+
+    @staticmethod
+    def _names() -> list[str]:
+        from .procedures import PROCEDURES
+        from .procedures.registry import load_plugins
+
+        load_plugins()
+        return list(PROCEDURES)
+
+    def __contains__(self, name) -> bool:
+        return name in self._names()
+
+    def __iter__(self):
+        return iter(self._names())
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with the error contract: one line on stderr, exit 2 (no usage block)."""
 
@@ -577,6 +662,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="on an error raised by a procedure plugin, also print its traceback")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    p = sub.add_parser("examples", help="copy the bundled example files into a folder")
+    p.add_argument("--out", default="jplan-examples", help="folder to copy them into (default: jplan-examples)")
+    p.add_argument("--list", action="store_true", help="only list them")
+    p.set_defaults(func=cmd_examples)
+
     p = sub.add_parser("optimum", help="the exact centralised optimum of an economy file")
     p.add_argument("file", help="economy TOML file")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -584,12 +674,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("solve", help="run a planning procedure on an economy file")
     p.add_argument("file", help="economy TOML file")
-    from .procedures import PROCEDURES
-    from .procedures.registry import load_plugins
-
-    load_plugins()
-
-    p.add_argument("--procedure", required=True, choices=list(PROCEDURES))
+    p.add_argument("--procedure", required=True, choices=_ProcedureNames(), metavar="NAME",
+                   help="the procedure: %(choices)s")
     p.add_argument("--steps", type=int, default=None, help="step limit (default: per procedure)")
     p.add_argument("--step-size", type=float, default=None, help="initial step size (AH, Heal)")
     p.add_argument("--rule", default=None, help="Arrow–Hurwicz price rule: adaptive, multiplicative, additive")
@@ -599,6 +685,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("sample", help="write a random economy as TOML")
+    p.add_argument("--kind", choices=["production", "divisions", "multiyear"], default="production",
+                   help="economy kind (default production; divisions: a block-angular economy; multiyear: a plan over years)")
     p.add_argument("--n", type=int, default=5, help="number of goods (default 5)")
     p.add_argument("--m", type=int, default=2, help="number of resources (default 2)")
     p.add_argument("--rho", default="0.9", help="returns to scale, a number or LOW:HIGH (default 0.9)")
@@ -612,6 +700,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Stone-Geary subsistence as a fraction (or LOW:HIGH) of a feasible plan's consumption (default 0.5)")
     p.add_argument("--setup", default=None,
                    help="set-up cost per firm as a fraction (or LOW:HIGH, at most 0.5) of its input aggregate in a feasible plan")
+    p.add_argument("--divisions", type=int, default=4, help="--kind divisions: divisions N (default 4)")
+    p.add_argument("--activities", type=int, default=3, help="--kind divisions: activities per division (default 3)")
+    p.add_argument("--shared", type=int, default=2, help="--kind divisions: shared resources m0 (default 2)")
+    p.add_argument("--private", type=int, default=2, help="--kind divisions: private constraints per division (default 2)")
+    p.add_argument("--years", type=int, default=5, help="--kind multiyear: plan years T (default 5)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="file to write (default: stdout)")
     p.set_defaults(func=cmd_sample)

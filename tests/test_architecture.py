@@ -12,6 +12,8 @@ PACKAGE = Path(jplan.__file__).resolve().parent
 def _modules() -> dict[str, Path]:
     mods = {}
     for path in PACKAGE.rglob("*.py"):
+        if path.relative_to(PACKAGE).parts[0] in ("configs", "examples"):  # data packages of an installed copy
+            continue
         parts = ("jplan",) + path.relative_to(PACKAGE).with_suffix("").parts
         name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
         mods[name] = path
@@ -110,4 +112,35 @@ def test_every_subpackage_ships_in_the_wheel():
 
     listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {".".join(("jplan",) + p.parent.relative_to(PACKAGE).parts) for p in PACKAGE.rglob("__init__.py")}
+    found |= {"jplan.configs", "jplan.examples"}
     assert found <= listed, sorted(found - listed)
+
+
+#: The layers, lowest first: a module may import its own layer and the layers below it, never above.
+LAYERS = [
+    ("numerics and shared helpers", ("jplan.errors", "jplan._x64", "jplan._json", "jplan._files", "jplan._linalg",
+                                     "jplan._simplex", "jplan._batching", "jplan._plotting")),
+    ("economies", ("jplan.economies",)),
+    ("solvers", ("jplan.solvers",)),
+    ("procedures", ("jplan.procedures",)),
+    ("Rudra, multi-year plans, sensitivity", ("jplan.rudra", "jplan.multiyear", "jplan.sensitivity")),
+    ("studies", ("jplan.study",)),
+    ("command line and the top-level namespace", ("jplan.cli", "jplan.__main__", "jplan")),
+]
+
+
+def layer(module: str) -> int:
+    best = None
+    for i, (_, prefixes) in enumerate(LAYERS):
+        for p in prefixes:
+            if module == p or module.startswith(p + "."):
+                if best is None or len(p) > best[1]:
+                    best = (i, len(p))
+    assert best is not None, f"{module}: in no layer (add it to LAYERS and docs/architecture.md)"
+    return best[0]
+
+
+def test_layers_point_one_way():
+    graph = import_graph()
+    upward = [(m, d) for m, deps in graph.items() for d in deps if layer(d) > layer(m)]
+    assert upward == [], upward

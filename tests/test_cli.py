@@ -108,3 +108,22 @@ def test_json_output_parses_when_welfare_is_not_finite(tmp_path, capsys):
         doc = json.loads(out)  # parses: no NaN or Infinity tokens
         assert "NaN" not in out and "Infinity" not in out
         assert doc["welfare"] is None or isinstance(doc["welfare"], float)
+
+
+def test_version_and_help_import_no_jax():
+    """Issue 29: `jplan --version` and `--help` imported JAX (3.5 s of CPU). The package's names load on first
+    use and the parser reads the procedure registry only when a command needs it."""
+    code = ("import sys, io, contextlib\n"
+            "from jplan.cli import main\n"
+            "for argv in (['--help'], ['--version'], ['solve', '--help'], ['study', '--help'], ['rudra', '--help']):\n"
+            "    try:\n"
+            "        with contextlib.redirect_stdout(io.StringIO()): main(argv)\n"
+            "    except SystemExit: pass\n"
+            "assert 'jax' not in sys.modules, sorted(m for m in sys.modules if m.startswith('jax'))[:3]\n"
+            "import jplan\n"
+            "assert jplan.optimum.__name__ == 'optimum' and 'jax' in sys.modules\n")
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

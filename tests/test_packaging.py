@@ -29,6 +29,9 @@ def test_the_wheel_ships_configs_and_py_typed(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert "jplan/py.typed" in names
     assert {"jplan/configs/default.toml", "jplan/configs/full.toml"} <= set(names)
+    # the examples the README's commands use (issue 29: they needed a clone)
+    assert {"jplan/examples/rudra_full.toml", "jplan/examples/cockshott_toy/flows.csv",
+            "jplan/examples/divisions_trick.toml", "jplan/examples/table_three_sectors.csv"} <= set(names)
     assert "jplan/solvers/production.py" in names and not any(n.startswith("jplan/optimum/") for n in names)
     assert wheel.name.startswith(f"jplan-{jplan.__version__}-")
 
@@ -62,6 +65,11 @@ def test_the_installed_command_works_outside_the_repository(wheel, tmp_path):
     sample = subprocess.run(cli + ["sample", "--n", "3", "--m", "1", "--rho", "1.0"], cwd=work, env=env,
                             capture_output=True, text=True)
     assert sample.returncode == 0 and 'kind = "production"' in sample.stdout, sample.stderr
+    copied = subprocess.run(cli + ["examples", "--out", "ex"], cwd=work, env=env, capture_output=True, text=True)
+    assert copied.returncode == 0, copied.stderr
+    central = subprocess.run(cli + ["rudra", "central", "ex/rudra_full.toml", "--json"], cwd=work, env=env,
+                             capture_output=True, text=True)
+    assert central.returncode == 0 and '"lambda"' in central.stdout, central.stderr[-500:]
 
 
 def test_an_installed_plugin_procedure_is_found_by_the_command(tmp_path):

@@ -474,10 +474,23 @@ def test_tidy_tables_load_into_pandas_and_agree_with_the_summary(tiny, tmp_path)
             if expected["iterations_median"] is not None:
                 assert it.median() == pytest.approx(expected["iterations_median"])
     series = load(out, "series")
-    assert len(series) == int((runs["steps"] + 1).sum())
-    last = series.sort_values("iteration").groupby(["scenario", "procedure", "economy"]).tail(1)
+    budgets = runs["procedure"].astype(str).map(lambda p: tiny.procedure(p).steps)
+    assert len(series) == int((budgets + 1).sum())  # every iteration of every run
+    last = series[~series["stopped"]].sort_values("iteration").groupby(["scenario", "procedure", "economy"]).tail(1)
     merged = last.merge(runs, on=["scenario", "procedure", "economy"])
     np.testing.assert_array_equal(merged["iteration"], merged["steps"])
+    # issue 29: the median-gap curve computed the obvious way from `series` is the figure's curve
+    from jplan.procedures.base import OUT_OF_DOMAIN
+    from jplan.study.report import gap_quantiles
+    from jplan.study.storage import load_records
+
+    for (sc, p), group in series.groupby(["scenario", "procedure"]):
+        in_domain = runs[(runs.scenario == sc) & (runs.procedure == p) & (runs.status != "out_of_domain")].economy
+        rows = group[group.economy.isin(in_domain)]
+        naive = rows.groupby("iteration")["gap"].median().to_numpy()
+        rec = load_records(tiny, out, sc, p)
+        figure = gap_quantiles(rec["gap"][rec["status"] != OUT_OF_DOMAIN])[1]
+        np.testing.assert_allclose(np.maximum(naive, 1e-16), figure, rtol=1e-12)
     # and without jplan: plain pandas reads the same file
     assert pd.read_parquet(out / "runs.parquet").shape == runs.shape
     # the README documents exactly these columns

@@ -334,7 +334,7 @@ def sample_divisions(key: jax.Array, divisions: int, activities: int, shared: in
     D = jnp.where(present | first, D, 0.0)
     A = jax.random.uniform(ka, (N, p, a), dtype, 0.2, 1.0)
     b = jax.random.uniform(kb, (N, p), dtype, 5.0, 15.0)
-    from ..solvers.lp import linprog
+    from .._simplex import linprog
 
     def own_optimum(cj, Aj, bj):  # max c_jᵀx s.t. A_j x ≤ b_j, x ≥ 0 (bounded: A_j > 0)
         sol = linprog(jnp.concatenate([-cj, jnp.zeros(p, dtype)]), jnp.concatenate([Aj, jnp.eye(p, dtype=dtype)], axis=1), bj)

@@ -5,6 +5,7 @@ profit-maximising plan at prices, closed form for the built-in technologies) and
 marginal productivities at an allocation); the centre's consumption is `jplan.economies.consumer_demand`.
 """
 
+from .accelerated_dual import AcceleratedDual
 from .arrow_hurwicz import ArrowHurwicz, ArrowHurwiczAdaptive, firm_supply
 from .base import (
     CONVERGED,
@@ -37,6 +38,7 @@ __all__ = [
     "sparse_heal",
     "SparseHealResult",
     "SparseHealState",
+    "AcceleratedDual",
     "ArrowHurwicz",
     "ArrowHurwiczAdaptive",
     "DantzigWolfe",

@@ -44,7 +44,7 @@ from jaxtyping import Array
 
 from .._linalg import solve
 from ..economies.production import ProductionEconomy, is_cobb_douglas
-from .closed_form import closed_form
+from .exact import closed_form
 from .status import BEST_KNOWN, INFEASIBLE, NUMERICAL_FAILURE, OPTIMAL, OPTIMUM_STATUS
 
 __all__ = [

@@ -40,7 +40,7 @@ from jaxtyping import Array
 
 from ..economies.production import Plan, ProductionEconomy, welfare
 from . import general
-from .closed_form import Optimum, closed_form
+from .exact import Optimum, closed_form
 from .status import BEST_KNOWN, INFEASIBLE, NUMERICAL_FAILURE, OPTIMAL, OPTIMUM_STATUS, optimum_status_name
 
 __all__ = ["Optimum", "optimum", "closed_form", "plan_start", "reference_function", "OPTIMUM_STATUS", "optimum_status_name"]

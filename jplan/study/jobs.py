@@ -107,12 +107,26 @@ def scenario_economies(config: StudyConfig, scenario: str | int):
 
 def economy_columns(economies) -> dict:
     """Per economy, the summaries of its parameters named in `storage.ECONOMY_COLUMNS` (NaN for block-angular
-    economies, whose production parameters do not exist)."""
+    economies, whose production parameters do not exist), and its families: technology ("cobb-douglas" or
+    "ces"), welfare ("log", "ces", "stone-geary"), returns regime ("decreasing": every ρ < 1 and no set-up
+    cost; "constant"; "increasing": every ρ ≥ 1 with some ρ > 1 or a set-up cost; "mixed"); block-angular
+    economies are "linear" with constant returns."""
     if isinstance(economies, DivisionsEconomy):
-        return {k: np.full(economies.resources.shape[0], np.nan) for k in ECONOMY_COLUMNS}
+        k = economies.resources.shape[0]
+        families = {"technology_family": np.full(k, "linear"), "welfare_family": np.full(k, "linear"),
+                    "returns_regime": np.full(k, "constant")}
+        return {c: families.get(c, np.full(k, np.nan)) for c in ECONOMY_COLUMNS}
     e = {k: np.asarray(v) for k, v in vars(economies).items() if k != "technology" and v is not None}
     beta = e["input_shares"]
+    sigma, rho, eta = e["elasticity"], e["returns_to_scale"], e["welfare_elasticity"].reshape(-1)
+    cobb_douglas = np.all(sigma == 1.0, axis=1)
+    regime = np.select([np.all(rho < 1, axis=1) & np.all(e["setup_cost"] == 0, axis=1), np.all(rho == 1, axis=1)
+                        & np.all(e["setup_cost"] == 0, axis=1), np.all(rho >= 1, axis=1)],
+                       ["decreasing", "constant", "increasing"], "mixed")
     return {
+        "technology_family": np.where(cobb_douglas, "cobb-douglas", "ces"),
+        "welfare_family": np.where(eta != 1.0, "ces", np.where(np.any(e["subsistence"] > 0, axis=1), "stone-geary", "log")),
+        "returns_regime": regime,
         "returns_to_scale_mean": e["returns_to_scale"].mean(axis=1),
         "returns_to_scale_min": e["returns_to_scale"].min(axis=1),
         "returns_to_scale_max": e["returns_to_scale"].max(axis=1),

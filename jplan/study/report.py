@@ -34,7 +34,7 @@ from ..procedures.base import OUT_OF_DOMAIN
 from .config import StudyConfig
 from .measures import EARLY, iterations_to
 
-__all__ = ["write_report", "LEGEND"]
+__all__ = ["write_report", "gap_quantiles", "LEGEND"]
 
 #: What the table's columns mean (written under the table in report.md; the README quotes it).
 LEGEND = """*gap*: the welfare distance to the reference optimum in log points of uniform consumption (above
@@ -98,6 +98,17 @@ def _per_step_us(timings: dict, scenario: str, procedure: str) -> float | None:
     return None if seconds is None else seconds * 1e6
 
 
+def gap_quantiles(gap: np.ndarray):
+    """(25%, median, 75%) of the gap at every iteration over the in-domain runs `gap` [runs, iterations] —
+    the curve and band of `gap_vs_iteration.png` (a stopped run's final gap is carried forward; runs that
+    failed at the start have none). None where no run has a gap."""
+    gap = np.maximum(gap, 1e-16)
+    gap = np.where(np.isfinite(gap), gap, np.nan)
+    if np.all(np.isnan(gap)):
+        return None
+    return np.nanquantile(gap, [0.25, 0.5, 0.75], axis=0)
+
+
 def _plots(config: StudyConfig, records: dict, out: Path) -> list[str]:
     import matplotlib
 
@@ -136,12 +147,10 @@ def _plots(config: StudyConfig, records: dict, out: Path) -> list[str]:
     fig, axes = grid("Gap to the reference optimum (median and 25–75% band over runs that started)")
     for ax, sc in zip(axes, config.scenarios):
         for p, runs in in_domain(sc):
-            gap = np.maximum(runs["gap"], 1e-16)
-            t = np.arange(gap.shape[1]) + 1
-            gap = np.where(np.isfinite(gap), gap, np.nan)  # runs that failed at the start have no gap
-            if np.all(np.isnan(gap)):
+            curve = gap_quantiles(runs["gap"])
+            if curve is None:
                 continue
-            lo, med, hi = np.nanquantile(gap, [0.25, 0.5, 0.75], axis=0)
+            t, (lo, med, hi) = np.arange(runs["gap"].shape[1]) + 1, curve
             ax.plot(t, med, label=p, **procedure_style(p))
             ax.fill_between(t, lo, hi, color=procedure_style(p)["color"], alpha=0.2)
         ax.set(xscale="log", yscale="log", xlabel="iteration + 1", ylabel="gap", title=f"{sc.name} ({sc.label})")

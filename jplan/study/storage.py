@@ -115,7 +115,8 @@ def chunk_done(path: Path, fields, *, study: str) -> bool:
 #: table reads them from there; nothing is sampled again after execution). NaN in block-angular scenarios.
 ECONOMY_COLUMNS = ("returns_to_scale_mean", "returns_to_scale_min", "returns_to_scale_max", "elasticity_mean",
                    "elasticity_min", "elasticity_max", "welfare_elasticity", "tfp_mean", "intermediate_share_mean",
-                   "density", "subsistence_mean", "setup_cost_mean")
+                   "density", "subsistence_mean", "setup_cost_mean", "technology_family", "welfare_family",
+                   "returns_regime")
 _COMMON_FIELDS = ("gap", "welfare", "infeasibility", "messages_down", "messages_up", "solves", "firm_work",
                   "centre_flops", "firm_flops", "status",
                   "steps", "residual", "optimal_welfare", "reference_status", "reference_refined",

@@ -37,8 +37,10 @@ Schema of `runs.parquet` (NaN where a number does not exist; see the README's *S
                                             the run's mean over its steps (`jplan.procedures.work`)
     optimal_welfare, final_welfare float    U* and U at the last iterate
 
-`series.parquet`: scenario, procedure, economy, iteration, gap, welfare, infeasibility, messages_down,
-messages_up, solves, firm_work, centre_flops, firm_flops — only the iterations a run was active (0 to its last step).
+`series.parquet`: scenario, procedure, economy, iteration, stopped, gap, welfare, infeasibility, messages_down,
+messages_up, solves, firm_work, centre_flops, firm_flops — every iteration 0 … step budget of every run; after
+a run stopped (`stopped` true) its final iterate is carried forward with zero messages and work, so
+per-iteration medians over `series` are over all runs (what the figures show), never over survivors only.
 """
 
 from __future__ import annotations
@@ -105,20 +107,23 @@ def runs_table(config, records: dict) -> dict:
 
 
 def series_table(config, records: dict) -> dict:
-    """The columns of `series.parquet`: every active iteration of every run."""
-    parts: dict[str, list] = {k: [] for k in ("scenario", "procedure", "economy", "iteration", *_SERIES)}
+    """The columns of `series.parquet`: every iteration of every run, 0 to the step budget. A run that
+    stopped (converged, diverged, failed) carries its final iterate forward with zero messages and work, as
+    the study's figures do, and `stopped` says so; a median over runs at an iteration is then over every
+    run, not over the survivors."""
+    parts: dict[str, list] = {k: [] for k in ("scenario", "procedure", "economy", "iteration", "stopped", *_SERIES)}
     for sc in config.scenarios:
         for p in sc.procedures:
             rec = records[(sc.name, p)]
             k, T = rec["gap"].shape
-            active = np.arange(T)[None, :] <= rec["steps"][:, None]
-            econ, it = np.nonzero(active)
+            econ, it = np.divmod(np.arange(k * T), T)
             parts["scenario"].append(np.full(econ.size, sc.name, dtype=object))
             parts["procedure"].append(np.full(econ.size, p, dtype=object))
             parts["economy"].append(econ)
             parts["iteration"].append(it)
+            parts["stopped"].append(it > rec["steps"][econ])
             for f in _SERIES:
-                parts[f].append(rec[f][econ, it])
+                parts[f].append(rec[f].reshape(-1))
     return {k: np.concatenate(v) if v else np.zeros(0) for k, v in parts.items()}
 
 
