@@ -387,6 +387,8 @@ def _parse_range(text: str, flag: str):
 
 
 def cmd_study(args) -> int:
+    if args.distributed:  # before anything creates an array (jplan's modules do at import)
+        _initialize_distributed(args)
     from .study import load_config, run_study
 
     part = None
@@ -396,9 +398,31 @@ def cmd_study(args) -> int:
             raise JplanInputError(f"--part: expected K/M with 1 <= K <= M (machine K of M), got {args.part!r}")
         part = (int(k), int(m))
     config = load_config(args.config or DEFAULT_STUDY)
-    run_study(config, out=args.out, fresh=args.fresh, progress=not args.quiet, echo=print, part=part,
+    import jax
+
+    echo = print if jax.process_index() == 0 else None
+    run_study(config, out=args.out, fresh=args.fresh, progress=not args.quiet and echo is not None, echo=echo, part=part,
               merge=tuple(args.merge or ()))
     return 0
+
+
+def _initialize_distributed(args) -> None:
+    """`jax.distributed.initialize`: from --coordinator/--num-processes/--process-id where given, else from the
+    cluster's environment (SLURM, Open MPI's mpirun, …: JAX detects them)."""
+    import jax
+
+    given = [args.coordinator, args.num_processes, args.process_id]
+    if any(v is not None for v in given) and not all(v is not None for v in given):
+        raise JplanInputError("--coordinator, --num-processes and --process-id go together (or give none: the cluster's "
+                              "environment, e.g. SLURM or mpirun, then says them)")
+    if args.num_processes is not None and not 0 <= args.process_id < args.num_processes:
+        raise JplanInputError(f"--process-id must be between 0 and --num-processes - 1, got {args.process_id}")
+    try:
+        jax.distributed.initialize(coordinator_address=args.coordinator, num_processes=args.num_processes,
+                                   process_id=args.process_id)
+    except (RuntimeError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise JplanInputError(f"--distributed: cannot join the JAX cluster ({first})") from None
 
 
 def cmd_sensitivity(args) -> int:
@@ -715,6 +739,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true", help="discard finished chunks instead of resuming")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--part", default=None, metavar="K/M", help="run only machine K's share of M (its own --out; no summary)")
+    p.add_argument("--distributed", action="store_true",
+                   help="one process of a multi-process study on JAX's runtime (jax.distributed; shared --out folder)")
+    p.add_argument("--coordinator", default=None, metavar="HOST:PORT", help="with --distributed: process 0's address")
+    p.add_argument("--num-processes", type=int, default=None, help="with --distributed: the number of processes")
+    p.add_argument("--process-id", type=int, default=None, help="with --distributed: this process's index (0 writes the summary)")
     p.add_argument("--merge", nargs="+", default=None, metavar="FOLDER", help="copy in the chunks of these parts' folders, then finish the study")
     p.set_defaults(func=cmd_study)
 

@@ -87,7 +87,9 @@ def _make_chunk_fn(procedure, steps: int, n_devices: int) -> Callable:
     batched = jax.vmap(one)
     if n_devices == 1:
         return jax.jit(batched)
-    mesh = jax.make_mesh((n_devices,), ("batch",), axis_types=(AxisType.Auto,))
+    # this process's own devices: in a multi-process study (`jax.distributed`) every process runs its own
+    # chunks, and no computation spans processes
+    mesh = jax.make_mesh((n_devices,), ("batch",), axis_types=(AxisType.Auto,), devices=jax.local_devices())
     # check_vma=False: initial carries built from hyperparameters are device-invariant constants
     sharded = jax.shard_map(batched, mesh=mesh, in_specs=P("batch"), out_specs=P("batch"), check_vma=False)
     batch_axis = NamedSharding(mesh, P("batch"))
@@ -206,7 +208,7 @@ def run_chunks(config: StudyConfig, out: Path, *, progress: bool = True, part: t
 def _run_job(config: StudyConfig, out: Path, si: int, spec, todo: list, bar) -> dict:
     """Run the missing chunks `todo` of one scenario × procedure; returns the seconds spent compiling, and
     the economy-steps run (economies × step budget, padding included) with the seconds they took."""
-    sc, pname, chunk, n_dev = config.scenarios[si], spec.name, config.chunk, jax.device_count()
+    sc, pname, chunk, n_dev = config.scenarios[si], spec.name, config.chunk, jax.local_device_count()
     compile_s, economy_steps, run_s = 0.0, 0, 0.0
     for c in todo:
         start = c * chunk

@@ -56,6 +56,11 @@ def run_study(config: StudyConfig, out: str | os.PathLike | None = None, *, fres
     if part is not None and merge:
         raise ConfigError("part and merge: a run either computes one part or merges the parts, not both")
     out = Path(out) if out is not None else Path("results") / config.name
+    if jax.process_count() > 1:
+        if part is not None or merge:
+            raise ConfigError("part and merge: a multi-process (jax.distributed) study shares its chunks by process "
+                              "index already; use them only without it")
+        return _run_distributed(config, out, fresh=fresh, progress=progress, echo=echo)
     sources = [Path(m) for m in merge]
     for source in sources:
         check_part(config, source, out)
@@ -65,14 +70,44 @@ def run_study(config: StudyConfig, out: str | os.PathLike | None = None, *, fres
         return _run_locked(config, out, progress, echo, part)
 
 
-def _run_locked(config, out, progress, echo, part=None) -> StudyResult:
+def _run_distributed(config: StudyConfig, out: Path, *, fresh: bool, progress: bool, echo) -> StudyResult:
+    """One process of a multi-process study on JAX's own runtime (`jax.distributed.initialize` was called):
+    process 0 checks, locks and prepares the folder (which every process must see: a shared file system);
+    every process runs its share of the chunks (chunk c belongs to process c mod P) on its own devices;
+    once all have finished, process 0 refines the references and writes the tables, the summary and the
+    report, exactly as a single process would from the same chunks. The other processes then read the
+    summary. Barriers are `multihost_utils.sync_global_devices`."""
+    from jax.experimental import multihost_utils
+
+    index, count = jax.process_index(), jax.process_count()
+    sync = lambda name: multihost_utils.sync_global_devices(f"jplan-study-{config.fingerprint()}-{name}")
+    if index == 0:
+        started = time.perf_counter()
+        with open_study(out, _marker(config), fresh):
+            sync("opened")
+            run_chunks(config, out, progress=progress, part=(1, count))
+            sync("chunks")
+            result = _run_locked(config, out, progress, echo, started=started)  # every chunk is there: refinement, outputs
+        sync("written")
+        return result
+    sync("opened")
+    run_chunks(config, out, progress=False, part=(index + 1, count))
+    sync("chunks")
+    sync("written")
+    import json
+
+    summary = json.loads((out / "summary.json").read_text())
+    return StudyResult(out=out, summary=summary, table="")
+
+
+def _run_locked(config, out, progress, echo, part=None, started: float | None = None) -> StudyResult:
     if echo:
         echo(
             f"jplan study '{config.name}': {len(config.scenarios)} scenario(s) x {config.batch} economies, "
             f"procedures {', '.join(p.name for p in config.procedures)}, on {jax.device_count()} "
             f"{jax.devices()[0].platform} device(s) -> {out}"
         )
-    t0, compiled0 = time.perf_counter(), compile_seconds()
+    t0, compiled0 = (time.perf_counter() if started is None else started), compile_seconds()
     timings = run_chunks(config, out, progress=progress, part=part)
     if part is not None:
         if echo:
