@@ -6,6 +6,7 @@ marginal productivities at an allocation); the centre's consumption is `jplan.ec
 """
 
 from .accelerated_dual import AcceleratedDual
+from .participatory import Participatory
 from .arrow_hurwicz import ArrowHurwicz, ArrowHurwiczAdaptive, firm_supply
 from .base import (
     CONVERGED,
@@ -39,6 +40,7 @@ __all__ = [
     "SparseHealResult",
     "SparseHealState",
     "AcceleratedDual",
+    "Participatory",
     "ArrowHurwicz",
     "ArrowHurwiczAdaptive",
     "DantzigWolfe",
