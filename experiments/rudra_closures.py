@@ -29,11 +29,6 @@ from jplan.rudra.full import calibrate_savings, central_calculation  # noqa: E40
 EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "examples", "rudra_full.toml")
 
 
-def with_closure(e, closure):
-    fields = {k: getattr(e, k) for k in e.__dataclass_fields__ if k != "closure"}
-    return type(e)(**fields, closure=closure)
-
-
 def summary(e, out):
     """Per economy: (converged, λ, π, ψ, lowest and highest direct-tax rate, balancing item, its share of λ)."""
     r = out.result
@@ -64,7 +59,7 @@ def main() -> None:
     print("| closure | economies | converged | λ | π | ψ | direct-tax rates | balancing item | its share of λ |")
     print("|---|---|---|---|---|---|---|---|---|")
     for closure in CLOSURES:
-        e = with_closure(example, closure)
+        e = example.with_closure(closure)
         s = {k: np.asarray(v) for k, v in eqx.filter_jit(lambda e: summary(e, central_calculation(e)))(e).items()}
         item = "d_N" if closure == "import-balance" else "S_g"
         print(f"| {closure} | worked example | {'yes' if s['converged'] else 'no'} ({int(s['rounds'])} rounds) | "
@@ -72,7 +67,7 @@ def main() -> None:
               f"{item} = {s['item']:.2f} | {100 * s['share']:.1f}% |")
         for label, source in ((f"{args.batch} random (n = N = 4)", drawn),
                               (f"the same, savings calibrated (×{np.median(factor):.2f} median)", calibrated)):
-            batch = with_closure(source, closure)
+            batch = source.with_closure(closure)
             b = {k: np.asarray(v) for k, v in
                  eqx.filter_jit(jax.vmap(lambda e: summary(e, central_calculation(e))))(batch).items()}
             ok = b["converged"]

@@ -172,18 +172,13 @@ def test_identities_hold_on_the_worked_example(example):
     assert all(float(np.max(np.abs(v))) <= 1e-9 for k, v in balance_residuals(example, out.result).items() if k != "commodity_balances")
 
 
-def _closed(e, closure):
-    fields = {k: getattr(e, k) for k in e.__dataclass_fields__ if k != "closure"}
-    return type(e)(**fields, closure=closure)
-
-
 @pytest.mark.parametrize("closure", CLOSURES)
 def test_step_8_closures_on_the_worked_example(example, closure):
     """Both readings of step 8 on the worked example: converged, the identities to 1e-9 from the published
     structures, every tax instrument in its range, the per-round record consistent with the result, the
     step-8 LP's value equal to HiGHS's; under the default closure the balancing item d_N contributes under
     10% of λ (the example's savings rates are consistent with its plan)."""
-    e = _closed(example, closure)
+    e = example.with_closure(closure)
     out = calculate(e, 30)
     assert full_status_name(out.status) == "converged"
     r, inc = out.result, out.result.incomes

@@ -108,6 +108,13 @@ class RudraFullEconomy(eqx.Module):
     max_direct_tax_rate: Float[Array, ""]
     closure: str = eqx.field(static=True, default="import-balance")
 
+    def with_closure(self, closure: str) -> "RudraFullEconomy":
+        """The same economy under another step-8 closure (a static field: `eqx.tree_at` cannot replace it)."""
+        if closure not in CLOSURES:
+            raise ValueError(f"closure: one of {', '.join(CLOSURES)}, got {closure!r}")
+        fields = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "closure"}
+        return type(self)(**fields, closure=closure)
+
     @property
     def n(self) -> int:
         """Number of commodities."""
