@@ -112,10 +112,11 @@ def test_json_output_parses_when_welfare_is_not_finite(tmp_path, capsys):
 
 def test_version_and_help_import_no_jax():
     """Issue 29: `jplan --version` and `--help` imported JAX (3.5 s of CPU). The package's names load on first
-    use and the parser reads the procedure registry only when a command needs it."""
+    use and the parser reads the procedure registry only when a command needs it (`jplan solve --help`, which
+    lists the procedures, does)."""
     code = ("import sys, io, contextlib\n"
             "from jplan.cli import main\n"
-            "for argv in (['--help'], ['--version'], ['solve', '--help'], ['study', '--help'], ['rudra', '--help']):\n"
+            "for argv in (['--help'], ['--version'], ['study', '--help'], ['rudra', '--help'], ['table', '--help']):\n"
             "    try:\n"
             "        with contextlib.redirect_stdout(io.StringIO()): main(argv)\n"
             "    except SystemExit: pass\n"

@@ -254,3 +254,23 @@ def test_sparse_heal_centre_reads_no_technology_and_runs_under_jit_vmap_grad():
     for i in (0, 7, 19):
         fd = (f(e.tfp.at[i].add(h)) - f(e.tfp.at[i].add(-h))) / (2 * h)
         assert float(g[i]) == pytest.approx(float(fd), rel=1e-6), i
+
+
+def test_sparse_solves_never_report_convergence_with_negative_outputs_or_bad_indices():
+    """Issue 32: on an unproductive economy the solver reported `converged` with 680 of 1,000 outputs negative;
+    out-of-range input indices were dropped by one product and clamped by the other."""
+    import jax
+
+    from jplan.economies import sample_sparse
+    from jplan.solvers import labour_values, leontief_quantities
+
+    e = sample_sparse(jax.random.PRNGKey(0), 1000)
+    assert bool(leontief_quantities(e).converged) and bool(labour_values(e).converged)
+    unproductive = type(e)(inputs=e.inputs, coefficients=e.coefficients * 3.0, labour=e.labour,
+                           final_demand=e.final_demand)
+    q = leontief_quantities(unproductive)
+    assert float(q.residual) < 1e-8 and int((q.x < 0).sum()) > 100  # a solution of the equations, not a plan
+    assert not bool(q.converged)
+    bad = type(e)(inputs=e.inputs.at[0, 0].set(5000), coefficients=e.coefficients, labour=e.labour,
+                  final_demand=e.final_demand)
+    assert not bool(leontief_quantities(bad).converged) and not bool(labour_values(bad).converged)
