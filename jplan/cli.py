@@ -627,9 +627,17 @@ def cmd_table_economy(args) -> int:
     from .economies.io import dumps_economy
     from .economies.table import calibrate_table, read_table
 
-    economy, labels = calibrate_table(read_table(args.file, labour_row=None), single_factor=args.single_factor)
-    text = f"# calibrated from {os.path.basename(args.file)} by `jplan table economy` (Cobb-Douglas, constant returns, log welfare):\n" \
-           "# its optimum replicates the table (consumption = final demand, outputs = gross output)\n" + dumps_economy(economy, labels)
+    economy, labels = calibrate_table(read_table(args.file, labour_row=None), single_factor=args.single_factor,
+                                      technology=args.technology, elasticity=args.elasticity, welfare=args.welfare,
+                                      welfare_elasticity=args.welfare_elasticity, subsistence=args.subsistence,
+                                      returns_to_scale=args.returns_to_scale)
+    tech = args.technology + ("" if args.elasticity is None or args.technology != "ces" else f" sigma={args.elasticity:g}")
+    wel = args.welfare + {"ces": f" eta={args.welfare_elasticity}", "stone-geary": f" subsistence={args.subsistence:g} of final demand"}.get(args.welfare, "")
+    returns = "constant returns" if args.returns_to_scale == 1 else f"returns to scale {args.returns_to_scale:g}"
+    claim = ("its optimum replicates the table (consumption = final demand, outputs = gross output)" if args.returns_to_scale == 1
+             else "returns below 1 (no pure profit in the table): its optimum does not replicate the table")
+    text = f"# calibrated from {os.path.basename(args.file)} by `jplan table economy` ({tech}, {returns}, {wel} welfare):\n" \
+           f"# {claim}\n" + dumps_economy(economy, labels)
     if args.out:
         atomic_write_text(args.out, text)
         print(f"wrote {args.out}: {economy.n} goods, {economy.m} resource(s) ({', '.join(labels.resources)})")
@@ -756,13 +764,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("table", help="input-output tables: summary")
     tsub = p.add_subparsers(dest="table_command", required=True, metavar="SUBCOMMAND")
     q = tsub.add_parser("summary", help="A's spectral radius, output multipliers and labour values of an IO table (CSV)")
-    q.add_argument("file", help="an input-output table in jplan's labelled CSV format (docs: Economies and file formats)")
+    q.add_argument("file", help="an input-output table in jplan's labelled CSV format (docs: Economies and file formats), or a shipped table's name (us-bea-2021-15)")
     q.add_argument("--labour-row", default=None, metavar="LABEL", help="the value-added row holding labour (default: labour, compensation, ...)")
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=cmd_table_summary)
     q = tsub.add_parser("economy", help="a production economy calibrated so that its optimum replicates the table")
-    q.add_argument("file", help="an input-output table in jplan's labelled CSV format")
+    q.add_argument("file", help="an input-output table in jplan's labelled CSV format, or a shipped table's name (us-bea-2021-15)")
     q.add_argument("--single-factor", action="store_true", help="merge the value-added rows into one primary resource")
+    q.add_argument("--technology", choices=("cobb-douglas", "ces"), default="cobb-douglas",
+                   help="the firms' family (default cobb-douglas; ces needs --elasticity)")
+    q.add_argument("--elasticity", type=float, default=None, metavar="S",
+                   help="the firms' elasticity of substitution for --technology ces (small S: near fixed coefficients)")
+    q.add_argument("--welfare", choices=("log", "ces", "stone-geary"), default="log", help="the welfare family (default log)")
+    q.add_argument("--welfare-elasticity", type=float, default=None, metavar="E", help="for --welfare ces")
+    q.add_argument("--subsistence", type=float, default=0.5, metavar="SHARE",
+                   help="for --welfare stone-geary: subsistence as a share of final demand (default 0.5)")
+    q.add_argument("--returns-to-scale", type=float, default=1.0, metavar="R",
+                   help="every firm's returns (default 1, which replicates the table; below 1 enters Arrow-Hurwicz's domain)")
     q.add_argument("--out", "-o", default=None, metavar="TOML", help="write the economy file here (default: print it)")
     q.set_defaults(func=cmd_table_economy)
 

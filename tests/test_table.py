@@ -152,3 +152,97 @@ def test_table_economy_command_writes_a_file_that_solves(tmp_path):
     assert res.returncode == 0, res.stderr
     rep = json.loads(res.stdout)
     np.testing.assert_allclose(rep["consumption"], [80.0, 365.0, 310.0], rtol=1e-9)
+
+
+# -- the shipped real table (issue 24, item 2) --------------------------------------------------------------
+
+US = "us-bea-2021-15"
+
+
+def test_the_us_table_is_beas_economy_of_2021():
+    """The shipped table keeps BEA's totals: gross output by industry sums to BEA's 40,575,547 $M, labour
+    compensation to 12,549,140 $M; it balances, is productive, and every sector's net final demand is > 0."""
+    from jplan.economies.table import BUILTIN_TABLES
+
+    assert US in BUILTIN_TABLES
+    t = read_table(US)
+    assert t.n == 15 and t.sectors[0].startswith("Agriculture") and t.sectors[-1] == "Government"
+    assert t.labour_row == "compensation of employees"
+    assert t.output.sum() == pytest.approx(40575547, abs=1)
+    assert t.labour.sum() == pytest.approx(12549140, abs=1)
+    assert np.all(t.output - t.flows.sum(axis=1) > 0)
+    rep = table_summary(t)
+    assert rep["productive"] and 0.3 < rep["spectral_radius"] < 0.5
+    # labour values add up: total labour = v · net output
+    assert float(np.dot(rep["labour_values"], t.final_demand.sum(axis=1))) == pytest.approx(float(t.labour.sum()), rel=1e-9)
+
+
+def test_the_us_table_is_what_its_build_script_makes_from_the_pypi_package(tmp_path):
+    """`experiments/build_us_table.py` rebuilds the shipped CSV byte for byte from quantecon-book-networks."""
+    pytest.importorskip("quantecon_book_networks")
+    out = tmp_path / "us.csv"
+    subprocess.run([sys.executable, str(ROOT / "experiments" / "build_us_table.py"), "--out", str(out)], check=True,
+                   capture_output=True, text=True)
+    assert out.read_bytes() == (ROOT / "examples" / "us_bea_2021_15.csv").read_bytes()
+
+
+FAMILIES = [dict(), dict(single_factor=True), dict(technology="ces", elasticity=0.5),
+            dict(technology="ces", elasticity=0.3, welfare="ces", welfare_elasticity=0.7),
+            dict(welfare="ces", welfare_elasticity=1.5), dict(welfare="stone-geary", subsistence=0.5)]
+
+
+@pytest.mark.parametrize("options", FAMILIES, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()) or "cobb-douglas-log")
+def test_every_calibrated_family_replicates_the_us_table(options):
+    """CGE benchmark replication on a real table, for every technology and welfare family: the optimum
+    (jplan's reference solver, independent of the calibration's algebra) is the table to 1e-10."""
+    import jplan
+    from jplan.economies.table import calibrate_table
+
+    t = read_table(US)
+    e, labels = calibrate_table(t, **options)
+    o = jplan.optimum(e)
+    assert jplan.optimum_status_name(o.status) == "optimal"
+    np.testing.assert_allclose(np.asarray(o.plan.consumption), t.final_demand.sum(axis=1), rtol=1e-10)
+    np.testing.assert_allclose(np.asarray(o.plan.output), t.output, rtol=1e-10)
+    assert labels.goods == t.sectors
+
+
+def test_procedures_reach_the_us_tables_optimum_where_their_theory_says():
+    """LSM on the one-factor CES economy (the table), the adaptive Arrow–Hurwicz rule with returns 0.9."""
+    import jplan
+    from jplan.economies.table import calibrate_table
+    from jplan.procedures import make_procedure, solve
+
+    t = read_table(US)
+    e, _ = calibrate_table(t, single_factor=True, technology="ces", elasticity=0.5)
+    result = solve(make_procedure("malinvaud"), e)
+    assert result.status == "converged" and float(result.trace.gap[-1]) < 1e-9
+    np.testing.assert_allclose(np.asarray(result.trace.plan.consumption), t.final_demand.sum(axis=1), rtol=1e-8)
+    e, _ = calibrate_table(t, returns_to_scale=0.9)
+    result = solve(make_procedure("arrow-hurwicz-adaptive"), e)
+    assert result.status == "converged" and float(result.trace.gap[-1]) < 1e-6
+    assert float(jplan.optimum(e).welfare) == pytest.approx(float(result.optimal_welfare), rel=1e-12)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--technology", "ces"], "a CES technology needs an elasticity"),
+    (["--welfare", "ces", "--welfare-elasticity", "1"], "CES welfare needs an elasticity"),
+    (["--welfare", "stone-geary", "--subsistence", "1.5"], "the subsistence share must lie in [0, 1)"),
+    (["--returns-to-scale", "1.2"], "returns to scale must lie in (0, 1]"),
+])
+def test_table_economy_rejects_bad_families_in_one_line(tmp_path, args, message):
+    out = tmp_path / "e.toml"
+    res = subprocess.run([sys.executable, "-m", "jplan", "table", "economy", US, "-o", str(out), *args],
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and message in res.stderr, res.stderr
+    assert not out.exists()
+
+
+def test_the_us_table_config_loads_with_its_calibration():
+    from jplan.study.config import load_config
+
+    config = load_config(str(ROOT / "configs" / "us_table.toml"))
+    samplers = {sc.name: sc.sampler for sc in config.scenarios}
+    assert samplers["us-ces-one-factor"]["calibration"] == {"technology": "ces", "elasticity": 0.5}
+    assert "calibration" not in samplers["us-one-factor"]  # a Cobb-Douglas scenario keeps its fingerprint
+    assert all(sc.n == 15 for sc in config.scenarios)

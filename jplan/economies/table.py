@@ -31,7 +31,8 @@ import numpy as np
 
 from ..errors import EconomyFileError
 
-__all__ = ["IOTable", "read_table", "table_from_frame", "table_summary", "calibrate_table", "perturb_calibrated"]
+__all__ = ["IOTable", "read_table", "table_from_frame", "table_summary", "calibrate_table", "perturb_calibrated",
+           "table_path", "BUILTIN_TABLES", "TECHNOLOGIES", "WELFARES"]
 
 _OUTPUT = ("output", "total", "total output", "gross output")
 _LABOUR = ("labour", "labor", "compensation", "compensation of employees", "wages")
@@ -165,7 +166,9 @@ def _assemble(name: str, cols: list[str], rows: list[str], data: np.ndarray, lab
 
 
 def read_table(path: str, labour_row: str | None = None, balance_tolerance: float = 1e-6) -> IOTable:
-    """Read an input–output table in the module's CSV format; one-line `EconomyFileError` on a bad file."""
+    """Read an input–output table in the module's CSV format (or a shipped table by name: `BUILTIN_TABLES`);
+    one-line `EconomyFileError` on a bad file."""
+    path = table_path(path)
     name = os.path.basename(path)
     rows = [r for r in csv_rows(path) if not r[0].startswith("#")]  # `#` lines are comments
     if len(rows) < 2:
@@ -237,23 +240,70 @@ def table_summary(table: IOTable) -> dict:
     return out
 
 
-def calibrate_table(table: IOTable, single_factor: bool = False):
-    """A Cobb–Douglas production economy whose optimum replicates the table (the benchmark replication of
-    CGE practice), and its labels.
+#: The technology and welfare families `calibrate_table` builds.
+TECHNOLOGIES = ("cobb-douglas", "ces")
+WELFARES = ("log", "ces", "stone-geary")
 
-    At base-year prices of 1 every column of the table is a firm's cost split: input shares β_ij = Z_ji/x_i
-    (good j into firm i), resource shares α_ir = V_ri/x_i (value-added and import rows are the primary
-    resources), constant returns (the shares of a balanced column sum to 1), and tfp A_i = Π_k s_k^(−s_k) so
-    that unit cost at prices 1 is 1. Endowments are the value-added row totals; welfare is log with weights
-    the sectors' shares of total final demand (every final-demand column counts as consumption: a closure
-    choice, stated). With these, prices of 1 support the table's flows as a competitive equilibrium, so the
-    planner's optimum is the table: consumption = final demand, outputs = gross output (`tests/test_table.py`
-    checks it to 1e-10). `single_factor` merges the value-added rows into one resource (the domain of
-    Malinvaud's procedure: constant returns and one primary factor).
+#: Tables shipped with jplan (package data `jplan.examples`), by name: usable wherever a table path is.
+BUILTIN_TABLES = {"us-bea-2021-15": "us_bea_2021_15.csv"}
+
+
+def table_path(name_or_path: str) -> str:
+    """The file of a table: a shipped table's name (`BUILTIN_TABLES`) or a path, returned as it is."""
+    if name_or_path in BUILTIN_TABLES:
+        from importlib.resources import files
+
+        return str(files("jplan.examples") / BUILTIN_TABLES[name_or_path])
+    return name_or_path
+
+
+def calibrate_table(table: IOTable, single_factor: bool = False, technology: str = "cobb-douglas",
+                    elasticity: float | None = None, welfare: str = "log", welfare_elasticity: float | None = None,
+                    subsistence: float = 0.5, returns_to_scale: float = 1.0):
+    """A production economy whose optimum replicates the table (the benchmark replication of CGE practice:
+    MPSGE/GAMS check it the same way), and its labels.
+
+    At base-year prices of 1 every column of the table is a firm's cost split: cost shares s_ik of firm i
+    over goods (Z_ki/x_i) and primary resources (V_ri/x_i: the value-added and import rows), constant
+    returns (a balanced column's shares sum to 1). The technology reproduces those shares at prices 1 and
+    a unit cost of 1:
+
+    - ``"cobb-douglas"``: shares a = s, tfp A_i = Π_k s_k^(−s_k);
+    - ``"ces"`` (elasticity σ > 0, ≠ 1): the CES cost share at prices 1 is a_k^σ/Σ a^σ, so a_k ∝ s_k^(1/σ)
+      (normalised to sum 1) and A_i = κ_i(1) = (Σ_k a_k^σ)^(1/(1−σ)). Small σ approaches fixed coefficients
+      (Leontief; σ ≥ 0.05 is safe in float64).
+
+    Endowments are the value-added row totals. Every final-demand column counts as consumption (a closure
+    choice, stated: investment, exports and the balancing columns are planned as final use), F_i their
+    row sum; the welfare reproduces F as the demand at prices 1 and income ΣF (= Σ value added):
+
+    - ``"log"``: weights F_i/ΣF;
+    - ``"ces"`` (elasticity η > 0, ≠ 1): demand ∝ w^η at prices 1, so w ∝ F^(1/η);
+    - ``"stone-geary"``: subsistence γ_i = `subsistence`·F_i (a share in [0, 1)), weights ∝ F_i − γ_i.
+
+    With these, prices of 1 support the table's flows as a competitive equilibrium, so the planner's optimum
+    is the table: consumption = final demand, outputs = gross output (`tests/test_table.py` checks every
+    family to 1e-10). `single_factor` merges the value-added rows into one resource (the domain of
+    Malinvaud's procedure: constant returns and one primary factor). `returns_to_scale` below 1 lowers every
+    firm's returns (tfp kept) to enter the price-guided procedures' domain (Arrow–Hurwicz needs decreasing
+    returns): the table's accounts have none (no pure profit), so that economy no longer replicates it.
 
     Returns (ProductionEconomy, Labels)."""
     from .io import Labels, from_arrays
 
+    if technology not in TECHNOLOGIES:
+        raise EconomyFileError(f"technology must be one of {', '.join(TECHNOLOGIES)}, got {technology!r}")
+    if welfare not in WELFARES:
+        raise EconomyFileError(f"welfare must be one of {', '.join(WELFARES)}, got {welfare!r}")
+    if technology == "ces" and not (isinstance(elasticity, (int, float)) and 0.05 <= elasticity <= 20 and elasticity != 1):
+        raise EconomyFileError(f"a CES technology needs an elasticity in [0.05, 20] other than 1, got {elasticity!r}")
+    if welfare == "ces" and not (isinstance(welfare_elasticity, (int, float)) and 0.05 <= welfare_elasticity <= 20
+                                 and welfare_elasticity != 1):
+        raise EconomyFileError(f"CES welfare needs an elasticity in [0.05, 20] other than 1, got {welfare_elasticity!r}")
+    if not (isinstance(returns_to_scale, (int, float)) and 0 < returns_to_scale <= 1):
+        raise EconomyFileError(f"returns to scale must lie in (0, 1] for a calibrated economy, got {returns_to_scale!r}")
+    if welfare == "stone-geary" and not (isinstance(subsistence, (int, float)) and 0 <= subsistence < 1):
+        raise EconomyFileError(f"the subsistence share must lie in [0, 1), got {subsistence!r}")
     if not table.final_labels:
         raise EconomyFileError("the table has no final-demand columns: nothing to calibrate welfare on")
     if not table.value_added_labels:
@@ -266,17 +316,41 @@ def calibrate_table(table: IOTable, single_factor: bool = False):
     names = ("value added",) if single_factor else table.value_added_labels
     keep = np.any(V > 0, axis=1)  # a row of zeros is no resource
     V, names = V[keep], tuple(n for n, k in zip(names, keep) if k)
-    beta = (table.flows / x).T
-    alpha = (V / x).T
-    shares = np.concatenate([alpha, beta], axis=1)
-    logs = np.where(shares > 0, shares * np.log(np.where(shares > 0, shares, 1.0)), 0.0)
-    tfp = np.exp(-logs.sum(axis=1))
+    if np.any(V < 0):
+        r, j = np.argwhere(V < 0)[0]
+        raise EconomyFileError(f"row {names[r]!r}, sector {table.sectors[j]!r}: a value-added entry must be >= 0 to be a "
+                               f"cost share (got {V[r, j]:g}; merge it with another row, or use --single-factor)")
+    shares = np.concatenate([(V / x).T, (table.flows / x).T], axis=1)
+    if technology == "cobb-douglas":
+        logs = np.where(shares > 0, shares * np.log(np.where(shares > 0, shares, 1.0)), 0.0)
+        tfp, sigma = np.exp(-logs.sum(axis=1)), None
+    else:
+        s = float(elasticity)
+        # a_k ∝ s_k^(1/σ), in logs (tiny shares at small σ underflow gracefully to a zero share)
+        log_s = np.log(np.where(shares > 0, shares, 1.0)) / s
+        log_s = np.where(shares > 0, log_s - np.max(np.where(shares > 0, log_s, -np.inf), axis=1, keepdims=True), -np.inf)
+        a = np.exp(log_s)
+        a = a / a.sum(axis=1, keepdims=True)
+        tfp = np.sum(np.where(a > 0, a ** s, 0.0), axis=1) ** (1.0 / (1.0 - s))
+        shares, sigma = a, np.full(table.n, s)
+    m = V.shape[0]
     F = table.final_demand.sum(axis=1)
     if np.any(F <= 0):
         j = int(np.argmin(F))
-        raise EconomyFileError(f"sector {table.sectors[j]!r}: final demand must be > 0 to calibrate a log welfare weight (got {F[j]:g})")
-    economy = from_arrays(endowments=V.sum(axis=1), welfare_weights=F / F.sum(), tfp=tfp,
-                          returns_to_scale=np.ones(table.n), resource_shares=alpha, input_shares=beta)
+        raise EconomyFileError(f"sector {table.sectors[j]!r}: final demand must be > 0 to calibrate a welfare weight (got {F[j]:g})")
+    gamma, eta = None, None
+    if welfare == "log":
+        w = F / F.sum()
+    elif welfare == "ces":
+        eta = float(welfare_elasticity)
+        w = (F / F.max()) ** (1.0 / eta)
+        w = w / w.sum()
+    else:
+        gamma = subsistence * F
+        w = (F - gamma) / (F - gamma).sum()
+    economy = from_arrays(endowments=V.sum(axis=1), welfare_weights=w, tfp=tfp, returns_to_scale=np.full(table.n, float(returns_to_scale)),
+                          resource_shares=shares[:, :m], input_shares=shares[:, m:], elasticity=sigma,
+                          welfare_elasticity=eta, subsistence=gamma)
     return economy, Labels(tuple(table.sectors), names)
 
 
@@ -288,9 +362,12 @@ def perturb_calibrated(key, economy, perturbation: float = 0.1, returns_to_scale
     shock every perturbed economy would keep prices of 1 as its equilibrium, a start that Malinvaud's
     procedure (uniform prices 1) would hit at step 0 by construction. Every firm gets `returns_to_scale` (1:
     the table's constant returns; below 1 the economy enters Arrow–Hurwicz's domain and no longer replicates
-    the table exactly). Endowments are the table's. σ = 0 and ρ = 1 give the calibrated economy back."""
+    the table exactly). The families stay the calibrated economy's (elasticities, welfare elasticity and
+    subsistence unchanged); endowments are the table's. σ = 0 and ρ = 1 give the calibrated economy back."""
     import jax
     import jax.numpy as jnp
+
+    from .production import ces_log_unit_cost
 
     k1, k2, k3 = jax.random.split(key, 3)
     shares = jnp.concatenate([economy.resource_shares, economy.input_shares], axis=1)
@@ -298,9 +375,12 @@ def perturb_calibrated(key, economy, perturbation: float = 0.1, returns_to_scale
     noisy = noisy / jnp.sum(noisy, axis=1, keepdims=True) * jnp.sum(shares, axis=1, keepdims=True)
     w = economy.welfare_weights * jnp.exp(perturbation * jax.random.normal(k2, economy.welfare_weights.shape, shares.dtype))
     w = w / jnp.sum(w)
-    logs = jnp.where(noisy > 0, noisy * jnp.log(jnp.where(noisy > 0, noisy, 1.0)), 0.0)
+    # log κ(1), the unit cost at prices 1 of the aggregate (−Σ a log a for Cobb–Douglas)
+    log_cost = jax.vmap(ces_log_unit_cost, in_axes=(0, None, 0))(noisy, jnp.ones(shares.shape[1], shares.dtype),
+                                                                 economy.elasticity)
     m = economy.resource_shares.shape[1]
-    tfp = jnp.exp(-jnp.sum(logs, axis=1) + perturbation * jax.random.normal(k3, economy.tfp.shape, shares.dtype))
+    tfp = jnp.exp(log_cost + perturbation * jax.random.normal(k3, economy.tfp.shape, shares.dtype))
     return type(economy)(endowments=economy.endowments, welfare_weights=w, tfp=tfp,
                          returns_to_scale=jnp.full_like(economy.tfp, returns_to_scale), resource_shares=noisy[:, :m],
-                         input_shares=noisy[:, m:])
+                         input_shares=noisy[:, m:], elasticity=economy.elasticity,
+                         welfare_elasticity=economy.welfare_elasticity, subsistence=economy.subsistence)

@@ -360,29 +360,35 @@ def _scenario_procedures(sc: dict, where: str, procs: list, kind: str) -> tuple[
 
 
 #: The keys of a scenario drawn around an input–output table (`economy = "table"`).
-_TABLE_SCENARIO = {"name", "economy", "table", "perturbation", "returns_to_scale", "single_factor", "procedures"}
+_TABLE_SCENARIO = {"name", "economy", "table", "perturbation", "returns_to_scale", "single_factor", "procedures",
+                   "technology", "elasticity", "welfare", "welfare_elasticity", "subsistence"}
+#: The calibration options of a table scenario (`calibrate_table`'s families), passed through when given.
+_CALIBRATION = ("technology", "elasticity", "welfare", "welfare_elasticity", "subsistence")
 
 
 def _table_scenario(sc: dict, where: str, name: str, procs: list, source: str) -> Scenario:
     """Economies drawn around the economy calibrated from an input–output table (`calibrate_table`,
-    `perturb_calibrated`): the table's path (relative to the config file's folder), the perturbation σ, the
-    returns to scale, and whether value added is one factor. The table's content hash enters the study's
-    fingerprint, so a changed table is a different study."""
+    `perturb_calibrated`): the table's path (relative to the config file's folder) or a shipped table's name
+    (`BUILTIN_TABLES`), the perturbation σ, the returns to scale, whether value added is one factor, and the
+    calibration's families (technology, elasticity, welfare, welfare_elasticity, subsistence; defaults
+    Cobb–Douglas and log). The table's content hash enters the study's fingerprint, so a changed table is
+    a different study."""
     import hashlib
 
-    from ..economies.table import calibrate_table, read_table
+    from ..economies.table import BUILTIN_TABLES, calibrate_table, read_table, table_path
 
     extra = set(sc) - _TABLE_SCENARIO
     if extra:
         raise ConfigError(f"{where}.{sorted(extra)[0]}: not an option of table scenarios (economy = \"table\")")
     if not isinstance(sc.get("table"), str) or not sc["table"]:
         raise ConfigError(f"{where}.table: missing (the path of an input-output table CSV, relative to this file)")
-    path = Path(sc["table"])
-    if not path.is_absolute():
+    path = Path(table_path(sc["table"]))
+    if sc["table"] not in BUILTIN_TABLES and not path.is_absolute():
         path = (Path(source).parent if source else Path.cwd()) / path
     try:
         table = read_table(str(path))
-        economy, labels = calibrate_table(table, single_factor=bool(sc.get("single_factor", False)))
+        calibration = {k: sc[k] for k in _CALIBRATION if k in sc}
+        economy, labels = calibrate_table(table, single_factor=bool(sc.get("single_factor", False)), **calibration)
     except EconomyFileError as exc:
         raise ConfigError(f"{where}.table: {exc}") from None
     sigma = sc.get("perturbation", 0.1)
@@ -397,6 +403,8 @@ def _table_scenario(sc: dict, where: str, name: str, procs: list, source: str) -
     sampler = {"table": sc["table"], "table_path": str(path.resolve()),
                "table_sha256": hashlib.sha256(path.read_bytes()).hexdigest()[:16],
                "perturbation": float(sigma), "returns_to_scale": float(rho), "single_factor": single}
+    if calibration:  # only when given, so that a Cobb–Douglas study keeps its fingerprint
+        sampler["calibration"] = calibration
     names = _scenario_procedures(sc, where, procs, "production")
     return Scenario(name, economy.n, economy.m, sampler, names)
 

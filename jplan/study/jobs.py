@@ -52,7 +52,8 @@ def _sampler(n: int, m: int, options: str, kind: str = "production"):
     if "table" in kwargs:  # economies drawn around the economy calibrated from an input–output table
         from ..economies.table import calibrate_table, perturb_calibrated, read_table
 
-        base, _ = calibrate_table(read_table(kwargs["table_path"]), single_factor=kwargs["single_factor"])
+        base, _ = calibrate_table(read_table(kwargs["table_path"]), single_factor=kwargs["single_factor"],
+                                  **kwargs.get("calibration", {}))
         sigma, rho = kwargs["perturbation"], kwargs["returns_to_scale"]
         return jax.jit(jax.vmap(lambda k: perturb_calibrated(k, base, sigma, rho)))
     if kind == "divisions":
