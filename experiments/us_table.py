@@ -17,7 +17,7 @@ welfare), because the procedures' domains differ and the table itself has consta
 For each (economy, procedure) in the procedure's domain it runs `jplan.procedures.solve` with the
 procedure's default step budget (that of `jplan solve`) and prints status, steps, the welfare gap to the
 reference optimum (log points of uniform consumption), messages and wall time. `--skip-slow` leaves out
-`malinvaud-memory` (about 6 minutes on 2 CPU cores: its master grows with the proposals it keeps).
+`malinvaud-memory` (about 8 minutes on 2 CPU cores: its master grows with the proposals it keeps).
 """
 
 from __future__ import annotations

@@ -646,6 +646,22 @@ def cmd_table_economy(args) -> int:
     return 0
 
 
+def cmd_table_rudra(args) -> int:
+    from ._files import atomic_write_text
+    from .economies.table import read_table, rudra_from_table
+
+    text, rep = rudra_from_table(read_table(args.file), plan_years=args.plan_years, growth_rate=args.growth,
+                                 capital_return=args.capital_return, savings_rate=args.savings_rate)
+    if args.out:
+        atomic_write_text(args.out, text)
+        print(f"wrote {args.out}: savings rate {rep['savings_rate']:.4g}, growth coefficient {rep['growth']:.6g}, "
+              f"capital per unit of output {min(rep['capital']):.3g}..{max(rep['capital']):.3g}"
+              + (f", {rep['targets_set_to_zero']} negative target(s) set to 0" if rep["targets_set_to_zero"] else ""))
+    else:
+        print(text, end="")
+    return 0
+
+
 def cmd_multiyear(args) -> int:
     from .economies.multiyear import load_multiyear
     from .multiyear import multiyear_report, multiyear_text
@@ -761,7 +777,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", default=None, metavar="PNG", help="write heatmaps of the Jacobians to this file")
     p.set_defaults(func=cmd_sensitivity)
 
-    p = sub.add_parser("table", help="input-output tables: summary")
+    p = sub.add_parser("table", help="input-output tables: summary, a calibrated economy, a Rudra file")
     tsub = p.add_subparsers(dest="table_command", required=True, metavar="SUBCOMMAND")
     q = tsub.add_parser("summary", help="A's spectral radius, output multipliers and labour values of an IO table (CSV)")
     q.add_argument("file", help="an input-output table in jplan's labelled CSV format (docs: Economies and file formats), or a shipped table's name (us-bea-2021-15)")
@@ -783,6 +799,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="every firm's returns (default 1, which replicates the table; below 1 enters Arrow-Hurwicz's domain)")
     q.add_argument("--out", "-o", default=None, metavar="TOML", help="write the economy file here (default: print it)")
     q.set_defaults(func=cmd_table_economy)
+    q = tsub.add_parser("rudra", help="a kind = \"rudra\" file (Rudra's central LP) built from a table, with capital, savings and growth imputed")
+    q.add_argument("file", help="an input-output table in jplan's labelled CSV format, or a shipped table's name (us-bea-2021-15)")
+    q.add_argument("--plan-years", type=int, default=5, metavar="T", help="plan length in years (default 5)")
+    q.add_argument("--growth", type=float, default=0.03, metavar="G", help="annual growth of output and targets (default 0.03)")
+    q.add_argument("--capital-return", type=float, default=0.10, metavar="R",
+                   help="gross return on capital that imputes capital from the surplus rows (default 0.10)")
+    q.add_argument("--savings-rate", type=float, default=None, metavar="V",
+                   help="one savings rate for all sectors (default: investment / domestic value added)")
+    q.add_argument("--out", "-o", default=None, metavar="TOML", help="write the file here (default: print it)")
+    q.set_defaults(func=cmd_table_rudra)
 
     p = sub.add_parser("multiyear", help="Cockshott's multi-year plan: the optimal plan of a folder of his CSV files or a kind = \"multiyear\" file")
     p.add_argument("path", help="a folder holding flows.csv, cap.csv, dep.csv and labtarg.csv, or a kind = \"multiyear\" TOML file")

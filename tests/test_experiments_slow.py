@@ -85,6 +85,28 @@ def test_readme_decomposition_study_table_is_what_the_study_prints(tmp_path):
     assert_converged_means_close(tmp_path / "d")
 
 
+def test_readme_us_study_table_is_what_the_study_prints(tmp_path):
+    """`jplan study us_table` (economies around the US table) prints the README's table (timing columns aside)."""
+    proc = subprocess.run([sys.executable, "-m", "jplan.cli", "study", "us_table", "--out", str(tmp_path / "d"), "--quiet"],
+                          capture_output=True, text=True, cwd=tmp_path, check=True, env=readme_env())
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- us-study-table:start -->", 1)[1].split("<!-- us-study-table:end -->", 1)[0]
+    assert _table_rows(proc.stdout.splitlines()) == _table_rows(block.splitlines())
+    assert_converged_means_close(tmp_path / "d")
+
+
+def test_us_table_experiment_matches_the_readme():
+    """`experiments/us_table.py` prints the README's table of every procedure on the US economy (seconds aside)."""
+    proc = subprocess.run([sys.executable, str(ROOT / "experiments" / "us_table.py")], check=True, cwd=ROOT,
+                          capture_output=True, text=True, env=readme_env())
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("| economy | procedure | status | steps |")
+    quoted = [line for line in readme[start:].split("\n\n", 1)[0].splitlines() if line.startswith("|")]
+    printed = [line for line in proc.stdout.splitlines() if line.startswith("|")]
+    strip = lambda rows: [r.rsplit("|", 2)[0] for r in rows]  # noqa: E731  (the last column is seconds)
+    assert strip(printed) == strip(quoted)
+
+
 def test_malinvaud_memory_experiment_matches_the_readme():
     """`experiments/malinvaud_memory.py` prints the README's table of the procedure's design choices."""
     proc = subprocess.run([sys.executable, str(ROOT / "experiments" / "malinvaud_memory.py")], check=True, cwd=ROOT,

@@ -246,3 +246,28 @@ def test_the_us_table_config_loads_with_its_calibration():
     assert samplers["us-ces-one-factor"]["calibration"] == {"technology": "ces", "elasticity": 0.5}
     assert "calibration" not in samplers["us-one-factor"]  # a Cobb-Douglas scenario keeps its fingerprint
     assert all(sc.n == 15 for sc in config.scenarios)
+
+
+def test_rudra_from_a_table_imputes_as_documented_and_its_central_lp_solves(tmp_path):
+    """Issue 24, item 6: `jplan table rudra` writes a kind = "rudra" file whose inputs are the table's A,
+    whose capital is the surplus capitalised at the stated return, and whose central LP is optimal; the
+    capital term of λ scales as 1/return (λ is linear in k at a fixed plan)."""
+    import jplan.rudra as rudra
+    from jplan.economies.rudra_io import load_rudra
+    from jplan.economies.table import rudra_from_table
+
+    t = read_table(str(EXAMPLE))
+    text, rep = rudra_from_table(t, capital_return=0.1)
+    (tmp_path / "r.toml").write_text(text)
+    f = load_rudra(str(tmp_path / "r.toml"))
+    np.testing.assert_allclose(np.asarray(f.economy.inputs), t.coefficients, rtol=1e-14)
+    surplus = t.value_added[[1, 2]].sum(axis=0)  # operating surplus and taxes on production; not labour, not imports
+    np.testing.assert_allclose(rep["capital"], surplus / (t.output * 0.1), rtol=1e-14)
+    assert rep["savings_rate"] == pytest.approx(t.final_demand[:, 2].sum() / t.value_added[:3].sum(), rel=1e-14)
+    assert rep["growth"] == pytest.approx(sum(1.03 ** -k for k in range(5)), rel=1e-14)
+    assert int(rudra.solve_central(f.economy).status) == 0
+    res = subprocess.run([sys.executable, "-m", "jplan", "table", "rudra", US, "-o", str(tmp_path / "us.toml")],
+                         capture_output=True, text=True)
+    assert res.returncode == 0 and "1 negative target(s) set to 0" in res.stdout, res.stderr
+    us = load_rudra(str(tmp_path / "us.toml"))
+    assert us.economy.n == 15 and int(rudra.solve_central(us.economy).status) == 0

@@ -32,7 +32,7 @@ import numpy as np
 from ..errors import EconomyFileError
 
 __all__ = ["IOTable", "read_table", "table_from_frame", "table_summary", "calibrate_table", "perturb_calibrated",
-           "table_path", "BUILTIN_TABLES", "TECHNOLOGIES", "WELFARES"]
+           "table_path", "BUILTIN_TABLES", "TECHNOLOGIES", "WELFARES", "rudra_from_table"]
 
 _OUTPUT = ("output", "total", "total output", "gross output")
 _LABOUR = ("labour", "labor", "compensation", "compensation of employees", "wages")
@@ -384,3 +384,94 @@ def perturb_calibrated(key, economy, perturbation: float = 0.1, returns_to_scale
                          returns_to_scale=jnp.full_like(economy.tfp, returns_to_scale), resource_shares=noisy[:, :m],
                          input_shares=noisy[:, m:], elasticity=economy.elasticity,
                          welfare_elasticity=economy.welfare_elasticity, subsistence=economy.subsistence)
+
+
+def _rows_matching(labels, words) -> list[int]:
+    return [k for k, label in enumerate(labels) if any(w in label.lower() for w in words)]
+
+
+def rudra_from_table(table: IOTable, plan_years: int = 5, growth_rate: float = 0.03, capital_return: float = 0.10,
+                     savings_rate: float | None = None) -> tuple[str, dict]:
+    """A `kind = "rudra"` file (Rudra's central LP, Appendix 2 generalised) built from an input–output table:
+    the TOML text and what was imputed. An IO table has flows and values, not Rudra's capital coefficients,
+    savings rates or plan-period growth, so these are imputed, each by a stated rule:
+
+    - commodities = sectors (one each, `outputs` the identity), `inputs` = A = Z diag(x)⁻¹, prices 1 (the
+      table's units are a base-year dollar's worth);
+    - capital per unit of activity k_j = (non-labour, non-import value added)_j / (x_j · `capital_return`):
+      the capital whose gross return at that rate is the surplus the table records (value-added rows other
+      than the labour row and rows whose label names imports);
+    - savings rate v_j = investment / domestic value added, one rate for all sectors (investment: final-demand
+      columns whose label names investment or capital formation), or `savings_rate` if given;
+    - growth coefficient r_j = Σ_{t=0}^{T−1} (1 + g)^(−t) (cumulated plan-period output over end-year output,
+      seed (5.3), with output growing at g a year over T = `plan_years`);
+    - end-year final-demand targets d_i = (final demand other than investment)_i · (1 + g)^T (negative
+      entries, where a balancing column exceeds the rest, are set to 0 and counted);
+    - foreign exchange F = the imports rows' total · (1 + g)^T, every commodity importable (the table says
+      which industries use imports, not which commodities they are).
+
+    Returns (TOML text, report: the imputed k, v, r and the number of targets set to 0)."""
+    from ._format import _fmt, _mat, _strs, _vec
+
+    if not (isinstance(plan_years, int) and 1 <= plan_years <= 100):
+        raise EconomyFileError(f"plan years must be an integer in [1, 100], got {plan_years!r}")
+    if not (isinstance(growth_rate, (int, float)) and -0.5 < growth_rate < 1):
+        raise EconomyFileError(f"the growth rate must lie in (-0.5, 1), got {growth_rate!r}")
+    if not (isinstance(capital_return, (int, float)) and 0 < capital_return <= 1):
+        raise EconomyFileError(f"the capital return must lie in (0, 1], got {capital_return!r}")
+    if savings_rate is not None and not (isinstance(savings_rate, (int, float)) and 0 <= savings_rate <= 1):
+        raise EconomyFileError(f"the savings rate must lie in [0, 1], got {savings_rate!r}")
+    if table.labour_row is None:
+        raise EconomyFileError("the table has no labour row (labour, compensation, ...): capital cannot be told from labour")
+    x = table.output
+    labels = table.value_added_labels
+    imports = _rows_matching(labels, ("import",))
+    surplus_rows = [k for k in range(len(labels)) if k not in imports and labels[k] != table.labour_row]
+    surplus = table.value_added[surplus_rows].sum(axis=0) if surplus_rows else np.zeros(table.n)
+    k = np.maximum(surplus, 0.0) / (x * capital_return)
+    investment = _rows_matching(table.final_labels, ("invest", "capital formation"))
+    domestic_va = table.value_added.sum() - (table.value_added[imports].sum() if imports else 0.0)
+    if savings_rate is None:
+        if not investment:
+            raise EconomyFileError("the table has no investment column (a final-demand label naming investment or "
+                                   "capital formation): give the savings rate")
+        savings_rate = float(np.clip(table.final_demand[:, investment].sum() / domestic_va, 0.0, 1.0))
+    g, T = float(growth_rate), plan_years
+    r = float(sum((1.0 + g) ** (-t) for t in range(T)))
+    rest = [c for c in range(len(table.final_labels)) if c not in investment]
+    d = table.final_demand[:, rest].sum(axis=1) * (1.0 + g) ** T
+    zeroed = int(np.sum(d < 0))
+    d = np.maximum(d, 0.0)
+    F = (table.value_added[imports].sum() if imports else 0.0) * (1.0 + g) ** T
+    n = table.n
+    text = "\n".join([
+        f"# Rudra's central LP built from an input-output table by `jplan table rudra` (jplan.economies.table.rudra_from_table):",
+        f"# inputs A = Z/x; capital = non-labour, non-import value added / (output x {capital_return:g}); one savings rate",
+        f"# {savings_rate:.4g} (investment / domestic value added); growth coefficient {r:.6g} ({T} years at {g:g} a year);",
+        f"# targets: final demand other than investment grown {T} years ({zeroed} negative set to 0); foreign exchange:",
+        f"# imports grown the same. Every one of these is an imputation: the table records none of them.",
+        'kind = "rudra"',
+        "",
+        "[commodities]",
+        f"names = {_strs(table.sectors)}",
+        f"final_demand = {_vec(d)}",
+        f"importable = [{', '.join(['true'] * n)}]",
+        "",
+        "[sectors]",
+        f"names = {_strs(table.sectors)}",
+        f"inputs = {_mat(table.coefficients)}",
+        f"capital = {_vec(k)}",
+        f"savings_rate = {_vec(np.full(n, savings_rate))}",
+        f"growth = {_vec(np.full(n, r))}",
+        "",
+        "[foreign_exchange]",
+        f"available = {_fmt(F)}",
+        "",
+        "[constraints]",
+        'balances = "at-least"',
+        'imports = "at-most"',
+        "",
+    ])
+    report = {"capital": k.tolist(), "savings_rate": savings_rate, "growth": r, "targets_set_to_zero": zeroed,
+              "foreign_exchange": float(F)}
+    return text, report
