@@ -271,3 +271,19 @@ def test_rudra_from_a_table_imputes_as_documented_and_its_central_lp_solves(tmp_
     assert res.returncode == 0 and "1 negative target(s) set to 0" in res.stdout, res.stderr
     us = load_rudra(str(tmp_path / "us.toml"))
     assert us.economy.n == 15 and int(rudra.solve_central(us.economy).status) == 0
+
+
+def test_a_multiyear_plan_from_a_table_solves_and_keeps_the_tables_flows():
+    """Issue 24, item 5 (scale): Cockshott's multi-year plan built from a table, imputations as documented."""
+    from jplan.economies.table import multiyear_from_table
+    from jplan.solvers.multiyear import solve_multiyear
+
+    t = read_table(str(EXAMPLE))
+    e, rep = multiyear_from_table(t, years=3)
+    np.testing.assert_allclose(np.asarray(e.inputs), t.coefficients, rtol=1e-14)
+    np.testing.assert_allclose(np.asarray(e.capital).sum(axis=0), rep["capital_per_output"], rtol=1e-14)
+    np.testing.assert_allclose(np.asarray(e.initial_capital), np.asarray(e.capital) * t.output[None, :], rtol=1e-14)
+    plan = solve_multiyear(e)
+    assert int(plan.status) == 0
+    f = np.asarray(plan.fulfilment)
+    assert f.shape == (3,) and np.all(f > 0.5) and np.all(f <= 1.5)
