@@ -275,7 +275,7 @@ def test_rudra_from_a_table_imputes_as_documented_and_its_central_lp_solves(tmp_
 
 def test_a_multiyear_plan_from_a_table_solves_and_keeps_the_tables_flows():
     """Issue 24, item 5 (scale): Cockshott's multi-year plan built from a table, imputations as documented."""
-    from jplan.economies.table import multiyear_from_table
+    from jplan.economies.multiyear import multiyear_from_table
     from jplan.solvers.multiyear import solve_multiyear
 
     t = read_table(str(EXAMPLE))

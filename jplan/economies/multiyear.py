@@ -34,7 +34,7 @@ from ..errors import EconomyFileError
 from ._format import read_toml
 
 __all__ = ["MultiYearEconomy", "read_cockshott", "multiyear_from_dict", "load_multiyear", "dumps_multiyear", "multiyear_divisions",
-           "sample_multiyear"]
+           "sample_multiyear", "multiyear_from_table"]
 
 
 class MultiYearEconomy(eqx.Module):
@@ -327,3 +327,54 @@ def multiyear_divisions(e: MultiYearEconomy):
     return DivisionsEconomy(resources=jnp.zeros(m0, dtype), objective=objective, shared_use=shared,
                             constraints=jnp.stack(constraints), limits=jnp.stack(limits),
                             activity_mask=jnp.ones((T, a), bool))
+
+
+def multiyear_from_table(table, years: int = 5, growth_rate: float = 0.02, capital_return: float = 0.10,
+                         depreciation: float = 0.06, spare_capacity: float = 0.0):
+    """Cockshott's multi-year plan (`kind = "multiyear"`) built from an input–output table. The flows and
+    labour are the table's; capital, depreciation and the growth of labour and targets are imputed, each
+    by a stated rule (an IO table records none of them):
+
+    - inputs a = Z diag(x)⁻¹ (domestic flows; imports are outside the plan, which is closed);
+    - labour per unit of output l_j = labour row_j / x_j (labour measured by its base-year wage bill);
+    - capital: industry j holds k_j = (non-labour, non-import value added)_j / (x_j · `capital_return`) of
+      capital value per unit of output (the surplus capitalised, `jplan.economies.table.capital_per_output`), made of the goods
+      in the proportions of the table's investment column(s) (goods nobody invests in are no capital);
+    - depreciation: one rate for every stock (`depreciation`);
+    - initial stocks K⁰ = k x (1 + `spare_capacity`): the stocks that produce the base year's output;
+    - labour supply L(t) = total labour · (1 + g)^t and targets τ_i(t) = (final demand other than
+      investment)_i · (1 + g)^t (negative entries set to 0: no target), g = `growth_rate`, t = 1..`years`.
+
+    Returns (MultiYearEconomy, report of the imputations)."""
+    from .table import _rows_matching, capital_per_output
+
+    if not (isinstance(years, int) and 1 <= years <= 50):
+        raise EconomyFileError(f"years must be an integer in [1, 50], got {years!r}")
+    for value, name, lo, hi in ((growth_rate, "the growth rate", -0.5, 1.0), (capital_return, "the capital return", 0.0, 1.0),
+                                (depreciation, "the depreciation rate", 0.0, 1.0), (spare_capacity, "the spare capacity", -1.0, 10.0)):
+        if not (isinstance(value, (int, float)) and lo < value <= hi):
+            raise EconomyFileError(f"{name} must lie in ({lo:g}, {hi:g}], got {value!r}")
+    if table.labour_row is None:
+        raise EconomyFileError("the table has no labour row (labour, compensation, ...)")
+    x = table.output
+    k_value = capital_per_output(table, capital_return)
+    investment = _rows_matching(table.final_labels, ("invest", "capital formation"))
+    if not investment:
+        raise EconomyFileError("the table has no investment column (a final-demand label naming investment or capital "
+                               "formation): it cannot say which goods are capital")
+    mix = np.maximum(table.final_demand[:, investment].sum(axis=1), 0.0)
+    if mix.sum() <= 0:
+        raise EconomyFileError("the table's investment columns hold no positive entry: no good is capital")
+    capital = (mix / mix.sum())[:, None] * k_value[None, :]
+    rest = [c for c in range(len(table.final_labels)) if c not in investment]
+    base_targets = np.maximum(table.final_demand[:, rest].sum(axis=1), 0.0)
+    growth = (1.0 + growth_rate) ** np.arange(1, years + 1)
+    economy = MultiYearEconomy(
+        inputs=jnp.asarray(table.coefficients), capital=jnp.asarray(capital),
+        depreciation=jnp.asarray(np.where(capital > 0, float(depreciation), 0.0)),
+        labour=jnp.asarray(table.labour_coefficients), initial_capital=jnp.asarray(capital * x[None, :] * (1.0 + spare_capacity)),
+        labour_supply=jnp.asarray(table.labour.sum() * growth), targets=jnp.asarray(growth[:, None] * base_targets[None, :]),
+        goods=tuple(table.sectors), years=tuple(f"year{t}" for t in range(1, years + 1)))
+    report = {"capital_per_output": k_value.tolist(), "capital_goods": [s for s, m in zip(table.sectors, mix) if m > 0],
+              "targets_set_to_zero": int(np.sum(base_targets <= 0))}
+    return economy, report
