@@ -75,24 +75,25 @@ def test_readme_table_is_what_jplan_study_prints(tmp_path):
     assert_converged_means_close(tmp_path / "d")
 
 
-def test_readme_decomposition_study_table_is_what_the_study_prints(tmp_path):
-    """`jplan study decomposition` prints the README's Malinvaud-with-memory table (timing columns aside)."""
-    proc = subprocess.run([sys.executable, "-m", "jplan.cli", "study", "decomposition", "--out", str(tmp_path / "d"), "--quiet"],
+def _assert_study_prints_the_readme_table(tmp_path, study: str, marker: str):
+    """`jplan study STUDY` prints the README's table between `<!-- MARKER:start/end -->` (timing columns
+    aside), and no run it reports converged is farther than 1e-5 from the optimum."""
+    proc = subprocess.run([sys.executable, "-m", "jplan.cli", "study", study, "--out", str(tmp_path / "d"), "--quiet"],
                           capture_output=True, text=True, cwd=tmp_path, check=True, env=readme_env())
     readme = (ROOT / "README.md").read_text()
-    block = readme.split("<!-- decomposition-study-table:start -->", 1)[1].split("<!-- decomposition-study-table:end -->", 1)[0]
+    block = readme.split(f"<!-- {marker}:start -->", 1)[1].split(f"<!-- {marker}:end -->", 1)[0]
     assert _table_rows(proc.stdout.splitlines()) == _table_rows(block.splitlines())
     assert_converged_means_close(tmp_path / "d")
+
+
+def test_readme_decomposition_study_table_is_what_the_study_prints(tmp_path):
+    """`jplan study decomposition` prints the README's Malinvaud-with-memory table (timing columns aside)."""
+    _assert_study_prints_the_readme_table(tmp_path, "decomposition", "decomposition-study-table")
 
 
 def test_readme_us_study_table_is_what_the_study_prints(tmp_path):
     """`jplan study us_table` (economies around the US table) prints the README's table (timing columns aside)."""
-    proc = subprocess.run([sys.executable, "-m", "jplan.cli", "study", "us_table", "--out", str(tmp_path / "d"), "--quiet"],
-                          capture_output=True, text=True, cwd=tmp_path, check=True, env=readme_env())
-    readme = (ROOT / "README.md").read_text()
-    block = readme.split("<!-- us-study-table:start -->", 1)[1].split("<!-- us-study-table:end -->", 1)[0]
-    assert _table_rows(proc.stdout.splitlines()) == _table_rows(block.splitlines())
-    assert_converged_means_close(tmp_path / "d")
+    _assert_study_prints_the_readme_table(tmp_path, "us_table", "us-study-table")
 
 
 def test_us_table_experiment_matches_the_readme():
