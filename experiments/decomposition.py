@@ -29,7 +29,7 @@ from jplan._plotting import procedure_style  # noqa: E402
 from jplan.economies import sample_divisions  # noqa: E402
 from jplan.procedures import DantzigWolfe, KornaiLiptak, KornaiLiptakCuttingPlane, KornaiLiptakSubgradient, run, status_name  # noqa: E402
 from jplan.solvers import divisions_optimum  # noqa: E402
-from jplan.study.measures import iterations_to, tolerance_label  # noqa: E402
+from jplan.study.measures import iterations_to  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = {"N = 4 divisions, 3 activities, 2 shared, 2 private": (4, 3, 2, 2),

@@ -666,9 +666,13 @@ def cmd_multiyear(args) -> int:
     from .economies.multiyear import load_multiyear
     from .multiyear import multiyear_report, multiyear_text
 
-    rep = multiyear_report(load_multiyear(args.path))
+    if not args.lp and not args.harmony:
+        raise JplanInputError("--no-lp leaves nothing to do: add --harmony pascal|java")
+    rep = multiyear_report(load_multiyear(args.path), lp=args.lp, harmony=args.harmony)
     _print_json(rep) if args.json else print(multiyear_text(rep))
-    return 0 if rep["status"] == "optimal" else 1
+    if args.lp:
+        return 0 if rep["status"] == "optimal" else 1
+    return 1 if rep["harmony"]["failed"] else 0
 
 
 # -- parser ------------------------------------------------------------------------------------------
@@ -813,6 +817,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("multiyear", help="Cockshott's multi-year plan: the optimal plan of a folder of his CSV files or a kind = \"multiyear\" file")
     p.add_argument("path", help="a folder holding flows.csv, cap.csv, dep.csv and labtarg.csv, or a kind = \"multiyear\" TOML file")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--harmony", choices=["pascal", "java"], default=None,
+                   help="also balance the plan by Cockshott's harmony algorithm (his Pascal or Java constants) and report its "
+                        "distance to the LP optimum")
+    p.add_argument("--no-lp", dest="lp", action="store_false", help="skip the LP (with --harmony, for plans too large for it)")
     p.set_defaults(func=cmd_multiyear)
 
     p = sub.add_parser("rudra", help="Rudra's long-term planning frame (central LP, sectoral choice, cycles)")

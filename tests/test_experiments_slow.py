@@ -158,3 +158,13 @@ def test_scale_benchmark_runs_side_by_side(tmp_path):
         assert cells[1].isdigit()  # Malinvaud's rounds, without "(not converged)"
         start, end = (float(x) for x in cells[6].split("→"))
         assert 0 <= end < start
+
+
+def test_harmony_experiment_matches_the_readme():
+    """`experiments/harmony.py` prints the README's table of Cockshott's harmony algorithm against the LP."""
+    proc = subprocess.run([sys.executable, str(ROOT / "experiments" / "harmony.py")], check=True, cwd=ROOT,
+                          capture_output=True, text=True, env=readme_env())
+    printed = [line for line in proc.stdout.splitlines() if line.startswith("|")]
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- harmony-table:start -->")[1].split("<!-- harmony-table:end -->")[0]
+    assert printed == [line for line in block.splitlines() if line.startswith("|")]
