@@ -287,3 +287,45 @@ def test_a_multiyear_plan_from_a_table_solves_and_keeps_the_tables_flows():
     assert int(plan.status) == 0
     f = np.asarray(plan.fulfilment)
     assert f.shape == (3,) and np.all(f > 0.5) and np.all(f <= 1.5)
+
+
+def test_a_pymrio_system_reads_whole_and_by_region():
+    """pymrio's test MRIO (6 regions × 8 sectors): the whole system keeps its flows, final demand and output
+    (pymrio's own `calc_all`); one region is an open economy whose exports and imports are the other regions'
+    blocks; its calibrated economy replicates it to 1e-10. The system records value added for part of
+    output only, so the gap is a stated residual row."""
+    import pymrio
+
+    import jplan
+    from jplan.economies.table import calibrate_table, table_from_pymrio
+
+    io = pymrio.load_test()
+    whole = table_from_pymrio(io, labour_row="Value Added")
+    io.calc_all()
+    assert whole.n == 48 and whole.sectors[0] == "reg1/food"
+    np.testing.assert_allclose(whole.flows, io.Z.to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(whole.output, io.x.to_numpy().ravel(), rtol=1e-12)
+    np.testing.assert_allclose(whole.final_demand, io.Y.to_numpy(), rtol=1e-12)
+    assert whole.value_added_labels == ("Value Added", "value added (residual)")
+    assert table_summary(whole)["productive"]
+
+    reg = table_from_pymrio(io, region="reg2", labour_row="Value Added")
+    Z, Y = io.Z.to_numpy(), io.Y.to_numpy()
+    own = io.Z.index.get_level_values(0) == "reg2"
+    own_y = io.Y.columns.get_level_values(0) == "reg2"
+    np.testing.assert_allclose(reg.flows, Z[np.ix_(own, own)], rtol=1e-12)
+    exports = reg.final_demand[:, reg.final_labels.index("exports to other regions")]
+    np.testing.assert_allclose(exports, Z[np.ix_(own, ~own)].sum(axis=1) + Y[np.ix_(own, ~own_y)].sum(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(reg.value_added[reg.value_added_labels.index("imports")], Z[np.ix_(~own, own)].sum(axis=0),
+                               rtol=1e-12)
+    np.testing.assert_allclose(reg.output, io.x.to_numpy().ravel()[own], rtol=1e-12)
+    e, _ = calibrate_table(reg)
+    o = jplan.optimum(e)
+    np.testing.assert_allclose(np.asarray(o.plan.output), reg.output, rtol=1e-10)
+
+    with pytest.raises(EconomyFileError, match="no region 'reg9' .regions: reg1, reg2"):
+        table_from_pymrio(io, region="reg9")
+    with pytest.raises(EconomyFileError, match="no extension 'labour'"):
+        table_from_pymrio(io, value_added="labour")
+    with pytest.raises(EconomyFileError, match="does not balance"):
+        table_from_pymrio(io, close_columns=False)

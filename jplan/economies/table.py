@@ -31,7 +31,7 @@ import numpy as np
 
 from ..errors import EconomyFileError
 
-__all__ = ["IOTable", "read_table", "table_from_frame", "table_summary", "calibrate_table", "perturb_calibrated",
+__all__ = ["IOTable", "read_table", "table_from_frame", "table_from_pymrio", "table_summary", "calibrate_table", "perturb_calibrated",
            "table_path", "BUILTIN_TABLES", "TECHNOLOGIES", "WELFARES", "rudra_from_table", "capital_per_output"]
 
 _OUTPUT = ("output", "total", "total output", "gross output")
@@ -207,6 +207,74 @@ def table_from_frame(frame: Any, labour_row: str | None = None, balance_toleranc
         i, j = np.argwhere(~np.isfinite(data))[0]
         raise EconomyFileError(f"DataFrame: row {rows[i]!r}, column {cols[j]!r}: not a finite number")
     return _assemble("DataFrame", cols, rows, data, labour_row, balance_tolerance)
+
+
+def table_from_pymrio(io: Any, region: str | None = None, value_added: str = "factor_inputs", labour_row: str | None = None,
+                      close_columns: bool = True, balance_tolerance: float = 1e-6) -> IOTable:
+    """An `IOTable` from a pymrio `IOSystem` (the `pymrio` extra: `pip install "jplan[pymrio]"`), e.g.
+    `pymrio.load_test()` or a parsed EXIOBASE/WIOD/Eora system.
+
+    - `region=None`: the whole multi-regional system as one table, sectors labelled `region/sector`
+      (flows between regions are inter-industry flows), final demand by `region/category`;
+    - `region="reg1"`: that region alone as an open economy: its domestic flows, its final demand, an
+      `exports` column (its output used by other regions' industries and final demand) and an `imports` row
+      (other regions' output its industries use; imports for final demand fall outside a single-region
+      table's sector rows, as in national tables).
+
+    Value-added rows come from the extension named `value_added` (pymrio's `factor_inputs`; its rows, for
+    the region's sectors). Labour is `labour_row` (default: a row named like labour or compensation; the
+    pymrio test system has only `Value Added`, so pass `labour_row="Value Added"` to treat value added as
+    the single primary factor). Gross output is the row total (intermediate use + final demand); where a
+    sector's inputs + recorded value added fall short of it (pymrio's test system records value added for
+    part of output only), `close_columns` adds the gap as a row `value added (residual)` (a negative gap
+    is an error naming the sector; `close_columns=False` leaves the table unbalanced, refused by the
+    balance check). The table is then checked as `read_table` checks a CSV (balance, signs), the errors
+    naming the row and column."""
+    import pandas as pd
+
+    for attr in ("Z", "Y"):
+        if getattr(io, attr, None) is None:
+            raise EconomyFileError(f"pymrio system: no {attr} (load or calc_all() the system first)")
+    ext = getattr(io, value_added, None)
+    if ext is None or getattr(ext, "F", None) is None:
+        raise EconomyFileError(f"pymrio system: no extension {value_added!r} with an F account (value added); "
+                               f"extensions: {', '.join(io.get_extensions()) or 'none'}")
+    Z, Y, F = io.Z, io.Y, ext.F
+    label = lambda pair: "/".join(str(p) for p in pair)  # noqa: E731
+    if region is None:
+        rows = [label(i) for i in Z.index]
+        frame = pd.DataFrame(np.asarray(Z, float), index=rows, columns=rows)
+        for col in Y.columns:
+            frame[label(col)] = np.asarray(Y[col], float)
+        va = pd.DataFrame(np.asarray(F, float), index=[str(r) for r in F.index], columns=rows)
+    else:
+        regions = list(dict.fromkeys(Z.index.get_level_values(0)))
+        if region not in regions:
+            raise EconomyFileError(f"pymrio system: no region {region!r} (regions: {', '.join(map(str, regions))})")
+        own = Z.index.get_level_values(0) == region
+        own_y = Y.columns.get_level_values(0) == region
+        sectors = [str(s) for s in Z.index[own].get_level_values(1)]
+        Zv, Yv = np.asarray(Z, float), np.asarray(Y, float)
+        frame = pd.DataFrame(Zv[np.ix_(own, own)], index=sectors, columns=sectors)
+        for k, col in enumerate(Y.columns[own_y].get_level_values(1)):
+            frame[str(col)] = Yv[np.ix_(own, own_y)][:, k]
+        frame["exports to other regions"] = Zv[np.ix_(own, ~own)].sum(axis=1) + Yv[np.ix_(own, ~own_y)].sum(axis=1)
+        va = pd.DataFrame(np.asarray(F, float)[:, own], index=[str(r) for r in F.index], columns=sectors)
+        va.loc["imports"] = Zv[np.ix_(~own, own)].sum(axis=0)
+    va = va.reindex(columns=frame.columns, fill_value=0.0)
+    output = frame.sum(axis=1)  # x from the rows: intermediate use + final demand (+ exports)
+    sector_cols = list(frame.index)
+    recorded = frame.loc[:, sector_cols].sum(axis=0) + va.loc[:, sector_cols].sum(axis=0)
+    residual = (output - recorded).reindex(frame.columns, fill_value=0.0)
+    if close_columns and np.max(np.abs(residual.to_numpy()) / np.maximum(output.reindex(frame.columns).fillna(1.0).to_numpy(), 1e-300)) > balance_tolerance:
+        worst = residual[sector_cols].idxmin()
+        if residual[worst] < -balance_tolerance * output[worst]:
+            raise EconomyFileError(f"pymrio system: sector {worst!r}: inputs + value added = {recorded[worst]:.6g} exceed its output "
+                                   f"{output[worst]:.6g}; the residual value added would be negative")
+        va.loc["value added (residual)"] = residual
+    table = pd.concat([frame, va])
+    table["output"] = list(output) + [0.0] * len(va)
+    return table_from_frame(table, labour_row=labour_row, balance_tolerance=balance_tolerance)
 
 
 def table_summary(table: IOTable) -> dict:
