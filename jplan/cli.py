@@ -791,8 +791,9 @@ def build_parser() -> argparse.ArgumentParser:
     q = tsub.add_parser("economy", help="a production economy calibrated so that its optimum replicates the table")
     q.add_argument("file", help="an input-output table in jplan's labelled CSV format, or a shipped table's name (us-bea-2021-15)")
     q.add_argument("--single-factor", action="store_true", help="merge the value-added rows into one primary resource")
-    q.add_argument("--technology", choices=("cobb-douglas", "ces"), default="cobb-douglas",
-                   help="the firms' family (default cobb-douglas; ces needs --elasticity)")
+    q.add_argument("--technology", choices=("cobb-douglas", "ces", "leontief"), default="cobb-douglas",
+                   help="the firms' family (default cobb-douglas; ces needs --elasticity; leontief: fixed coefficients, "
+                        "needs --single-factor)")
     q.add_argument("--elasticity", type=float, default=None, metavar="S",
                    help="the firms' elasticity of substitution for --technology ces (small S: near fixed coefficients)")
     q.add_argument("--welfare", choices=("log", "ces", "stone-geary"), default="log", help="the welfare family (default log)")

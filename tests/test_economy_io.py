@@ -62,7 +62,7 @@ BAD = [
     (('[0.7, 0.3]]', '[0.7, -0.3]]'), "technology.resource_shares: must be >= 0"),
     (('[0.3, 0.0, 0.0]', '[0.3, nan, 0.0]'), "technology.input_shares: contains NaN or infinity"),
     (('tfp = [1.0, 1.2, 0.9]', 'tfp = [1.0, inf, 0.9]'), "technology.tfp: contains NaN or infinity"),
-    (('family = "cobb-douglas"', 'family = "leontief"'), "technology.family: unknown family 'leontief'"),
+    (('family = "cobb-douglas"', 'family = "translog"'), "technology.family: unknown family 'translog'"),
     (('kind = "production"', 'kind = "rudra-ish"'), "kind: unknown kind"),
     (('kind = "production"', 'kind = "production"\ncolour = "red"'), "colour: unknown key"),
     (('tfp = [1.0, 1.2, 0.9]', 'tfp = [1.0, 1.2, 0.9]\nslope = 3'), "technology.slope: unknown key"),

@@ -329,3 +329,92 @@ def test_a_pymrio_system_reads_whole_and_by_region():
         table_from_pymrio(io, value_added="labour")
     with pytest.raises(EconomyFileError, match="does not balance"):
         table_from_pymrio(io, close_columns=False)
+
+
+def test_a_leontief_economy_replicates_the_us_table_and_only_malinvaud_plans_it(tmp_path):
+    """Fixed coefficients (`--technology leontief`, one factor): jplan's Leontief optimum is the table (to
+    1e-10) and agrees with an independent conic solve (CVXPY/Clarabel) of max Σ w log c s.t. c = (I − Aᵀ)q,
+    a₀·q ≤ L; Malinvaud's procedure (LSM) plans it exactly in one round (no substitution: the firms'
+    coefficients do not depend on prices); Heal's rules refuse it (no marginal productivities at a kink)
+    and the price rules refuse it (constant returns); the file round-trips; jit, vmap and grad."""
+    import cvxpy as cp
+    import jax
+    import jax.numpy as jnp
+
+    import jplan
+    from jplan.economies import LeontiefTechnology
+    from jplan.economies.io import dumps_economy, loads_economy, technology_family
+    from jplan.economies.table import calibrate_table
+    from jplan.procedures import PROCEDURES, Malinvaud, make_procedure, run, status_name
+
+    t = read_table(US)
+    e, _ = calibrate_table(t, single_factor=True, technology="leontief")
+    assert isinstance(e.technology, LeontiefTechnology) and technology_family(e) == "leontief"
+    o = jplan.optimum(e)
+    assert jplan.optimum_status_name(o.status) == "optimal"
+    F = t.final_demand.sum(axis=1)
+    np.testing.assert_allclose(np.asarray(o.plan.consumption), F, rtol=1e-10)
+    np.testing.assert_allclose(np.asarray(o.plan.output), t.output, rtol=1e-10)
+
+    A = np.asarray(e.technology.input_coefficients / e.technology.tfp[:, None])
+    a0 = np.asarray(e.technology.resource_coefficients[:, 0] / e.technology.tfp)
+    scale = float(t.output.max())
+    q = cp.Variable(t.n, nonneg=True)
+    c = (np.eye(t.n) - A.T) @ q
+    cp.Problem(cp.Maximize(np.asarray(e.welfare_weights) @ cp.log(c)), [a0 @ q <= float(e.endowments[0]) / scale]).solve(solver="CLARABEL", tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+    np.testing.assert_allclose(c.value * scale, np.asarray(o.plan.consumption), rtol=1e-6)
+
+    lsm = run(Malinvaud(), e, 20, optimal_welfare=o.welfare)
+    assert status_name(lsm.status) == "converged" and float(lsm.gap[-1]) < 1e-10
+    refused = {name for name in PROCEDURES if make_procedure(name).economy_kind == "production"
+               and bool(make_procedure(name).domain_violation(e))}
+    assert refused == {name for name in PROCEDURES if make_procedure(name).economy_kind == "production"} - {"malinvaud"}
+
+    back, _ = loads_economy(dumps_economy(e))
+    assert isinstance(back.technology, LeontiefTechnology)
+    np.testing.assert_allclose(np.asarray(jplan.optimum(back).plan.output), t.output, rtol=1e-10)
+
+    twice = jax.tree_util.tree_map(lambda a: jnp.stack([a, a]), e)
+    batched = jax.jit(jax.vmap(jplan.optimum))(twice)
+    np.testing.assert_allclose(np.asarray(batched.welfare), float(o.welfare), rtol=1e-12)
+
+    def welfare_of(L):
+        return jplan.optimum(e.__class__(**{**e.__dict__, "endowments": L})).welfare
+
+    g = jax.grad(welfare_of)(e.endowments)
+    h = 1e-6 * float(e.endowments[0])
+    central = (welfare_of(e.endowments + h) - welfare_of(e.endowments - h)) / (2 * h)
+    assert float(g[0]) == pytest.approx(float(central), rel=1e-6)
+    assert float(g[0]) == pytest.approx(float(o.resource_prices[0]), rel=1e-12)
+
+
+def test_leontief_needs_one_factor_and_constant_returns(tmp_path):
+    from jplan.economies.io import loads_economy
+    from jplan.economies.table import calibrate_table
+
+    t = read_table(US)
+    with pytest.raises(EconomyFileError, match="needs --single-factor"):
+        calibrate_table(t, technology="leontief")
+    with pytest.raises(EconomyFileError, match="constant returns"):
+        calibrate_table(t, single_factor=True, technology="leontief", returns_to_scale=0.9)
+    text = EXAMPLE_ECONOMY_LEONTIEF
+    with pytest.raises(EconomyFileError, match="returns_to_scale: family \"leontief\""):
+        loads_economy(text.replace("returns_to_scale = [1.0, 1.0]", "returns_to_scale = [1.0, 0.9]"))
+    with pytest.raises(EconomyFileError, match="elasticity: only for family \"ces\""):
+        loads_economy(text + "elasticity = [0.5, 0.5]\n")
+    e, _ = loads_economy(text)
+    assert e.technology is not None
+
+
+EXAMPLE_ECONOMY_LEONTIEF = """kind = "production"
+[resources]
+endowments = [10.0]
+[goods]
+welfare_weights = [0.5, 0.5]
+[technology]
+family = "leontief"
+tfp = [1.0, 1.0]
+returns_to_scale = [1.0, 1.0]
+resource_shares = [[0.8], [0.6]]
+input_shares = [[0.2, 0.0], [0.1, 0.3]]
+"""

@@ -54,7 +54,7 @@ from .rudra_full import RudraFullEconomy, RudraFullFile, load_rudra_full, rudra_
 from .rudra_io import RudraFile, load_rudra, loads_rudra
 from .sampling import sample, sample_batch
 from .sparse import SparseEconomy, SparseProductionEconomy, sample_sparse, sample_sparse_production
-from .technology import ProductionTechnology, generic_coefficients, generic_supply, with_technology
+from .technology import LeontiefTechnology, ProductionTechnology, generic_coefficients, generic_supply, with_technology
 
 __all__ = [
     "IOTable",
@@ -87,6 +87,7 @@ __all__ = [
     "sample_divisions",
     "save_divisions",
     "ProductionTechnology",
+    "LeontiefTechnology",
     "generic_coefficients",
     "generic_supply",
     "with_technology",

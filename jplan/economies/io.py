@@ -5,6 +5,8 @@ kind = "production"
 # see README "Economy files" for the whole format; the optional additions are
 #   [technology] family = "ces", elasticity = [σ_i] (> 0; 1 is Cobb–Douglas)
 #   [technology] setup_cost = [κ_i] (>= 0, any family: q = A (g − κ)₊^ρ, a minimum efficient scale)
+#   [technology] family = "leontief": fixed coefficients, q = A min_k x_k/s_k over the shares s > 0 (cost
+#                shares at prices 1 as for the other families), returns_to_scale 1, no set-up cost
 #   [welfare] family = "log" | "ces" (elasticity = η) | "stone-geary" (subsistence = [γ_k])
 [resources]
 names = ["labour", "land"]            # optional
@@ -67,7 +69,7 @@ _SECTION_KEYS = {
     "goods": {"names", "welfare_weights"},
     "technology": {"family", "tfp", "returns_to_scale", "resource_shares", "input_shares", "elasticity", "setup_cost"},
 }
-_FAMILIES = ("cobb-douglas", "ces")
+_FAMILIES = ("cobb-douglas", "ces", "leontief")
 WELFARE_FAMILIES = ("log", "ces", "stone-geary")
 _WELFARE_KEYS = {"family", "elasticity", "subsistence"}
 #: Elasticities (σ of technologies, η of welfare) accepted: wide enough for every study, narrow enough that
@@ -261,8 +263,14 @@ def _economy_from_dict(doc: dict) -> tuple[ProductionEconomy, Labels]:
         raise EconomyFileError(f"technology.family: unknown family {tech['family']!r} (known: {', '.join(_FAMILIES)})")
     if tech["family"] == "ces" and "elasticity" not in tech:
         raise EconomyFileError('technology.elasticity: missing (family "ces" needs one elasticity per firm)')
-    if tech["family"] == "cobb-douglas" and "elasticity" in tech:
-        raise EconomyFileError('technology.elasticity: only for family "ces" (Cobb-Douglas has elasticity 1)')
+    if tech["family"] in ("cobb-douglas", "leontief") and "elasticity" in tech:
+        raise EconomyFileError(f'technology.elasticity: only for family "ces" (not {tech["family"]!r})')
+    if tech["family"] == "leontief":
+        if "setup_cost" in tech:
+            raise EconomyFileError('technology.setup_cost: not for family "leontief" (fixed coefficients, constant returns)')
+        rts = np.atleast_1d(np.asarray(tech["returns_to_scale"], dtype=object))
+        if not all(isinstance(r, (int, float)) and not isinstance(r, bool) and r == 1 for r in rts):
+            raise EconomyFileError('technology.returns_to_scale: family "leontief" has constant returns (every entry 1)')
     welfare_elasticity, subsistence = _welfare_table(doc.get("welfare"))
     economy = from_arrays(
         elasticity=tech.get("elasticity"),
@@ -276,6 +284,8 @@ def _economy_from_dict(doc: dict) -> tuple[ProductionEconomy, Labels]:
         resource_shares=tech["resource_shares"],
         input_shares=tech["input_shares"],
     )
+    if tech["family"] == "leontief":
+        economy = as_leontief(economy)
     default = Labels.default(economy.n, economy.m)
     labels = Labels(
         goods=_names(doc["goods"], "goods", economy.n, default.goods),
@@ -313,6 +323,21 @@ def _welfare_table(table) -> tuple[Any, Any]:
     return None, None
 
 
+def as_leontief(economy: ProductionEconomy) -> ProductionEconomy:
+    """The economy with fixed-coefficients firms (`LeontiefTechnology`) using its shares as coefficients at
+    its tfp: q = A min_k x_k/s_k, unit cost 1/A at prices 1 as for the Cobb–Douglas firm of the same shares.
+    Raises `EconomyFileError` unless it is productive (spectral radius of the input coefficients below 1)."""
+    from .technology import LeontiefTechnology, with_technology
+
+    A = np.asarray(economy.input_shares) / np.asarray(economy.tfp)[:, None]
+    radius = float(np.max(np.abs(np.linalg.eigvals(A))))
+    if radius >= 1.0:
+        raise EconomyFileError(f"technology: not productive, the spectral radius of the fixed input coefficients is {radius:.6g} >= 1")
+    tech = LeontiefTechnology(resource_coefficients=economy.resource_shares, input_coefficients=economy.input_shares,
+                              tfp=economy.tfp)
+    return with_technology(economy, tech)
+
+
 def loads_economy(text: str) -> tuple[ProductionEconomy, Labels]:
     """Parse an economy from TOML text. Returns the economy and its labels."""
     return _economy_from_dict(parse_toml(text))
@@ -334,7 +359,10 @@ def load_economy(path: str | os.PathLike) -> tuple[ProductionEconomy, Labels]:
 def dumps_economy(economy: ProductionEconomy, labels: Labels | None = None) -> str:
     """The TOML text of an economy, in the file format above (floats round-trip exactly)."""
     labels = labels or Labels.default(economy.n, economy.m)
-    cd = bool(np.all(np.asarray(economy.elasticity) == 1.0))
+    tech_family = technology_family(economy)
+    if economy.technology is not None and tech_family != "leontief":
+        raise ValueError("dumps_economy: a user technology (with_technology) has no file format; save its parameters yourself")
+    cd = tech_family != "ces"
     family = welfare_family(economy)
     welfare = {
         "log": [],
@@ -354,7 +382,7 @@ def dumps_economy(economy: ProductionEconomy, labels: Labels | None = None) -> s
             f"welfare_weights = {_vec(economy.welfare_weights)}",
             "",
             "[technology]",
-            *(['family = "cobb-douglas"'] if cd else ['family = "ces"', f"elasticity = {_vec(economy.elasticity)}"]),
+            *([f'family = "{tech_family}"'] if cd else ['family = "ces"', f"elasticity = {_vec(economy.elasticity)}"]),
             f"tfp = {_vec(economy.tfp)}",
             f"returns_to_scale = {_vec(economy.returns_to_scale)}",
             f"resource_shares = {_mat(economy.resource_shares)}",
@@ -374,7 +402,11 @@ def welfare_family(economy: ProductionEconomy) -> str:
 
 
 def technology_family(economy: ProductionEconomy) -> str:
-    """"cobb-douglas" when every firm has elasticity 1, else "ces"."""
+    """"leontief" for fixed-coefficients firms, "cobb-douglas" when every firm has elasticity 1, else "ces"."""
+    from .technology import LeontiefTechnology
+
+    if isinstance(economy.technology, LeontiefTechnology):
+        return "leontief"
     return "cobb-douglas" if bool(np.all(np.asarray(economy.elasticity) == 1.0)) else "ces"
 
 

@@ -309,7 +309,7 @@ def table_summary(table: IOTable) -> dict:
 
 
 #: The technology and welfare families `calibrate_table` builds.
-TECHNOLOGIES = ("cobb-douglas", "ces")
+TECHNOLOGIES = ("cobb-douglas", "ces", "leontief")
 WELFARES = ("log", "ces", "stone-geary")
 
 #: Tables shipped with jplan (package data `jplan.examples`), by name: usable wherever a table path is.
@@ -363,6 +363,11 @@ def calibrate_table(table: IOTable, single_factor: bool = False, technology: str
         raise EconomyFileError(f"technology must be one of {', '.join(TECHNOLOGIES)}, got {technology!r}")
     if welfare not in WELFARES:
         raise EconomyFileError(f"welfare must be one of {', '.join(WELFARES)}, got {welfare!r}")
+    if technology == "leontief" and not single_factor:
+        raise EconomyFileError("a Leontief (fixed-coefficients) economy needs --single-factor: the only procedure that plans it, "
+                               "Malinvaud's, has one primary factor as its domain (and jplan's Leontief optimum assumes one)")
+    if technology == "leontief" and returns_to_scale != 1:
+        raise EconomyFileError(f"a Leontief technology has constant returns (returns to scale 1), got {returns_to_scale!r}")
     if technology == "ces" and not (isinstance(elasticity, (int, float)) and 0.05 <= elasticity <= 20 and elasticity != 1):
         raise EconomyFileError(f"a CES technology needs an elasticity in [0.05, 20] other than 1, got {elasticity!r}")
     if welfare == "ces" and not (isinstance(welfare_elasticity, (int, float)) and 0.05 <= welfare_elasticity <= 20
@@ -389,9 +394,9 @@ def calibrate_table(table: IOTable, single_factor: bool = False, technology: str
         raise EconomyFileError(f"row {names[r]!r}, sector {table.sectors[j]!r}: a value-added entry must be >= 0 to be a "
                                f"cost share (got {V[r, j]:g}; merge it with another row, or use --single-factor)")
     shares = np.concatenate([(V / x).T, (table.flows / x).T], axis=1)
-    if technology == "cobb-douglas":
+    if technology in ("cobb-douglas", "leontief"):  # Leontief: the same shares as fixed coefficients, tfp 1
         logs = np.where(shares > 0, shares * np.log(np.where(shares > 0, shares, 1.0)), 0.0)
-        tfp, sigma = np.exp(-logs.sum(axis=1)), None
+        tfp, sigma = (np.exp(-logs.sum(axis=1)) if technology == "cobb-douglas" else np.ones(table.n)), None
     else:
         s = float(elasticity)
         # a_k ∝ s_k^(1/σ), in logs (tiny shares at small σ underflow gracefully to a zero share)
@@ -419,6 +424,10 @@ def calibrate_table(table: IOTable, single_factor: bool = False, technology: str
     economy = from_arrays(endowments=V.sum(axis=1), welfare_weights=w, tfp=tfp, returns_to_scale=np.full(table.n, float(returns_to_scale)),
                           resource_shares=shares[:, :m], input_shares=shares[:, m:], elasticity=sigma,
                           welfare_elasticity=eta, subsistence=gamma)
+    if technology == "leontief":
+        from .io import as_leontief
+
+        economy = as_leontief(economy)
     return economy, Labels(tuple(table.sectors), names)
 
 

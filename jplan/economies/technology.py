@@ -39,7 +39,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
-__all__ = ["ProductionTechnology", "with_technology", "generic_supply", "generic_coefficients", "SUPPLY_ITERATIONS"]
+__all__ = ["ProductionTechnology", "LeontiefTechnology", "with_technology", "generic_supply", "generic_coefficients",
+           "SUPPLY_ITERATIONS", "is_differentiable"]
 
 SUPPLY_ITERATIONS = 40
 
@@ -50,6 +51,40 @@ class ProductionTechnology(eqx.Module):
     @abc.abstractmethod
     def output(self, resources: Array, inputs: Array) -> Array:
         """Output from resources [m] and intermediate inputs [n]."""
+
+
+class LeontiefTechnology(ProductionTechnology):
+    """Fixed coefficients (Leontief): q = tfp · min over the inputs a firm uses of x_l / a_l, constant
+    returns. Per firm (leading axis n): `resource_coefficients` [m], `input_coefficients` [n] (0: not used),
+    `tfp`.
+
+    Not differentiable (the min has a kink where the firm produces), so it declares `differentiable =
+    False`: procedures that read marginal productivities (Heal's) refuse it, and Arrow–Hurwicz's price rules
+    refuse it for its constant returns (their domain is strictly decreasing returns). Malinvaud's (LSM)
+    procedure runs on it: its firms report their cost-minimising coefficients, which `coefficients` gives
+    in closed form (a/tfp, whatever the prices: no substitution)."""
+
+    resource_coefficients: Array
+    input_coefficients: Array
+    tfp: Array
+    differentiable = False
+
+    def output(self, resources, inputs):
+        a = jnp.concatenate([self.resource_coefficients, self.input_coefficients])
+        x = jnp.concatenate([resources, inputs])
+        used = a > 0
+        return self.tfp * jnp.min(jnp.where(used, x / jnp.where(used, a, 1.0), jnp.inf))
+
+    def coefficients(self, input_prices):
+        """Cost-minimising inputs per unit of output at input prices [m + n] (resources, goods), and the unit
+        cost: a/tfp and its cost."""
+        x = jnp.concatenate([self.resource_coefficients, self.input_coefficients]) / self.tfp
+        return x, jnp.sum(x * input_prices)
+
+
+def is_differentiable(technology) -> bool:
+    """False for a technology that declares `differentiable = False` (a kinked output function)."""
+    return bool(getattr(type(technology), "differentiable", True))
 
 
 def with_technology(economy, technology: ProductionTechnology):
@@ -130,7 +165,10 @@ def generic_coefficients(tech: ProductionTechnology, input_prices: Array, m: int
     Unknowns y = log inputs (of the inputs with a positive marginal productivity at x = 1) and log μ:
     log π_l − log μ − log ∂f/∂x_l(e^y) = 0 for every used input and log f(e^y) = 0. With constant returns
     μ is the unit cost c(π) (Euler), and the inputs are ∇c(π) (Shephard's lemma). Returns (x [m + n], c).
+    A technology with a `coefficients(input_prices)` method (`LeontiefTechnology`) answers itself.
     """
+    if hasattr(type(tech), "coefficients"):  # the technology answers in closed form (e.g. Leontief)
+        return tech.coefficients(input_prices)
     used, log_prices, inputs, log_marginal = _in_logs(tech, input_prices, m)
     ones = jnp.ones_like(input_prices)
 

@@ -141,10 +141,15 @@ class _HealBase(Procedure):
     max_step: Array = eqx.field(default_factory=lambda: jnp.asarray(1.0), converter=jnp.asarray)
 
     def domain_violation(self, economy: ProductionEconomy) -> Array:
+        from ..economies.technology import is_differentiable
+
+        if not is_differentiable(economy.firms):  # a kinked technology (Leontief) has no marginal productivities
+            return jnp.asarray(True)
         return jnp.any(economy.welfare_weights <= 0)
 
     def domain_message(self) -> str:
-        return f"{self.name}: needs every welfare weight > 0"
+        return (f"{self.name}: needs every welfare weight > 0 and a differentiable technology (its firms report "
+                "marginal productivities; fixed coefficients have none)")
 
     def _round(self, economy: ProductionEconomy, r: Array, v: Array):
         """Centre → firms: each firm its allocation; firms → centre: output and marginal productivities."""

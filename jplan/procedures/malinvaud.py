@@ -230,7 +230,10 @@ class Malinvaud(Procedure):
             def violates(tech):
                 ones_r, ones_v = jnp.ones((1,), economy.endowments.dtype), jnp.ones((economy.n,), economy.endowments.dtype)
                 q1, q2 = tech.output(ones_r, ones_v), tech.output(2 * ones_r, 2 * ones_v)
-                labour = jax.grad(tech.output)(ones_r, ones_v)[0]
+                if hasattr(type(tech), "coefficients"):  # closed-form coefficients: labour must be among them
+                    labour = tech.coefficients(jnp.ones((economy.n + 1,), ones_r.dtype))[0][0]
+                else:
+                    labour = jax.grad(tech.output)(ones_r, ones_v)[0]
                 return ~(jnp.abs(q2 / q1 - 2.0) <= 1e-9) | ~(labour > 0)
 
             return jnp.any(jax.vmap(violates)(firms))

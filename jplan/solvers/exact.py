@@ -11,7 +11,7 @@ from .._linalg import solve
 from ..economies.production import Plan, ProductionEconomy, welfare, xlogy_masked
 from .status import OPTIMAL
 
-__all__ = ["Optimum", "closed_form"]
+__all__ = ["Optimum", "closed_form", "leontief_optimum"]
 
 
 class Optimum(eqx.Module):
@@ -72,3 +72,40 @@ def closed_form(economy: ProductionEconomy) -> Optimum:
     plan = Plan(consumption=c, output=q, resource_use=r, intermediate_use=v)
     return Optimum(plan=plan, welfare=welfare(economy, c), goods_prices=p, resource_prices=s,
                    status=jnp.asarray(OPTIMAL), residual=jnp.zeros((), p.dtype))
+
+
+def leontief_optimum(economy: ProductionEconomy) -> Optimum:
+    """Exact optimum of an economy of fixed-coefficients firms (`jplan.economies.LeontiefTechnology`) with
+    one primary factor, any welfare family.
+
+    With one factor the feasible consumption set is {c ≥ 0 : v·c ≤ L}, v the labour values solving
+    v = a₀ + A v (a₀ labour and A inputs per unit of output, A[j, h] good h per unit of good j): the planner
+    buys the consumer's demand at prices v with income L (`consumer_demand`; Stone–Geary: income beyond
+    subsistence). Outputs solve q = c + Aᵀq. Goods prices are v times the marginal welfare of labour,
+    λ = ∂U*/∂L (by autodiff). Status `infeasible` where subsistence costs more than L. Pure, jit/vmap/grad-safe.
+    """
+    import jax
+
+    from ..economies.production import consumer_demand
+    from .status import INFEASIBLE
+
+    tech = economy.technology
+    if economy.m != 1:
+        raise ValueError(f"the fixed-coefficients optimum needs one primary factor (m = 1), got m = {economy.m}")
+    a0 = tech.resource_coefficients[:, 0] / tech.tfp
+    A = tech.input_coefficients / tech.tfp[:, None]
+    eye = jnp.eye(economy.n, dtype=A.dtype)
+    v = solve(eye - A, a0)
+
+    def plan_for(L):
+        c = consumer_demand(economy, v, L - v @ economy.subsistence)
+        return c, welfare(economy, c)
+
+    L = economy.endowments[0]
+    c, U = plan_for(L)
+    lam = jax.grad(lambda L: plan_for(L)[1])(L)
+    q = solve((eye - A).T, c)
+    plan = Plan(consumption=c, output=q, resource_use=(a0 * q)[:, None], intermediate_use=A * q[:, None])
+    ok = (L - v @ economy.subsistence > 0) & jnp.all(v > 0) & jnp.all(q >= 0)
+    return Optimum(plan=plan, welfare=U, goods_prices=lam * v, resource_prices=lam[None], status=jnp.where(ok, OPTIMAL, INFEASIBLE),
+                   residual=jnp.zeros((), v.dtype))

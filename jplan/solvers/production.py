@@ -40,7 +40,7 @@ from jaxtyping import Array
 
 from ..economies.production import Plan, ProductionEconomy, welfare
 from . import general
-from .exact import Optimum, closed_form
+from .exact import Optimum, closed_form, leontief_optimum
 from .status import BEST_KNOWN, INFEASIBLE, NUMERICAL_FAILURE, OPTIMAL, OPTIMUM_STATUS, optimum_status_name
 
 __all__ = ["Optimum", "optimum", "closed_form", "plan_start", "reference_function", "OPTIMUM_STATUS", "optimum_status_name"]
@@ -138,6 +138,10 @@ def optimum(economy: ProductionEconomy, starts: int = general.MULTISTARTS, plans
     grad, jit) both branches are traced and the right one is selected per economy. A caller that knows a
     whole batch is Cobb–Douglas/log (a study scenario) can call `closed_form` itself.
     """
+    from ..economies.technology import LeontiefTechnology
+
+    if isinstance(economy.technology, LeontiefTechnology):
+        return leontief_optimum(economy)
     if reference_function(economy) is closed_form:
         return _closed_form_jit(economy)
     result = _optimum_jit(economy, starts, plans)
@@ -166,6 +170,10 @@ _closed_form_jit = jax.jit(closed_form)
 def reference_function(economy: ProductionEconomy):
     """`closed_form` when `economy` (one, or a batch) is concrete and all Cobb–Douglas/log, else `optimum`:
     the function to vmap or differentiate for that economy or batch (it saves compiling the KKT solve)."""
+    from ..economies.technology import LeontiefTechnology
+
+    if isinstance(economy.technology, LeontiefTechnology):
+        return leontief_optimum
     if any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(economy)):
         return optimum
     check = general.uses_closed_form
