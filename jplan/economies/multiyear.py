@@ -346,7 +346,7 @@ def multiyear_from_table(table, years: int = 5, growth_rate: float = 0.02, capit
       investment)_i · (1 + g)^t (negative entries set to 0: no target), g = `growth_rate`, t = 1..`years`.
 
     Returns (MultiYearEconomy, report of the imputations)."""
-    from .table import _rows_matching, capital_per_output
+    from .table import capital_per_output, investment_split
 
     if not (isinstance(years, int) and 1 <= years <= 50):
         raise EconomyFileError(f"years must be an integer in [1, 50], got {years!r}")
@@ -358,16 +358,15 @@ def multiyear_from_table(table, years: int = 5, growth_rate: float = 0.02, capit
         raise EconomyFileError("the table has no labour row (labour, compensation, ...)")
     x = table.output
     k_value = capital_per_output(table, capital_return)
-    investment = _rows_matching(table.final_labels, ("invest", "capital formation"))
-    if not investment:
+    investment, other_demand = investment_split(table)
+    if investment is None:
         raise EconomyFileError("the table has no investment column (a final-demand label naming investment or capital "
                                "formation): it cannot say which goods are capital")
-    mix = np.maximum(table.final_demand[:, investment].sum(axis=1), 0.0)
+    mix = np.maximum(investment, 0.0)
     if mix.sum() <= 0:
         raise EconomyFileError("the table's investment columns hold no positive entry: no good is capital")
     capital = (mix / mix.sum())[:, None] * k_value[None, :]
-    rest = [c for c in range(len(table.final_labels)) if c not in investment]
-    base_targets = np.maximum(table.final_demand[:, rest].sum(axis=1), 0.0)
+    base_targets = np.maximum(other_demand, 0.0)
     growth = (1.0 + growth_rate) ** np.arange(1, years + 1)
     economy = MultiYearEconomy(
         inputs=jnp.asarray(table.coefficients), capital=jnp.asarray(capital),

@@ -467,6 +467,15 @@ def _rows_matching(labels, words) -> list[int]:
     return [k for k, label in enumerate(labels) if any(w in label.lower() for w in words)]
 
 
+def investment_split(table: IOTable) -> tuple[np.ndarray | None, np.ndarray]:
+    """(investment demand per good, or None where no final-demand column names investment or capital
+    formation; the rest of final demand per good): the split the Rudra and multi-year builders impute from."""
+    investment = _rows_matching(table.final_labels, ("invest", "capital formation"))
+    rest = [c for c in range(len(table.final_labels)) if c not in investment]
+    demand = table.final_demand[:, investment].sum(axis=1) if investment else None
+    return demand, table.final_demand[:, rest].sum(axis=1)
+
+
 def capital_per_output(table: IOTable, capital_return: float) -> np.ndarray:
     """Capital value per unit of output k_j = (non-labour, non-import value added)_j / (x_j · return): the
     surplus the table records, capitalised at a gross return (`rudra_from_table`, `multiyear_from_table`)."""
@@ -512,17 +521,16 @@ def rudra_from_table(table: IOTable, plan_years: int = 5, growth_rate: float = 0
         raise EconomyFileError("the table has no labour row (labour, compensation, ...): capital cannot be told from labour")
     imports = _rows_matching(table.value_added_labels, ("import",))
     k = capital_per_output(table, capital_return)
-    investment = _rows_matching(table.final_labels, ("invest", "capital formation"))
+    investment, other_demand = investment_split(table)
     domestic_va = table.value_added.sum() - (table.value_added[imports].sum() if imports else 0.0)
     if savings_rate is None:
-        if not investment:
+        if investment is None:
             raise EconomyFileError("the table has no investment column (a final-demand label naming investment or "
                                    "capital formation): give the savings rate")
-        savings_rate = float(np.clip(table.final_demand[:, investment].sum() / domestic_va, 0.0, 1.0))
+        savings_rate = float(np.clip(investment.sum() / domestic_va, 0.0, 1.0))
     g, T = float(growth_rate), plan_years
     r = float(sum((1.0 + g) ** (-t) for t in range(T)))
-    rest = [c for c in range(len(table.final_labels)) if c not in investment]
-    d = table.final_demand[:, rest].sum(axis=1) * (1.0 + g) ** T
+    d = other_demand * (1.0 + g) ** T
     zeroed = int(np.sum(d < 0))
     d = np.maximum(d, 0.0)
     F = (table.value_added[imports].sum() if imports else 0.0) * (1.0 + g) ** T
