@@ -10,6 +10,7 @@ where any exception that escapes `main` is recorded as a traceback.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -79,7 +80,9 @@ CASES = [
     ("rudra-kind", ["optimum", "e.toml"], {"e.toml": econ('kind = "production"', 'kind = "rudra"')}, 2, "jplan rudra"),
     ("unknown-key", ["optimum", "e.toml"], {"e.toml": GOOD + "colour = 1\n"}, 2, "colour: unknown key"),
     ("missing-section", ["optimum", "e.toml"], {"e.toml": GOOD.split("[technology]")[0]}, 2, "[technology]: missing"),
-    ("unknown-family", ["optimum", "e.toml"], {"e.toml": econ('"cobb-douglas"', '"leontief"')}, 2, "unknown family"),
+    ("unknown-family", ["optimum", "e.toml"], {"e.toml": econ('"cobb-douglas"', '"translog"')}, 2, "unknown family"),
+    ("leontief-decreasing-returns", ["optimum", "e.toml"], {"e.toml": econ('"cobb-douglas"', '"leontief"')}, 2, 'family "leontief" has constant returns'),
+    ("leontief-elasticity", ["optimum", "e.toml"], {"e.toml": econ('"cobb-douglas"', '"leontief"\nelasticity = [0.5, 0.5]')}, 2, 'only for family "ces"'),
     ("ces-no-elasticity", ["optimum", "e.toml"], {"e.toml": econ('"cobb-douglas"', '"ces"')}, 2, "technology.elasticity: missing"),
     ("elasticity-zero", ["optimum", "e.toml"], {"e.toml": econ('"cobb-douglas"', '"ces"\nelasticity = [0.0, 1.0]')}, 2, "technology.elasticity"),
     ("elasticity-nan", ["optimum", "e.toml"], {"e.toml": econ('"cobb-douglas"', '"ces"\nelasticity = [nan, 1.0]')}, 2, "NaN"),
@@ -184,6 +187,107 @@ CASES = [
 ]
 
 
+# ------------------------------------------------------------------ prepared folders (issue 32's kinds)
+# A sixth element {"setup": callable(folder)} prepares the case folder (a finished study, symbolic links,
+# a plugin) before the snapshot; the case then runs and is checked like every other.
+
+SEEDED = STUDY.replace('name = "s"', 'name = "s"\nseed = 0') + "[outputs]\nplots = false\n"
+REGISTERED: list[str] = []
+
+
+def _finished_study(folder: Path) -> None:
+    """folder/o: a finished study of SEEDED (run once, in the catalogue's root, then copied)."""
+    from jplan.cli import main
+
+    template = folder.parent / "_template"
+    if not (template / "o" / "summary.json").exists():
+        template.mkdir(exist_ok=True)
+        (template / "s.toml").write_text(SEEDED)
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            assert main(["study", str(template / "s.toml"), "--out", str(template / "o"), "--quiet"]) == 0
+    shutil.copytree(template / "o", folder / "o", symlinks=True)
+
+
+def _symlinked(name: str):
+    """A finished study whose `name` (jplan's own file or folder) is a symbolic link to outside --out."""
+    def setup(folder: Path) -> None:
+        _finished_study(folder)
+        (folder / "outside").mkdir()
+        target = folder / "o" / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+        target.symlink_to(folder / "outside" / name)
+    return setup
+
+
+def _fresh_over_symlinked_chunks(folder: Path) -> None:
+    """Issue 32's silent wrong result: chunks/ moved aside and linked back, then `--fresh` with another seed."""
+    _finished_study(folder)
+    shutil.move(str(folder / "o" / "chunks"), str(folder / "scratch"))
+    (folder / "o" / "chunks").symlink_to(Path("..") / "scratch")
+
+
+def _plugin(kind: str):
+    """Register a procedure plugin whose step raises, or whose plan has the wrong shape."""
+    def setup(folder: Path) -> None:
+        import jax
+        import jax.numpy as jnp
+
+        import jplan
+        from jplan.procedures import HealProportional
+
+        if kind == "raises":
+            class Plugin(HealProportional):
+                name = "raising-plugin"
+
+                def step(self, economy, state):
+                    raise RuntimeError("the plugin's own bug\nsecond line")
+        else:
+            class Plugin(HealProportional):
+                name = "scalar-plugin"
+
+                def observe(self, economy, state):
+                    obs = super().observe(economy, state)
+                    plan = obs.plan.__class__(consumption=jnp.sum(obs.plan.consumption), output=obs.plan.output,
+                                              resource_use=obs.plan.resource_use, intermediate_use=obs.plan.intermediate_use)
+                    return jax.tree_util.tree_map(lambda x: x, obs.__class__(**{**vars(obs), "plan": plan}))
+        jplan.register_procedure(default_steps=5)(Plugin)
+        REGISTERED.append(Plugin.name)
+    return setup
+
+
+def _unregister_plugins() -> None:
+    from jplan.procedures import DEFAULT_STEPS, PROCEDURES
+
+    for name in REGISTERED:
+        PROCEDURES.pop(name, None)
+        DEFAULT_STEPS.pop(name, None)
+    REGISTERED.clear()
+
+
+PREPARED = [
+    ("study-fresh-over-symlinked-chunks", ["study", "t1.toml", "--out", "o", "--fresh", "--quiet"],
+     {"s.toml": SEEDED, "t1.toml": SEEDED.replace("seed = 0", "seed = 1")}, 2, "symbolic link",
+     {"setup": _fresh_over_symlinked_chunks}),
+    ("study-symlinked-lock", ["study", "s.toml", "--out", "o", "--quiet"], {"s.toml": SEEDED}, 2, "symbolic link",
+     {"setup": _symlinked(".jplan.lock")}),
+    ("study-symlinked-traces", ["study", "s.toml", "--out", "o", "--quiet"], {"s.toml": SEEDED}, 2, "symbolic link",
+     {"setup": _symlinked("traces")}),
+    ("study-symlinked-chunks", ["study", "s.toml", "--out", "o", "--quiet"], {"s.toml": SEEDED}, 2, "symbolic link",
+     {"setup": _symlinked("chunks")}),
+    ("study-symlinked-summary", ["study", "s.toml", "--out", "o", "--quiet"], {"s.toml": SEEDED}, 2, "symbolic link",
+     {"setup": _symlinked("summary.json")}),
+    ("plugin-raises", ["solve", "e.toml", "--procedure", "raising-plugin"], {"e.toml": GOOD}, 2,
+     "procedure 'raising-plugin'", {"setup": _plugin("raises")}),
+    ("plugin-wrong-shape", ["solve", "e.toml", "--procedure", "scalar-plugin"], {"e.toml": GOOD}, 2,
+     "consumption has shape", {"setup": _plugin("scalar")}),
+    ("rudra-save-missing-dir", ["rudra", "example", "--save", "full/a.toml"], {}, 2, "full: directory does not exist"),
+]
+CASES += PREPARED
+
+
 #: Cases that run the real executable in a subprocess (every command, and argument-parsing failures)
 THROUGH_THE_EXECUTABLE = ("missing-file", "not-toml", "tfp-tiny", "unreachable-subsistence-solve", "unknown-procedure",
                           "steps-float", "study-out-foreign", "study-unknown-procedure", "rudra-missing",
@@ -196,16 +300,23 @@ def _jplan() -> list[str]:
 
 
 def _snapshot(folder: Path) -> dict:
-    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")}
+    """Every path under folder (symbolic links as links, not followed) with its size and mtime."""
+    out = {}
+    for p in folder.rglob("*"):
+        st = p.lstat()
+        out[str(p.relative_to(folder))] = (st.st_size, st.st_mtime_ns)
+    return out
 
 
 def _prepare(case, root: Path) -> Path:
-    name, _, files, _, _ = case
+    name, _, files, _, _ = case[:5]
     folder = root / name
     folder.mkdir()
     for rel, text in files.items():
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
         (folder / rel).write_text(text)
+    if len(case) > 5 and "setup" in case[5]:
+        case[5]["setup"](folder)
     return folder
 
 
@@ -222,10 +333,10 @@ def _run_in_process(case, root: Path):
 
     folder = _prepare(case, root)
     before = _snapshot(folder)
-    err, here = io.StringIO(), os.getcwd()
+    err, out, here = io.StringIO(), io.StringIO(), os.getcwd()
     os.chdir(folder)
     try:
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
                 code = main(list(case[1]))
@@ -236,17 +347,20 @@ def _run_in_process(case, root: Path):
                 code = 1
     finally:
         os.chdir(here)
-    return SimpleNamespace(stderr=err.getvalue(), returncode=code), before, _snapshot(folder)
+    return SimpleNamespace(stderr=err.getvalue(), stdout=out.getvalue(), returncode=code), before, _snapshot(folder)
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     root = tmp_path_factory.mktemp("catalogue")
     external = [c for c in CASES if c[0] in THROUGH_THE_EXECUTABLE]
-    with ThreadPoolExecutor(max_workers=3) as pool:  # subprocesses, started while this process works
-        pending = pool.map(lambda c: _run(c, root), external)
-        outcomes = {c[0]: _run_in_process(c, root) for c in CASES if c[0] not in THROUGH_THE_EXECUTABLE}
-        outcomes.update(zip((c[0] for c in external), pending))
+    try:
+        with ThreadPoolExecutor(max_workers=3) as pool:  # subprocesses, started while this process works
+            pending = pool.map(lambda c: _run(c, root), external)
+            outcomes = {c[0]: _run_in_process(c, root) for c in CASES if c[0] not in THROUGH_THE_EXECUTABLE}
+            outcomes.update(zip((c[0] for c in external), pending))
+    finally:
+        _unregister_plugins()
     return outcomes
 
 
@@ -262,7 +376,7 @@ def test_the_catalogue_covers_at_least_60_kinds():
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_bad_input_is_one_line_with_the_documented_exit_and_nothing_written(case, results):
-    name, _, _, code, message = case
+    name, _, _, code, message = case[:5]
     proc, before, after = results[name]
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert "Traceback" not in proc.stderr, proc.stderr
@@ -272,13 +386,13 @@ def test_bad_input_is_one_line_with_the_documented_exit_and_nothing_written(case
     assert after == before, set(after) ^ set(before)
 
 
-def _full_disk():
-    """In the child: writes past 4 KiB fail with EFBIG (SIGXFSZ ignored), as a full disk fails them with ENOSPC."""
+def _full_disk(limit: int = 4096):
+    """In the child: writes past `limit` bytes fail with EFBIG (SIGXFSZ ignored), as a full disk fails them with ENOSPC."""
     import resource
     import signal
 
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
 
 def test_a_write_failing_midway_is_one_line_and_leaves_nothing_half_written(tmp_path):
@@ -291,6 +405,12 @@ def test_a_write_failing_midway_is_one_line_and_leaves_nothing_half_written(tmp_
     proc = run(["sample", "--n", "60", "--m", "5", "--out", "e.toml"], preexec_fn=_full_disk)
     assert proc.returncode == 2 and proc.stderr.splitlines() == ["jplan: error: e.toml: cannot write (File too large)"]
     assert list(tmp_path.iterdir()) == []
+    # issue 32: `rudra example --save` on a full disk left a 0-byte file and did not name it
+    (tmp_path / "full").mkdir()
+    proc = run(["rudra", "example", "--save", "full/a.toml"], preexec_fn=lambda: _full_disk(512))
+    assert proc.returncode == 2 and proc.stderr.splitlines() == ["jplan: error: full/a.toml: cannot write (File too large)"], proc.stderr
+    assert list((tmp_path / "full").iterdir()) == []
+    (tmp_path / "full").rmdir()
 
     (tmp_path / "s.toml").write_text(STUDY.replace("batch = 4", "batch = 64").replace("steps = 5", "steps = 50"))
     proc = run(["study", "s.toml", "--out", "out"], preexec_fn=_full_disk)
@@ -303,3 +423,155 @@ def test_a_write_failing_midway_is_one_line_and_leaves_nothing_half_written(tmp_
     proc = run(["study", "s.toml", "--out", "out"])
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "out" / "summary.json").is_file()
+
+
+# ------------------------------------------------- hostile but valid: no traceback, and never a wrong result
+# Issue 32's kinds that are not refusals: jplan must run them to completion (exit 0, or 1 where a procedure
+# does not converge) with no traceback, strict JSON where --json is asked, and the study a clean run gives.
+
+def _strict_json(text: str):
+    def refuse(name):
+        raise ValueError(f"not JSON: {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def _sampled(*argv):
+    def setup(folder: Path) -> None:
+        from jplan.cli import main
+
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            assert main(["sample", *argv, "--out", str(folder / "e.toml")]) == 0
+    return setup
+
+
+def _swap_chunks(folder: Path) -> None:
+    """A chunk copied over another's slot, and another procedure's chunk over a third."""
+    _finished_study(folder)
+    slot = folder / "o" / "chunks" / "a" / "heal-proportional"
+    chunks = sorted(slot.glob("*.npz"))
+    assert chunks, "the study has chunks"
+    other = folder / "_other"
+    other.mkdir()
+    (other / "t1.toml").write_text(SEEDED.replace("seed = 0", "seed = 1"))
+    from jplan.cli import main
+
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        assert main(["study", str(other / "t1.toml"), "--out", str(other / "o"), "--quiet"]) == 0
+    for c in chunks:  # another seed's chunks in this study's slots
+        shutil.copy(other / "o" / "chunks" / "a" / "heal-proportional" / c.name, c)
+
+
+def _foreign_part(folder: Path) -> None:
+    """Another study's folder (seed 1) with this study's study.json copied in, offered to --merge."""
+    from jplan.cli import main
+
+    (folder / "t1.toml").write_text(SEEDED.replace("seed = 0", "seed = 1"))
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        assert main(["study", str(folder / "t1.toml"), "--out", str(folder / "part"), "--quiet"]) == 0
+    _finished_study(folder)
+    shutil.copy(folder / "o" / "study.json", folder / "part" / "study.json")
+
+
+def _same_study_as_clean(folder: Path, out: str) -> None:
+    clean = json.loads((folder.parent / "_template" / "o" / "summary.json").read_text())
+    got = json.loads((folder / out / "summary.json").read_text())
+    for s in (clean, got):
+        for procs in s["scenarios"].values():
+            for p in procs.values():
+                p.pop("wall_seconds_per_economy_step", None)
+                p.pop("compile_seconds", None)
+    assert got == clean
+
+
+def _plots_only_change(folder: Path) -> None:
+    _finished_study(folder)
+    (folder / "p.toml").write_text(SEEDED.replace("plots = false", "plots = false\ntraces = true"))
+    folder.joinpath("mtimes.json").write_text(json.dumps(
+        {str(p): p.stat().st_mtime_ns for p in (folder / "o" / "chunks").rglob("*.npz")}))
+
+
+def _chunks_untouched(folder: Path) -> None:
+    before = json.loads((folder / "mtimes.json").read_text())
+    assert before and {p: Path(p).stat().st_mtime_ns for p in before} == before
+
+
+# (id, argv, files, setup, exit codes allowed, check(folder, stdout))
+RUNS = [
+    ("json-nan-welfare", ["solve", "e.toml", "--procedure", "malinvaud-memory", "--steps", "20", "--json"], {},
+     _sampled("--n", "3", "--rho", "0.8", "--welfare", "stone-geary", "--subsistence", "0.99"), (0, 1),
+     lambda folder, out: _strict_json(out)),
+    ("json-neginf-welfare", ["solve", "e.toml", "--procedure", "heal", "--steps", "100", "--json"], {},
+     _sampled("--n", "4", "--rho", "0.8", "--setup", "0.3:0.4", "--seed", "2"), (0, 1), lambda folder, out: _strict_json(out)),
+    ("study-another-seeds-chunks-in-its-slots", ["study", "s.toml", "--out", "o", "--quiet"], {"s.toml": SEEDED},
+     _swap_chunks, (0,), lambda folder, out: _same_study_as_clean(folder, "o")),
+    ("study-merge-another-studys-chunks", ["study", "s.toml", "--out", "m", "--merge", "part", "--quiet"], {"s.toml": SEEDED},
+     _foreign_part, (0,), lambda folder, out: _same_study_as_clean(folder, "m")),
+    ("study-outputs-only-change-resumes", ["study", "p.toml", "--out", "o", "--quiet"], {"s.toml": SEEDED},
+     _plots_only_change, (0,), lambda folder, out: _chunks_untouched(folder)),
+]
+
+
+@pytest.mark.parametrize("case", RUNS, ids=[c[0] for c in RUNS])
+def test_hostile_but_valid_runs_complete_with_the_right_result(case, tmp_path_factory):
+    name, argv, files, setup, codes, check = case
+    root = tmp_path_factory.getbasetemp() / "runs"
+    root.mkdir(exist_ok=True)
+    proc, _, _ = _run_in_process((name, argv, files, 0, "", {"setup": setup}), root)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode in codes, proc.stderr
+    check(root / name, proc.stdout)
+
+
+def test_a_world_writable_compile_cache_is_not_used(tmp_path):
+    """Issue 32: swapped cache entries make JAX load the wrong program. The cache is trusted code: a folder
+    other users can write is ignored (nothing is written to or read from it), and the command still works."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    cache.chmod(0o777)
+    (tmp_path / "e.toml").write_text(GOOD)
+    env = dict(os.environ, PYTHONWARNINGS="ignore", JAX_PLATFORMS="cpu", JPLAN_CACHE_DIR=str(cache))
+    proc = subprocess.run(_jplan() + ["optimum", "e.toml", "--json"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    _strict_json(proc.stdout)
+    assert list(cache.iterdir()) == []
+
+
+def test_a_closed_pipe_is_quiet(tmp_path):
+    """Issue 32: `jplan optimum ... --json | true` printed "Broken pipe" and exited 2."""
+    (tmp_path / "e.toml").write_text(GOOD)
+    env = dict(os.environ, PYTHONWARNINGS="ignore", JAX_PLATFORMS="cpu")
+    cmd = " ".join(_jplan()) + " optimum e.toml --json | true; exit ${PIPESTATUS[0]}"
+    proc = subprocess.run(["bash", "-c", cmd], cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.stderr == "", proc.stderr
+    assert proc.returncode in (0, 141), proc.returncode  # quiet: success, or the shell's SIGPIPE status
+
+
+def test_library_kinds_sparse_solves_never_converge_on_a_negative_or_out_of_range_economy():
+    """Issue 32, item 8 (library only: sparse economies have no command): an unproductive economy or an
+    out-of-range input index is never `converged`."""
+    import jax
+
+    from jplan.economies import sample_sparse
+    from jplan.solvers import labour_values, leontief_quantities
+
+    e = sample_sparse(jax.random.PRNGKey(1), 300)
+    unproductive = type(e)(inputs=e.inputs, coefficients=e.coefficients * 3.0, labour=e.labour, final_demand=e.final_demand)
+    assert not bool(leontief_quantities(unproductive).converged)
+    bad = type(e)(inputs=e.inputs.at[0, 0].set(10_000), coefficients=e.coefficients, labour=e.labour,
+                  final_demand=e.final_demand)
+    assert not bool(leontief_quantities(bad).converged) and not bool(labour_values(bad).converged)
+
+
+def test_the_catalogue_covers_every_kind_of_issue_32():
+    """Every item of issue 32 has a case here: refusals in CASES, valid-but-hostile runs in RUNS, and the
+    cache, pipe and sparse tests above."""
+    ids = {c[0] for c in CASES} | {c[0] for c in RUNS}
+    wanted = {"study-fresh-over-symlinked-chunks", "study-symlinked-lock", "study-symlinked-traces", "study-symlinked-chunks",
+              "study-another-seeds-chunks-in-its-slots", "study-merge-another-studys-chunks", "json-nan-welfare",
+              "json-neginf-welfare", "rudra-steps-huge", "rudra-steps-limit", "rudra-cycles-huge", "rudra-rounds-huge",
+              "rudra-cycles-times-steps", "rudra-one-cycle-huge-steps", "study-chunk-memory", "study-divisions-limits",
+              "divisions-padded-lp", "toml-nested-deep", "rudra-save-missing-dir", "plugin-raises", "plugin-wrong-shape",
+              "study-outputs-only-change-resumes"}
+    assert wanted <= ids, wanted - ids
