@@ -35,15 +35,17 @@ def summary(e, out):
     inc = r.incomes
     lam = r.capital_gap
     rates = jnp.concatenate([inc.old_direct_tax / inc.old_income, inc.direct_tax / inc.income], axis=-1)
-    if e.closure == "import-balance":
+    if e.closure in ("import-balance", "market-prices"):
         item = inc.import_direct_tax
         share = jnp.abs(e.import_growth * item) / jnp.abs(lam)
     else:
         item = r.savings_gap
         share = jnp.abs(item) / jnp.abs(lam)
+    first = out.history_prices[..., 0, :]
+    moved = jnp.max(jnp.abs(r.prices.market - first) / jnp.abs(first), axis=-1)
     return dict(converged=out.status == 0, lam=lam, pi=r.prices.rate_of_return, psi=r.price_level,
                 rate_min=jnp.min(rates, axis=-1), rate_max=jnp.max(rates, axis=-1), item=item, share=share,
-                rounds=out.rounds)
+                rounds=out.rounds, moved=moved)
 
 
 def main() -> None:
@@ -54,28 +56,32 @@ def main() -> None:
     example = load_rudra_full(EXAMPLE).economy
     keys = jax.random.split(jax.random.PRNGKey(args.seed), args.batch)
     drawn = jax.vmap(lambda k: sample_rudra_full(k))(keys)
-    calibrated, factor = eqx.filter_jit(jax.vmap(calibrate_savings))(drawn)
-    factor = np.asarray(factor)
-    print("| closure | economies | converged | λ | π | ψ | direct-tax rates | balancing item | its share of λ |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    calibrate = eqx.filter_jit(jax.vmap(calibrate_savings))
+    print("| closure | economies | converged | λ | π | ψ | market prices, round 1 → last | direct-tax rates | balancing item | its share of λ |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for closure in CLOSURES:
         e = example.with_closure(closure)
         s = {k: np.asarray(v) for k, v in eqx.filter_jit(lambda e: summary(e, central_calculation(e)))(e).items()}
-        item = "d_N" if closure == "import-balance" else "S_g"
+        item = "S_g" if closure == "direct-taxes" else "d_N"
+        psi = lambda v: "–" if np.isnan(v) else f"{v:.3f}"  # noqa: E731  (market-prices has no single level)
         print(f"| {closure} | worked example | {'yes' if s['converged'] else 'no'} ({int(s['rounds'])} rounds) | "
-              f"{s['lam']:.1f} | {s['pi']:.3f} | {s['psi']:.3f} | {s['rate_min']:.3f}–{s['rate_max']:.3f} | "
-              f"{item} = {s['item']:.2f} | {100 * s['share']:.1f}% |")
+              f"{s['lam']:.1f} | {s['pi']:.3f} | {psi(s['psi'])} | moved up to {100 * s['moved']:.1f}% | "
+              f"{s['rate_min']:.3f}–{s['rate_max']:.3f} | {item} = {s['item']:.2f} | {100 * s['share']:.1f}% |")
+        calibrated, factor = calibrate(drawn.with_closure(closure))
         for label, source in ((f"{args.batch} random (n = N = 4)", drawn),
-                              (f"the same, savings calibrated (×{np.median(factor):.2f} median)", calibrated)):
+                              (f"the same, savings calibrated (×{np.median(np.asarray(factor)):.2f} median)", calibrated)):
             batch = source.with_closure(closure)
             b = {k: np.asarray(v) for k, v in
                  eqx.filter_jit(jax.vmap(lambda e: summary(e, central_calculation(e))))(batch).items()}
             ok = b["converged"]
             share = b["share"][ok]
             over = int(np.sum(share > 0.1))
+            moved = b["moved"][ok]
+            levels = "–" if np.all(np.isnan(b["psi"][ok])) else f"{np.min(b['psi'][ok]):.3f}–{np.max(b['psi'][ok]):.3f}"
             print(f"| {closure} | {label} | {int(ok.sum())} | median {np.median(b['lam'][ok]):.1f} | "
-                  f"median {np.median(b['pi'][ok]):.3f} | {np.min(b['psi'][ok]):.3f}–{np.max(b['psi'][ok]):.3f} | "
-                  f"{np.min(b['rate_min'][ok]):.3f}–{np.max(b['rate_max'][ok]):.3f} | "
+                  f"median {np.median(b['pi'][ok]):.3f} | {levels} | "
+                  f"moved in {int(np.sum(moved > 1e-9))} (median {100 * np.median(moved):.1f}%) | "
+                  f"{np.nanmin(b['rate_min'][ok]):.3f}–{np.nanmax(b['rate_max'][ok]):.3f} | "
                   f"median \\|{item}\\| {np.median(np.abs(b['item'][ok])):.2f} | median {100 * np.median(share):.1f}%, "
                   f"max {100 * np.max(share):.1f}%; {over} of {int(ok.sum())} over 10% |")
 

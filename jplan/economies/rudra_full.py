@@ -23,7 +23,7 @@ from jaxtyping import Array, Bool, Float
 __all__ = ["CLOSURES", "RudraFullEconomy", "RudraFullFile", "sample_rudra_full", "from_appendix2", "rudra_full_from_dict", "load_rudra_full"]
 
 
-CLOSURES = ("import-balance", "direct-taxes")
+CLOSURES = ("import-balance", "direct-taxes", "market-prices")
 """The readings of Rudra's step 8 (`RudraFullEconomy.closure`; see `jplan.rudra.full`, reading 6)."""
 
 

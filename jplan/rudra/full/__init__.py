@@ -42,9 +42,9 @@ as printed. Where an equation had to be interpreted, this is the reading, and wh
    is then a vertex with 100% direct taxes on some sectors paid back as subsidies to others, or unbounded
    (tried: with every direct tax in [0, income], 94% of 200 random economies had an infeasible second
    round; with market prices in a ±50% band instead, prices sat at the band and 56% of first rounds were
-   infeasible). Two closures are implemented (`RudraFullEconomy.closure`, the file's
-   `constraints.closure`); both keep the *level* ψ of the non-essential market prices as an unknown (their
-   relative prices are the round's; the essential goods keep their step-1 prices, (6.17)), the cost
+   infeasible). Three closures are implemented (`RudraFullEconomy.closure`, the file's
+   `constraints.closure`); the first two keep the *level* ψ of the non-essential market prices as an unknown
+   (their relative prices are the round's; the essential goods keep their step-1 prices, (6.17)), the cost
    prices p(d) (from (6.11)) and π:
    - ``"import-balance"`` (default) reads step 8 as the seed's "linear system of equations" with as many
      unknowns as it has independent equations: the direct-tax rates δ⁰ and import duties τ⁰(m) stay the
@@ -60,9 +60,16 @@ as printed. Where an equation had to be interpreted, this is the reading, and wh
      their ranges (the worked example: old units untaxed, new units at δ_max, the import margin taxed
      whole), so this closure's λ depends on δ_max: that is the LP the seed prints, not a finding about
      the economy.
-   Under both, ψ = 1 in practice: step 6 balanced foreign exchange at the opening prices, and (4.5) must
-   hold again at the new ones, so the non-essential market prices do not move between rounds (the
-   essential goods' prices do, through step 1). Indirect taxes τ = p − p(d) may be negative (subsidies, as
+   - ``"market-prices"`` takes the seed's own list of price unknowns: each non-essential market price is
+     its cost price plus an indirect tax t_i ∈ [0, p_i(d)] chosen by the LP (λ the objective); direct-tax
+     rates and duties the base year's, d_N balancing. (4.8) is not imposed, as in the seed's step 8:
+     foreign exchange at the new prices is left to the next round's step 6 (§6.3 reuses step 8's market
+     prices there), and at the fixed point of the rounds (4.8) and (4.5) hold again by Walras' law. This
+     is the reading the seed's text supports (its step 8 lists the market prices among the unknowns and
+     §6.3 expects new ones), and the only one under which market prices move between rounds.
+   Under the first two, ψ = 1 exactly: step 6 balanced foreign exchange at the opening prices, exports are
+   valued at market prices, and (4.8) is (4.5) at the new ones, so the non-essential market prices do not
+   move between rounds (nor do the essential goods', which step 1 sets from the normative basket). Indirect taxes τ = p − p(d) may be negative (subsidies, as
    for essential goods priced below cost). `jplan rudra closures` measures both on the worked example and
    on random economies (README).
 7. *The rounds* (§6.3): "the first approximations arrived at in the first round are to be used in the

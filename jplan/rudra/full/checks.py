@@ -80,13 +80,16 @@ def objective_slacks(economy: RudraFullEconomy, r: RoundResult) -> dict[str, Arr
 
 def calibrate_savings(economy: RudraFullEconomy, iterations: int = 8, rounds: int = 30) -> tuple[RudraFullEconomy, Array]:
     """The economy with its savings rates (new and old units alike) scaled by the one factor c that makes
-    them consistent with its own plan: the import sector's balancing tax d_N of the "import-balance" closure
-    is 0 at the converged calculation. A secant search on c from 1 and 0.8 (`iterations` steps, each a whole
-    `central_calculation`; jit/vmap), c kept in (0, 1/max v]. This is a calibration of the data, as one
+    them consistent with its own plan: the import sector's balancing tax d_N is 0 at the converged
+    calculation, under the economy's own closure where d_N is its balancing item ("import-balance",
+    "market-prices"), else under "import-balance". A secant search on c from (1, 0.8), or from (0.6, 0.4)
+    where the calculation at the drawn rates does not converge. Each secant step (`iterations`) is a
+    whole `central_calculation` (jit/vmap); c is kept in (0, 1/max v]. This is a calibration of the data, as one
     calibrates a CGE model's savings to its benchmark: under "import-balance" it makes d_N = 0 *by
     construction*, so it says nothing about that closure; it lets the other closures and λ be compared on
     economies whose savings and plan agree. Returns (economy, c)."""
-    base = dataclasses.replace(economy, closure="import-balance")  # `closure` is static: not a tree_at leaf
+    own = economy.closure in ("import-balance", "market-prices")
+    base = dataclasses.replace(economy, closure=economy.closure if own else "import-balance")  # static: not a tree_at leaf
     top = 1.0 / jnp.maximum(jnp.max(jnp.concatenate([economy.savings_rate, economy.old_savings_rate])), 1e-12)
 
     def scaled(e, c):
@@ -107,6 +110,11 @@ def calibrate_savings(economy: RudraFullEconomy, iterations: int = 8, rounds: in
         return jax.tree_util.tree_map(lambda a, b: jnp.where(done, a, b), (c0, f0, c1, f1), (c1, f1, c2, f2)), None
 
     dtype = economy.savings_rate.dtype
-    c0, c1 = jnp.asarray(1.0, dtype), jnp.minimum(jnp.asarray(0.8, dtype), top)
-    (_, _, c, _), _ = jax.lax.scan(body, (c0, residual(c0), c1, residual(c1)), None, length=iterations)
+    # the first pair: (1, 0.8), or (0.6, 0.4) where the calculation at the drawn rates does not converge
+    c0 = jnp.asarray(1.0, dtype)
+    f0 = residual(c0)
+    c0 = jnp.where(jnp.isfinite(f0), c0, jnp.minimum(jnp.asarray(0.6, dtype), top))
+    f0 = jnp.where(jnp.isfinite(f0), f0, residual(c0))
+    c1 = jnp.minimum(c0 - 0.2, top)
+    (_, _, c, _), _ = jax.lax.scan(body, (c0, f0, c1, residual(c1)), None, length=iterations)
     return dataclasses.replace(scaled(base, c), closure=economy.closure), c

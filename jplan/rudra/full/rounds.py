@@ -91,7 +91,8 @@ class RoundResult(eqx.Module):
         essential_prices, C_alpha: step 1.  rho1, rho2, mean_consumption: step 2.
         income_estimate, capital_formation_value: y and z of step 4.
         step6_status, step8_status: LP status codes (0 optimal, 1 infeasible, 2 unbounded, …).
-        price_level: ψ, the non-essential market prices relative to the round's reference prices (step 8).
+        price_level: ψ, the non-essential market prices relative to the round's reference prices (step 8;
+            NaN under "market-prices", which sets those prices one by one).
         savings_gap: the end-year savings shortfall step 8 could not close with its instruments in range
             (closure "direct-taxes"; 0 under "import-balance", whose d_N balances).
     """

