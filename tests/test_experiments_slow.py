@@ -168,3 +168,13 @@ def test_harmony_experiment_matches_the_readme():
     readme = (ROOT / "README.md").read_text()
     block = readme.split("<!-- harmony-table:start -->")[1].split("<!-- harmony-table:end -->")[0]
     assert printed == [line for line in block.splitlines() if line.startswith("|")]
+
+
+def test_rudra_closures_experiment_matches_the_readme():
+    """`experiments/rudra_closures.py` prints the README's table of the step-8 closures."""
+    proc = subprocess.run([sys.executable, str(ROOT / "experiments" / "rudra_closures.py")], check=True, cwd=ROOT,
+                          capture_output=True, text=True, env=readme_env())
+    printed = [line for line in proc.stdout.splitlines() if line.startswith("|")]
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- rudra-closures-table:start -->")[1].split("<!-- rudra-closures-table:end -->")[0]
+    assert printed == [line for line in block.splitlines() if line.startswith("|")]
