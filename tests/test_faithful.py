@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 import jplan
-from jplan.economies import sample_batch
 from jplan.procedures import ArrowHurwicz, ArrowHurwiczAdaptive, Heal, HealProportional, Malinvaud, run, status_name
 from jplan.procedures.heal import centre_opening
 from jplan.procedures.malinvaud import probe_prices

@@ -2,7 +2,6 @@
 against HiGHS on an independent formulation with his full set of variables, row orders, random economies,
 jit/vmap/grad, the TOML form, bad files."""
 
-import itertools
 import json
 import shutil
 import subprocess

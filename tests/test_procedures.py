@@ -11,7 +11,7 @@ from jplan.economies import load_economy
 from jplan.procedures import (
     ArrowHurwiczAdaptive,
     HealProportional,
-    CONVERGED, DEFAULT_STEPS, DIVERGED, ArrowHurwicz, Heal, Malinvaud, run, solve,
+    CONVERGED, DEFAULT_STEPS, DIVERGED, ArrowHurwicz, Malinvaud, run, solve,
 )
 
 from .helpers import batch, index, replace
