@@ -160,21 +160,21 @@ def test_scale_benchmark_runs_side_by_side(tmp_path):
         assert 0 <= end < start
 
 
-def test_harmony_experiment_matches_the_readme():
-    """`experiments/harmony.py` prints the README's table of Cockshott's harmony algorithm against the LP."""
-    proc = subprocess.run([sys.executable, str(ROOT / "experiments" / "harmony.py")], check=True, cwd=ROOT,
+def _assert_script_prints_the_readme_table(script: str, marker: str):
+    """`python experiments/<script>` prints, row for row, the README's table between the `marker` comments."""
+    proc = subprocess.run([sys.executable, str(ROOT / "experiments" / script)], check=True, cwd=ROOT,
                           capture_output=True, text=True, env=readme_env())
     printed = [line for line in proc.stdout.splitlines() if line.startswith("|")]
     readme = (ROOT / "README.md").read_text()
-    block = readme.split("<!-- harmony-table:start -->")[1].split("<!-- harmony-table:end -->")[0]
+    block = readme.split(f"<!-- {marker}:start -->")[1].split(f"<!-- {marker}:end -->")[0]
     assert printed == [line for line in block.splitlines() if line.startswith("|")]
+
+
+def test_harmony_experiment_matches_the_readme():
+    """`experiments/harmony.py` prints the README's table of Cockshott's harmony algorithm against the LP."""
+    _assert_script_prints_the_readme_table("harmony.py", "harmony-table")
 
 
 def test_rudra_closures_experiment_matches_the_readme():
     """`experiments/rudra_closures.py` prints the README's table of the step-8 closures."""
-    proc = subprocess.run([sys.executable, str(ROOT / "experiments" / "rudra_closures.py")], check=True, cwd=ROOT,
-                          capture_output=True, text=True, env=readme_env())
-    printed = [line for line in proc.stdout.splitlines() if line.startswith("|")]
-    readme = (ROOT / "README.md").read_text()
-    block = readme.split("<!-- rudra-closures-table:start -->")[1].split("<!-- rudra-closures-table:end -->")[0]
-    assert printed == [line for line in block.splitlines() if line.startswith("|")]
+    _assert_script_prints_the_readme_table("rudra_closures.py", "rudra-closures-table")
