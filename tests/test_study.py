@@ -713,3 +713,14 @@ def test_a_two_process_jax_distributed_study_equals_the_single_process_one(tiny,
     # (its first pass, the even chunks, is not in timings.json; a chunk run in the final pass would be)
     timings = json.loads((tmp_path / "multi" / "timings.json").read_text())
     assert not any("economy_steps" in t for t in timings.values()), timings
+
+
+def test_the_config_reference_page_covers_every_key_and_is_generated():
+    """docs/config.md is `python -m jplan.study.reference`'s output, and it documents exactly the keys the
+    parser accepts in every section (a key added to the parser without a row fails here)."""
+    from jplan.study.reference import keys_of, parser_keys, reference_markdown
+
+    for section, keys in parser_keys().items():
+        assert keys_of(section) == keys, (section, keys ^ keys_of(section))
+    page = Path(__file__).resolve().parents[1] / "docs" / "config.md"
+    assert page.read_text() == reference_markdown()
