@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from jplan.economies.multiyear import read_cockshott, sample_multiyear
-from jplan.solvers.harmony import HARMONY_DEFAULTS, HARMONY_JAVA, harmony, harmony_dH, harmony_H
+from jplan.solvers.harmony import HARMONY_DEFAULTS, HARMONY_JAVA, balance_plan, harmony_dH, harmony_H
 from jplan.solvers.multiyear import harmony_multiyear, multiyear_complex, solve_multiyear
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -133,9 +133,9 @@ def test_bad_options_are_refused():
     e = read_cockshott(TOY)
     cx, _ = multiyear_complex(e)
     with pytest.raises(ValueError, match="nonfinal_rule"):
-        harmony(cx, nonfinal_rule="median")
+        balance_plan(cx, nonfinal_rule="median")
     with pytest.raises(ValueError, match="iterations"):
-        harmony(cx, iterations=0)
+        balance_plan(cx, iterations=0)
     with pytest.raises(TypeError, match="unknown harmony option"):
         harmony_multiyear(e, temprature=0.2)
     assert set(HARMONY_DEFAULTS) == set(HARMONY_JAVA)

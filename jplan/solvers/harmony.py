@@ -48,11 +48,11 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
-__all__ = ["HARMONY_DEFAULTS", "HARMONY_JAVA", "NONFINAL_RULES", "TechnologyComplex", "HarmonyResult", "harmony", "harmony_H", "harmony_dH", "complex_net_output"]
+__all__ = ["HARMONY_DEFAULTS", "HARMONY_JAVA", "NONFINAL_RULES", "TechnologyComplex", "HarmonyResult", "balance_plan", "harmony_H", "harmony_dH", "complex_net_output"]
 
 HARMONY_DEFAULTS = {"iterations": 80, "temperature": 0.23, "phase2_adjust": 0.3, "use_weight": 5.0, "capacity_target": 0.98,
                     "initial_intensity": 0.1, "nonfinal_rule": "mean", "derivative_step": None}
-"""Cockshott's Pascal `harmonyplan` (the defaults of `harmony`)."""
+"""Cockshott's Pascal `harmonyplan` (the defaults of `balance_plan`)."""
 
 HARMONY_JAVA = {"iterations": 100, "temperature": 0.23, "phase2_adjust": 0.4, "use_weight": 5.0, "capacity_target": 0.98,
                 "initial_intensity": 0.1, "nonfinal_rule": "max", "derivative_step": 1e-6}
@@ -101,7 +101,7 @@ class TechnologyComplex(eqx.Module):
 
 class HarmonyResult(eqx.Module):
     """The balanced plan: intensities z [q], net output [p], each product's harmony [p], and
-    `history` [iterations], a score of the plan after each iteration (the caller's; `harmony` fills it with
+    `history` [iterations], a score of the plan after each iteration (the caller's; `balance_plan` fills it with
     the mean harmony of the final products)."""
 
     intensity: Float[Array, " q"]
@@ -214,7 +214,7 @@ def _step(c: TechnologyComplex, z, temperature, phase2_adjust, use_weight, capac
     return jnp.where(c.active, _rescale(c, z, capacity_target), 0.0)
 
 
-def harmony(c: TechnologyComplex, *, iterations: int = 80, temperature=0.23, phase2_adjust=0.3, use_weight=5.0,
+def balance_plan(c: TechnologyComplex, *, iterations: int = 80, temperature=0.23, phase2_adjust=0.3, use_weight=5.0,
             capacity_target=0.98, initial_intensity=0.1, nonfinal_rule="mean", derivative_step=None,
             score=None) -> HarmonyResult:
     """Cockshott's `balancePlan` on a technology complex (module docstring). `score(z)`, if given, is

@@ -251,10 +251,10 @@ def _plan_from_intensity(e: MultiYearEconomy, cx, layout, z):
 
 
 def harmony_multiyear(e: MultiYearEconomy, *, capital_pattern=None, **options) -> MultiYearHarmony:
-    """Cockshott's harmony algorithm (`jplan.solvers.harmony.harmony`, his constants unless `options` say
+    """Cockshott's harmony algorithm (`jplan.solvers.harmony.balance_plan`, his constants unless `options` say
     otherwise) on the multi-year plan's technology complex (`multiyear_complex`); the plan it balances,
     measured by the LP's objective so that it can be set beside `solve_multiyear`'s optimum."""
-    from .harmony import HARMONY_DEFAULTS, _gross, harmony
+    from .harmony import HARMONY_DEFAULTS, _gross, balance_plan
 
     unknown = set(options) - set(HARMONY_DEFAULTS)
     if unknown:
@@ -264,7 +264,7 @@ def harmony_multiyear(e: MultiYearEconomy, *, capital_pattern=None, **options) -
     def objective(z):
         return jnp.sum(_plan_from_intensity(e, cx, layout, z)[0])
 
-    r = harmony(cx, score=objective, **options)
+    r = balance_plan(cx, score=objective, **options)
     u, output, consumption, acc, net = _plan_from_intensity(e, cx, layout, r.intensity)
     gross = _gross(cx, r.intensity)
     short = jnp.where(cx.present, jnp.maximum(-net, 0.0) / jnp.maximum(gross, 1e-300), 0.0)
