@@ -282,8 +282,9 @@ def cmd_examples(args) -> int:
 
 
 def _sample_other_kind(args) -> int:
-    """`jplan sample --kind divisions|multiyear`: a random block-angular economy (`sample_divisions`) or a
-    multi-year plan (`sample_multiyear`), written as the kind's file."""
+    """`jplan sample --kind divisions|multiyear|rudra-full`: a random block-angular economy (`sample_divisions`),
+    multi-year plan (`sample_multiyear`) or economy for Rudra's full calculation (`sample_rudra_full`, step 8
+    read as "market-prices"), written as the kind's file."""
     import jax
 
     from ._files import atomic_write_text
@@ -302,6 +303,12 @@ def _sample_other_kind(args) -> int:
             if not 1 <= value <= LIMITS[key_]:
                 raise JplanInputError(f"{flag} must be between 1 and {LIMITS[key_]}, got {value}")
         text = dumps_divisions(jax.jit(lambda k: sample_divisions(k, *sizes))(key))
+    elif args.kind == "rudra-full":
+        from .economies.rudra_full import dumps_rudra_full, sample_rudra_full
+
+        if not 3 <= args.n <= 50:
+            raise JplanInputError(f"--n (commodities) must be between 3 and 50 for --kind rudra-full, got {args.n}")
+        text = dumps_rudra_full(jax.jit(lambda k: sample_rudra_full(k, args.n, closure="market-prices"))(key))
     else:
         from .economies.multiyear import dumps_multiyear, sample_multiyear
 
@@ -737,8 +744,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("sample", help="write a random economy as TOML")
-    p.add_argument("--kind", choices=["production", "divisions", "multiyear"], default="production",
-                   help="economy kind (default production; divisions: a block-angular economy; multiyear: a plan over years)")
+    p.add_argument("--kind", choices=["production", "divisions", "multiyear", "rudra-full"], default="production",
+                   help="economy kind (default production; divisions: a block-angular economy; multiyear: a plan over years; "
+                        "rudra-full: an economy for Rudra's central calculation, one sector per commodity, --n commodities)")
     p.add_argument("--n", type=int, default=5, help="number of goods (default 5)")
     p.add_argument("--m", type=int, default=2, help="number of resources (default 2)")
     p.add_argument("--rho", default="0.9", help="returns to scale, a number or LOW:HIGH (default 0.9)")

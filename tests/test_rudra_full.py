@@ -477,3 +477,24 @@ def test_market_prices_move_and_the_accounts_close_on_random_economies(random_ec
     # where no savings rate is consistent with the plan the calibration stops short (measured: 5 of these 58;
     # 1 of 62 with the README's seed): past the consistent rate the calculation turns unbounded or infeasible
     assert within >= len(converged) - 5
+
+
+def test_files_round_trip_and_jplan_sample_writes_one(tmp_path, capsys):
+    """`dumps_rudra_full` writes the format `load_rudra_full` reads, bit for bit (the worked example with its
+    names, and a random economy); `jplan sample --kind rudra-full` writes a file `jplan rudra central` runs."""
+    from jplan.cli import main
+    from jplan.economies._format import parse_toml
+    from jplan.economies.rudra_full import dumps_rudra_full, rudra_full_from_dict
+
+    f = load_rudra_full(EXAMPLE)
+    for e, names in ((f.economy, (f.commodities, f.sectors, f.skills)), (sample_rudra_full(jax.random.PRNGKey(4)), ())):
+        back = rudra_full_from_dict(parse_toml(dumps_rudra_full(e, *names)))
+        assert back.economy.closure == e.closure
+        for a, b in zip(jax.tree_util.tree_leaves(e), jax.tree_util.tree_leaves(back.economy)):
+            assert np.array_equal(np.asarray(a), np.asarray(b))
+        if names:
+            assert (back.commodities, back.sectors, back.skills) == names
+    path = tmp_path / "r.toml"
+    assert main(["sample", "--kind", "rudra-full", "--n", "3", "--seed", "2", "--out", str(path)]) == 0
+    assert main(["rudra", "central", str(path), "--rounds", "30"]) in (0, 1)
+    assert "Rudra's central calculation" in capsys.readouterr().out

@@ -20,7 +20,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
-__all__ = ["CLOSURES", "RudraFullEconomy", "RudraFullFile", "sample_rudra_full", "from_appendix2", "rudra_full_from_dict", "load_rudra_full"]
+__all__ = ["CLOSURES", "RudraFullEconomy", "RudraFullFile", "sample_rudra_full", "from_appendix2", "rudra_full_from_dict", "load_rudra_full",
+           "dumps_rudra_full"]
 
 
 CLOSURES = ("import-balance", "direct-taxes", "market-prices")
@@ -477,3 +478,73 @@ def load_rudra_full(path) -> RudraFullFile:
         return rudra_full_from_dict(doc)
     except EconomyFileError as exc:
         raise EconomyFileError(f"{path}: {exc}") from None
+
+
+def dumps_rudra_full(economy: RudraFullEconomy, commodities=None, sectors=None, skills=None) -> str:
+    """The `kind = "rudra-full"` TOML text of one economy (no `[[technology]]` tables), in the format of
+    `examples/rudra_full.toml`; it round-trips exactly through `load_rudra_full` (floats by `repr`)."""
+    import numpy as np
+
+    from ._format import _mat, _strs, _vec
+
+    e = economy
+    n, N, u = e.n, e.N, e.u
+    commodities = commodities or tuple(f"commodity{i + 1}" for i in range(n))
+    sectors = sectors or tuple(f"sector{j + 1}" for j in range(N))
+    skills = skills or tuple(f"skill{s + 1}" for s in range(u))
+    flags = lambda xs: "[" + ", ".join("true" if bool(x) else "false" for x in np.asarray(xs)) + "]"  # noqa: E731
+    num = lambda x: repr(float(x))  # noqa: E731
+    return "\n".join([
+        "# Rudra's full central calculation (seed 002, §§3-6); fields as in examples/rudra_full.toml",
+        'kind = "rudra-full"',
+        "",
+        "[economy]",
+        f"population = {num(e.population)}",
+        f"poorest_share = {num(e.alpha)}",
+        f"lorenz_base = {num(e.lorenz_base)}",
+        f"lorenz_target = {num(e.lorenz_target)}",
+        f"capital_formation_ratio = {num(e.capital_formation_ratio)}",
+        f"net_foreign_payments = {num(e.net_foreign_payments)}",
+        f"import_growth = {num(e.import_growth)}",
+        "",
+        "[commodities]",
+        f"names = {_strs(commodities)}",
+        f"base_prices = {_vec(e.base_prices)}",
+        f"base_cost_prices = {_vec(e.base_cost_prices)}",
+        f"subsistence = {_vec(e.subsistence)}",
+        f"budget_shares = {_vec(e.budget_shares)}",
+        f"essential = {flags(e.essential)}",
+        f"minima = {_vec(e.minima)}",
+        f"public_floors = {_vec(e.public_floors)}",
+        f"exports = {_vec(e.exports)}",
+        f"inventory_shares = {_vec(e.inventory_shares)}",
+        f"capital_shares = {_vec(e.capital_shares)}",
+        f"import_prices = {_vec(e.import_prices)}",
+        f"import_duties = {_vec(e.base_import_duties)}",
+        f"importable = {flags(e.importable)}",
+        "",
+        "[sectors]",
+        f"names = {_strs(sectors)}",
+        f"inputs = {_mat(e.inputs)}",
+        f"outputs = {_mat(e.outputs)}",
+        f"capital = {_mat(e.capital)}",
+        f"labour = {_mat(e.labour)}",
+        f"growth = {_vec(e.growth)}",
+        f"old_growth = {_vec(e.old_growth)}",
+        f"savings_rate = {_vec(e.savings_rate)}",
+        f"old_savings_rate = {_vec(e.old_savings_rate)}",
+        f"direct_tax = {_vec(e.base_direct_tax)}",
+        f"old_outputs = {_mat(e.old_outputs)}",
+        f"old_inputs = {_mat(e.old_inputs)}",
+        "",
+        "[labour]",
+        f"names = {_strs(skills)}",
+        f"wages = {_vec(e.wages)}",
+        "",
+        "[constraints]",
+        f'balances = "{"equality" if bool(e.balance_equality) else "at-least"}"',
+        f'imports = "{"equality" if bool(e.imports_equality) else "at-most"}"',
+        f'closure = "{e.closure}"',
+        f"max_direct_tax_rate = {num(e.max_direct_tax_rate)}",
+        "",
+    ])
