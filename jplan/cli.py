@@ -189,7 +189,8 @@ def cmd_solve(args) -> int:
         _divisions_result(
             args, economy, labels, objective=trace.welfare[-1], activities=trace.plan.activities,
             prices=trace.resource_prices if procedure.has_prices else None, status=result.status, steps=int(trace.steps),
-            extra=(("procedure", procedure.name), ("optimal_objective", float(result.optimal_welfare)),
+            extra=(("procedure", procedure.name), *((("failure", result.reason),) if result.reason else ()),
+                   ("optimal_objective", float(result.optimal_welfare)),
                    ("gap", number(trace.gap[-1])), ("bound_gap", number(trace.residual[-1])),
                    ("messages_down", int(trace.messages_down.sum())), ("messages_up", int(trace.messages_up.sum())),
                    ("centre_flops", float(trace.centre_flops.sum())), ("firm_flops", float(trace.firm_flops.sum()))))
@@ -213,6 +214,7 @@ def cmd_solve(args) -> int:
                 "infeasibility": float(trace.infeasibility[-1]),
                 "steps": int(trace.steps),
                 "status": result.status,
+                "failure": result.reason or None,
                 "optimal_welfare": float(result.optimal_welfare),
                 "gap": number(trace.gap[-1]),
                 "residual": number(trace.residual[-1]),
@@ -237,7 +239,7 @@ def cmd_solve(args) -> int:
         return 0 if result.status == "converged" else 1
     rows = [
         ("procedure", procedure.name + (f" ({procedure.rule} rule)" if hasattr(procedure, "rule") else "")),
-        ("status", result.status),
+        ("status", result.status + (f" ({result.reason})" if result.reason else "")),
         ("steps", f"{int(trace.steps)} (limit {args.steps or result.steps_limit})"),
         ("welfare", f"{float(trace.welfare[-1]):.10g}"),
         ("optimal welfare", f"{float(result.optimal_welfare):.10g}"),

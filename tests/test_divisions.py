@@ -285,7 +285,7 @@ def test_the_centre_sees_only_reported_values_and_uses():
     e, _ = loads_divisions(GREEDY)
     values, uses = jnp.array([[12.0, 0.0], [8.0, 0.0]]), jnp.array([[[4.0], [0.0]], [[4.0], [0.0]]])
     valid = jnp.ones((2, 2), bool)
-    lam, prices, _, value, _, ok, _ = master_problem(e.resources, values, uses, valid)
+    lam, prices, _, value, _, ok, _, _ = master_problem(e.resources, values, uses, valid)
     assert bool(ok) and float(value) == pytest.approx(20.0) and float(prices[0]) == pytest.approx(2.0)
     hidden = eqx.tree_at(lambda t: (t.objective, t.shared_use, t.constraints, t.limits), e,
                          (jnp.full_like(e.objective, jnp.nan), jnp.full_like(e.shared_use, jnp.nan),
@@ -401,3 +401,34 @@ def test_cutting_plane_variant_reaches_the_optimum_on_100_random_economies(size)
         scale = max(1.0, abs(value))
         assert np.all(lower <= value + 1e-9 * scale) and np.all(upper >= value - 1e-9 * scale), i
         assert np.all(np.diff(lower) >= 0), i  # the best plan heard never gets worse
+
+
+def test_a_failed_run_names_the_lp_that_failed():
+    """Issue 31: a failure says which LP failed, how and when. A Dantzig–Wolfe centre whose master LP is made
+    to report `numerical_failure` from its third master on (the opening round solves the first two) ends `failed`
+    with "the master LP ended numerical_failure at step 1" (the run keeps its last good plan); the
+    codes of the other failures read as words; a run that converges has no reason."""
+    import jax.numpy as jnp
+
+    from jplan.procedures import DantzigWolfe, solve
+    from jplan.procedures import dantzig_wolfe as dw
+
+    class Breaking(DantzigWolfe):
+        def _master(self, economy, proposals, values, uses, valid, rays, age, t, bound, phase1, failure):
+            state, flops = super()._master(economy, proposals, values, uses, valid, rays, age, t, bound, phase1, failure)
+            broken = jnp.where((t >= 3) & (state[-1] == 0), dw.MASTER * 10 + 4, state[-1])  # LP_STATUS[4]
+            return (*state[:-1], broken), flops
+
+    import jax
+
+    from jplan.economies import sample_divisions
+
+    e = sample_divisions(jax.random.PRNGKey(3), 4, 3, 2, 2)
+    good = solve(DantzigWolfe(), e, steps=50)
+    assert good.status == "converged" and good.reason == "" and int(good.trace.failure) == 0
+    bad = solve(Breaking(), e, steps=50)
+    assert bad.status == "failed"
+    assert bad.reason == "the master LP ended numerical_failure at step 1", bad.reason
+    assert dw.dw_failure_message(24) == "the phase-I master LP ended numerical_failure"
+    assert dw.dw_failure_message(2 * 100 + dw.DIVISION * 10) == "division 1's subproblem LP did not solve"
+    assert "infeasible" in dw.dw_failure_message(dw.INFEASIBLE_ECONOMY * 10)

@@ -124,6 +124,7 @@ class Observation(eqx.Module):
         residual: the procedure's own optimality residual; it stops when this is ≤ its tolerance (+inf: no
             certificate yet, e.g. no finite Lagrangian bound).
         failed: a procedure-specific failure (e.g. a non-productive technique matrix for Malinvaud).
+        failure: why it failed, a code the procedure's `failure_message` reads (0: no reason given).
     """
 
     plan: Plan
@@ -131,6 +132,7 @@ class Observation(eqx.Module):
     resource_prices: Float[Array, " m"]
     residual: Float[Array, ""]
     failed: Bool[Array, ""]
+    failure: Int[Array, ""] = eqx.field(default_factory=lambda: jnp.asarray(0), converter=jnp.asarray)
 
 
 class Procedure(eqx.Module):
@@ -166,6 +168,11 @@ class Procedure(eqx.Module):
     def domain_message(self) -> str:
         """One line saying what the domain is."""
         return f"{self.name}: economy outside the procedure's domain"
+
+    def failure_message(self, code: int) -> str:
+        """What a failure code of `Observation.failure` means, in words (naming the LP or system that
+        failed); "" where the procedure gives no reason."""
+        return ""
 
 
 def decreasing_returns_violation(economy: ProductionEconomy) -> Bool[Array, ""]:
@@ -223,6 +230,7 @@ class Trace(eqx.Module):
         plan, goods_prices, resource_prices: the final iterate.
         status: final status code (see `STATUS_NAMES`).
         steps: the number of steps actually taken (to convergence, divergence or the step limit).
+        failure: for a failed run, the procedure's reason code (`Procedure.failure_message`; 0: none given).
     """
 
     welfare: Float[Array, " T"]
@@ -241,6 +249,7 @@ class Trace(eqx.Module):
     resource_prices: Float[Array, " m"]
     status: Int[Array, ""]
     steps: Int[Array, ""]
+    failure: Int[Array, ""] = eqx.field(default_factory=lambda: jnp.asarray(0), converter=jnp.asarray)
 
 
 def _score(economy, plan, optimal_welfare):
@@ -352,7 +361,7 @@ def run(
         advance = lambda running, state: procedure.step(economy, state)
 
     def body(carry, _):
-        state, kept, status, taken = carry
+        state, kept, status, taken, failure = carry
         running = status == RUNNING
         new_state, msgs = advance(running, state)
         new_obs = procedure.observe(economy, new_state)
@@ -365,17 +374,19 @@ def run(
             FAILED,
             jnp.where(~ok, DIVERGED, jnp.where(new_obs.residual <= procedure.tolerance, CONVERGED, RUNNING)),
         )
+        failure = jnp.where(running & new_obs.failed, new_obs.failure.astype(failure.dtype), failure)
         status = jnp.where(running, new_status, status)
         taken = taken + running.astype(taken.dtype)
-        return (state, kept, status, taken), record(kept, msgs, running)
+        return (state, kept, status, taken, failure), record(kept, msgs, running)
 
     if checkpoint:
         body = jax.checkpoint(body)
     kept0 = scores(obs0)
     first = record(kept0, msgs0, jnp.asarray(True))
     first["active"] = jnp.asarray(False)
-    (state, _, status, taken), series = jax.lax.scan(
-        body, (state0, kept0, status0, jnp.asarray(0)), None, length=steps
+    failure0 = jnp.where(obs0.failed, obs0.failure, 0).astype(jnp.int32)
+    (state, _, status, taken, failure), series = jax.lax.scan(
+        body, (state0, kept0, status0, jnp.asarray(0), failure0), None, length=steps
     )
     series = {k: jnp.concatenate([jnp.asarray(first[k])[None], series[k]]) for k in series}
     obs = procedure.observe(economy, state)
@@ -386,4 +397,5 @@ def run(
         resource_prices=obs.resource_prices,
         status=status,
         steps=taken,
+        failure=failure,
     )

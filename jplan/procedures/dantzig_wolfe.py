@@ -104,7 +104,8 @@ class MasterSolution(NamedTuple):
     value: Array
     infeasibility: Array
     ok: Array
-    flops: Array = 0.0  # the centre's work: building the LP and its simplex pivots (`jplan.procedures.work`)
+    flops: Array = 0.0
+    status: Array = 0  # the LP's status code (`jplan.solvers.lp.LP_STATUS`; 0 optimal)  # the centre's work: building the LP and its simplex pivots (`jplan.procedures.work`)
 
 
 def master_problem(resources: Array, values: Array, uses: Array, valid: Array, rays: Array | None = None,
@@ -149,7 +150,33 @@ def master_problem(resources: Array, values: Array, uses: Array, valid: Array, r
     rows, cols = A.shape
     return MasterSolution(weights=lam, prices=-sol.duals[:m0] + 0.0, mu=-sol.duals[m0:] + 0.0,
                           value=jnp.where(phase_one, jnp.sum(lam.reshape(-1) * returns), -sol.objective),
-                          infeasibility=infeasibility, ok=ok, flops=rows * cols + simplex_flops(rows, cols, sol.iterations))
+                          infeasibility=infeasibility, ok=ok, flops=rows * cols + simplex_flops(rows, cols, sol.iterations),
+                          status=sol.status)
+
+
+#: Failure kinds of a Dantzig–Wolfe run: `Observation.failure` = kind·10 + the LP's status, plus
+#: (division + 1)·100 for a division's subproblem; the step is the trace's (`Trace.steps`).
+MASTER, MASTER_PHASE_ONE, DIVISION, INFEASIBLE_ECONOMY = 1, 2, 3, 4
+
+
+def dw_failure_message(code: int) -> str:
+    """Words for a Dantzig–Wolfe failure code."""
+    from ..solvers.lp import LP_STATUS
+
+    if code <= 0:
+        return ""
+    division, rest = divmod(code, 100)
+    kind, status = divmod(rest, 10)
+    lp = LP_STATUS[status] if 0 <= status < len(LP_STATUS) else f"status {status}"
+    if kind == MASTER:
+        return f"the master LP ended {lp}"
+    if kind == MASTER_PHASE_ONE:
+        return f"the phase-I master LP ended {lp}"
+    if kind == DIVISION:
+        return f"division {division - 1}'s subproblem LP did not solve"
+    if kind == INFEASIBLE_ECONOMY:
+        return "phase I cannot lower the master's infeasibility: the economy is infeasible"
+    return ""
 
 
 class DantzigWolfe(Procedure):
@@ -169,12 +196,15 @@ class DantzigWolfe(Procedure):
 
     # state: (proposals [N,K,a], values [N,K], uses [N,K,m0], valid [N,K], rays [N,K], age [N,K], lam [N,K],
     #         prices [m0], mu [N], master value, best bound, step counter, phase one, ok)
-    def _master(self, economy, proposals, values, uses, valid, rays, age, t, bound, phase1, ok):
+    def _master(self, economy, proposals, values, uses, valid, rays, age, t, bound, phase1, failure):
         sol = master_problem(economy.resources, values, uses, valid, rays, phase1)
         # phase I ends once the proposals admit a feasible plan; the next master is phase II's
         feasible = sol.infeasibility <= 1e-9 * (1.0 + jnp.max(jnp.abs(economy.resources)))
+        # the first failure is kept: which master (phase I or II) at which step, and the LP's status
+        code = jnp.where(phase1, MASTER_PHASE_ONE, MASTER) * 10 + jnp.asarray(sol.status, jnp.int32)
+        failure = jnp.where((failure == 0) & ~sol.ok, code, failure)
         return (proposals, values, uses, valid, rays, age, sol.weights, sol.prices, sol.mu, sol.value, bound, t,
-                phase1 & ~feasible, ok & sol.ok), sol.flops
+                phase1 & ~feasible, failure), sol.flops
 
     def init(self, economy: DivisionsEconomy):
         N, a = economy.objective.shape
@@ -191,13 +221,13 @@ class DantzigWolfe(Procedure):
         rays = jnp.zeros((N, K), bool)
         age = jnp.zeros((N, K), jnp.int32)
         state, _ = self._master(economy, proposals, values, uses, valid, rays, age, jnp.asarray(1),
-                                jnp.asarray(jnp.inf, dtype), phase1, jnp.asarray(True))
+                                jnp.asarray(jnp.inf, dtype), phase1, jnp.asarray(0))
         # the opening round: prices π = 0 (the master over the zero plans) and every division's first real
         # proposal, its own optimum ignoring the centre (or a ray); after it the bound is finite unless a ray came
         return self.step(economy, state)
 
     def step(self, economy: DivisionsEconomy, state):
-        proposals, values, uses, valid, rays, age, lam, prices, mu, value, bound, t, phase1, ok = state
+        proposals, values, uses, valid, rays, age, lam, prices, mu, value, bound, t, phase1, failure = state
         N = economy.divisions
         weight = jnp.where(phase1, 0.0, 1.0)
         v, ret, use, reduced, solved, division_flops = jax.vmap(
@@ -219,8 +249,11 @@ class DantzigWolfe(Procedure):
         valid = valid.at[rows, slot].set(True)
         rays = rays.at[rows, slot].set(is_ray)
         age = age.at[rows, slot].set(t)
+        failure = jnp.where(failure != 0, failure,
+                            jnp.where(~jnp.all(solved), (jnp.argmin(solved) + 1) * 100 + DIVISION * 10,
+                                      jnp.where(infeasible, INFEASIBLE_ECONOMY * 10, 0)))
         state, master_flops = self._master(economy, proposals, values, uses, valid, rays, age, t + 1, bound, phase1,
-                                           ok & jnp.all(solved) & ~infeasible)
+                                           failure)
         # in phase I the centre also tells the divisions to price their returns at 0 (one more float)
         msgs = Messages.of((prices,), (ret, use, reduced), solves=1, firm_work=N,
                            centre_flops=master_flops + 10.0 * N * self.columns, firm_flops=jnp.sum(division_flops)) + Messages(
@@ -228,9 +261,13 @@ class DantzigWolfe(Procedure):
         return state, msgs
 
     def observe(self, economy: DivisionsEconomy, state) -> Observation:
-        proposals, values, uses, valid, rays, age, lam, prices, mu, value, bound, t, phase1, ok = state
+        proposals, values, uses, valid, rays, age, lam, prices, mu, value, bound, t, phase1, failure = state
         plan = DivisionPlan(activities=jnp.einsum("jk,jka->ja", lam, proposals))
         gap = (bound - value) / jnp.maximum(1.0, jnp.abs(value))
         residual = jnp.where(phase1, jnp.inf, jnp.maximum(gap, 0.0))
         return Observation(plan=plan, goods_prices=jnp.zeros((0,), prices.dtype), resource_prices=prices,
-                           residual=residual, failed=~ok)
+                           residual=residual, failed=failure != 0, failure=failure)
+
+    def failure_message(self, code: int) -> str:
+        """Which LP failed, at which step, and how (the codes `_master` and `step` write)."""
+        return dw_failure_message(int(code))

@@ -112,7 +112,11 @@ class _KLBase(Procedure):
         plan, value, prices, bound, ok = state[-5:]
         gap = (bound - value) / jnp.maximum(1.0, jnp.abs(value))
         return Observation(plan=DivisionPlan(activities=plan), goods_prices=jnp.zeros((0,), value.dtype),
-                           resource_prices=jnp.mean(prices, axis=0), residual=jnp.maximum(gap, 0.0), failed=~ok)
+                           resource_prices=jnp.mean(prices, axis=0), residual=jnp.maximum(gap, 0.0), failed=~ok,
+                           failure=(~ok).astype(jnp.int32))
+
+    def failure_message(self, code: int) -> str:
+        return "a division's LP within its quota did not solve (or the centre's LP, for the cutting plane)" if code else ""
 
 
 class KornaiLiptak(_KLBase):

@@ -297,4 +297,9 @@ class Malinvaud(Procedure):
             resource_prices=jnp.ones((economy.m,), state.prices.dtype),
             residual=residual,
             failed=state.failed,
+            failure=state.failed.astype(jnp.int32),
         )
+
+    def failure_message(self, code: int) -> str:
+        return ("the centre's Leontief system of the reported coefficients has no positive solution (the "
+                "technique matrix is not productive, or the prices it gives are not all positive)") if code else ""

@@ -146,6 +146,7 @@ class SolveResult:
     status: str
     optimal_welfare: jnp.ndarray
     steps_limit: int
+    reason: str = ""  # for a failed run: what failed, and at which step (`Procedure.failure_message`)
 
 
 @eqx.filter_jit
@@ -187,4 +188,9 @@ def solve(procedure: Procedure, economy: ProductionEconomy, steps: int | None = 
         first = (str(exc).strip().splitlines() or [""])[0][:200]
         raise JplanInputError(f"procedure {procedure.name!r} (a plugin, {module}) raised {type(exc).__name__}: {first} "
                               "(run with --debug for its traceback)") from exc
-    return SolveResult(trace=trace, status=status_name(trace.status), optimal_welfare=u_star, steps_limit=steps)
+    status = status_name(trace.status)
+    reason = ""
+    if status == "failed":
+        said = procedure.failure_message(int(trace.failure))
+        reason = f"{said} at step {int(trace.steps)}" if said else ""
+    return SolveResult(trace=trace, status=status, optimal_welfare=u_star, steps_limit=steps, reason=reason)
