@@ -23,7 +23,7 @@ import equinox as eqx  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from jplan.economies.rudra_full import CLOSURES, load_rudra_full, sample_rudra_full  # noqa: E402
+from jplan.economies.rudra_full import BALANCED_BY_IMPORT_TAX, CLOSURES, load_rudra_full, sample_rudra_full  # noqa: E402
 from jplan.rudra.full import calibrate_savings, central_calculation  # noqa: E402
 
 EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "examples", "rudra_full.toml")
@@ -35,7 +35,7 @@ def summary(e, out):
     inc = r.incomes
     lam = r.capital_gap
     rates = jnp.concatenate([inc.old_direct_tax / inc.old_income, inc.direct_tax / inc.income], axis=-1)
-    if e.closure in ("import-balance", "market-prices"):
+    if e.closure in BALANCED_BY_IMPORT_TAX:
         item = inc.import_direct_tax
         share = jnp.abs(e.import_growth * item) / jnp.abs(lam)
     else:

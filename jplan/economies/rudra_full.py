@@ -20,12 +20,14 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
-__all__ = ["CLOSURES", "RudraFullEconomy", "RudraFullFile", "sample_rudra_full", "from_appendix2", "rudra_full_from_dict", "load_rudra_full",
+__all__ = ["CLOSURES", "BALANCED_BY_IMPORT_TAX", "RudraFullEconomy", "RudraFullFile", "sample_rudra_full", "from_appendix2", "rudra_full_from_dict", "load_rudra_full",
            "dumps_rudra_full"]
 
 
 CLOSURES = ("import-balance", "direct-taxes", "market-prices")
 """The readings of Rudra's step 8 (`RudraFullEconomy.closure`; see `jplan.rudra.full`, reading 6)."""
+BALANCED_BY_IMPORT_TAX = ("import-balance", "market-prices")
+"""The closures whose balancing item is the import sector's direct tax d_N (the other, "direct-taxes", has S_g)."""
 
 
 class RudraFullEconomy(eqx.Module):

@@ -265,13 +265,13 @@ def table_from_pymrio(io: Any, region: str | None = None, value_added: str = "fa
     output = frame.sum(axis=1)  # x from the rows: intermediate use + final demand (+ exports)
     sector_cols = list(frame.index)
     recorded = frame.loc[:, sector_cols].sum(axis=0) + va.loc[:, sector_cols].sum(axis=0)
-    residual = (output - recorded).reindex(frame.columns, fill_value=0.0)
-    if close_columns and np.max(np.abs(residual.to_numpy()) / np.maximum(output.reindex(frame.columns).fillna(1.0).to_numpy(), 1e-300)) > balance_tolerance:
-        worst = residual[sector_cols].idxmin()
+    residual = output - recorded  # per sector
+    if close_columns and np.max(np.abs(residual.to_numpy()) / np.maximum(output.to_numpy(), 1e-300)) > balance_tolerance:
+        worst = residual.idxmin()
         if residual[worst] < -balance_tolerance * output[worst]:
             raise EconomyFileError(f"pymrio system: sector {worst!r}: inputs + value added = {recorded[worst]:.6g} exceed its output "
                                    f"{output[worst]:.6g}; the residual value added would be negative")
-        va.loc["value added (residual)"] = residual
+        va.loc["value added (residual)"] = residual.reindex(frame.columns, fill_value=0.0)
     table = pd.concat([frame, va])
     table["output"] = list(output) + [0.0] * len(va)
     return table_from_frame(table, labour_row=labour_row, balance_tolerance=balance_tolerance)
@@ -394,9 +394,11 @@ def calibrate_table(table: IOTable, single_factor: bool = False, technology: str
         raise EconomyFileError(f"row {names[r]!r}, sector {table.sectors[j]!r}: a value-added entry must be >= 0 to be a "
                                f"cost share (got {V[r, j]:g}; merge it with another row, or use --single-factor)")
     shares = np.concatenate([(V / x).T, (table.flows / x).T], axis=1)
-    if technology in ("cobb-douglas", "leontief"):  # Leontief: the same shares as fixed coefficients, tfp 1
+    if technology == "cobb-douglas":
         logs = np.where(shares > 0, shares * np.log(np.where(shares > 0, shares, 1.0)), 0.0)
-        tfp, sigma = (np.exp(-logs.sum(axis=1)) if technology == "cobb-douglas" else np.ones(table.n)), None
+        tfp, sigma = np.exp(-logs.sum(axis=1)), None
+    elif technology == "leontief":  # the shares themselves are the fixed coefficients, at tfp 1
+        tfp, sigma = np.ones(table.n), None
     else:
         s = float(elasticity)
         # a_k ∝ s_k^(1/σ), in logs (tiny shares at small σ underflow gracefully to a zero share)

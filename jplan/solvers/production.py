@@ -138,11 +138,10 @@ def optimum(economy: ProductionEconomy, starts: int = general.MULTISTARTS, plans
     grad, jit) both branches are traced and the right one is selected per economy. A caller that knows a
     whole batch is Cobb–Douglas/log (a study scenario) can call `closed_form` itself.
     """
-    from ..economies.technology import LeontiefTechnology
-
-    if isinstance(economy.technology, LeontiefTechnology):
+    reference = reference_function(economy)
+    if reference is leontief_optimum:
         return leontief_optimum(economy)
-    if reference_function(economy) is closed_form:
+    if reference is closed_form:
         return _closed_form_jit(economy)
     result = _optimum_jit(economy, starts, plans)
     traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves((economy, result)))

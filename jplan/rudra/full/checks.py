@@ -10,7 +10,7 @@ import jax.numpy as jnp
 from jax.scipy.special import ndtr
 from jaxtyping import Array
 
-from ...economies.rudra_full import RudraFullEconomy
+from ...economies.rudra_full import BALANCED_BY_IMPORT_TAX, RudraFullEconomy
 from .steps_1_5 import les_demand
 from .rounds import CONVERGED, RoundResult, central_calculation
 
@@ -88,7 +88,7 @@ def calibrate_savings(economy: RudraFullEconomy, iterations: int = 8, rounds: in
     calibrates a CGE model's savings to its benchmark: under "import-balance" it makes d_N = 0 *by
     construction*, so it says nothing about that closure; it lets the other closures and λ be compared on
     economies whose savings and plan agree. Returns (economy, c)."""
-    own = economy.closure in ("import-balance", "market-prices")
+    own = economy.closure in BALANCED_BY_IMPORT_TAX
     base = dataclasses.replace(economy, closure=economy.closure if own else "import-balance")  # static: not a tree_at leaf
     top = 1.0 / jnp.maximum(jnp.max(jnp.concatenate([economy.savings_rate, economy.old_savings_rate])), 1e-12)
 

@@ -6,7 +6,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
-from ...economies.rudra_full import CLOSURES, RudraFullEconomy
+from ...economies.rudra_full import BALANCED_BY_IMPORT_TAX, CLOSURES, RudraFullEconomy
 from ...solvers.lp import linprog_on_basis as _lp
 from .lp_rows import _step_lp
 
@@ -82,7 +82,7 @@ def step8_lp(economy: RudraFullEconomy, X, m, stocks, households, capital_format
     priced = jnp.any(active[None, :] & (e.outputs > 0), axis=1)
     bound = active | ~jnp.all(jnp.where(e.outputs > 0, priced[:, None], True), axis=0)
     market = closure == "market-prices"
-    balancing = closure in ("import-balance", "market-prices")
+    balancing = closure in BALANCED_BY_IMPORT_TAX
     ness = ~e.essential
     cap_rate = 1.0  # market-prices: each non-essential good's indirect tax t_i in [0, cap_rate · p_i(d)]
     size = (3 * n + 3) if market else (n + 4 if balancing else n + 2 + 2 * (2 * N + 1) + 2)
@@ -144,7 +144,7 @@ def step8_lp(economy: RudraFullEconomy, X, m, stocks, households, capital_format
 
 def step8_prices(economy: RudraFullEconomy, X, m, stocks, households, capital_formation, unit_capital, essential_prices,
                  reference_prices):
-    """Step 8: the LP of `step8_lp` solved; its prices, taxes, π, the closure's level unknown (ψ or θ) and λ."""
+    """Step 8: the LP of `step8_lp` solved; its prices, taxes, π, the level ψ (NaN under "market-prices") and λ."""
     e = economy
     lp, unpack, gap = step8_lp(e, X, m, stocks, households, capital_formation, unit_capital, essential_prices,
                                reference_prices)
