@@ -8,6 +8,8 @@ PROCEDURE_COLOURS = {
     "arrow-hurwicz": "#D55E00",           # vermillion
     "arrow-hurwicz-adaptive": "#E69F00",  # orange
     "participatory": "#6A3D9A",           # deep purple: councils and a facilitation board
+    "admm": "#66A61E",                    # olive green: the proximal (modern) procedures
+    "pdhg": "#A6D854",                    # light olive
     "accelerated-dual": "#B8860B",        # dark goldenrod: Arrow–Hurwicz's family, a modern rule
     "malinvaud": "#0072B2",               # blue
     "malinvaud-memory": "#882255",        # wine (Tol), near Dantzig–Wolfe: the nonlinear Dantzig–Wolfe

@@ -274,3 +274,101 @@ def test_participatory_planning_reaches_the_reference_optimum(family):
     other = jax.jit(jax.vmap(lambda e, w: run(Participatory(councils=1), e, 1500, optimal_welfare=w)))(es, u)
     assert np.max(np.abs(np.asarray(other.gap)[:, -1] - np.asarray(tr.gap)[:, -1])) < 1e-9
     assert np.all(np.asarray(tr.messages_up)[:, 0] > np.asarray(other.messages_up)[:, 0])
+
+
+PROXIMAL_FAMILIES = {
+    "cobb-douglas": (2, dict(returns_to_scale=(0.6, 0.9))),
+    "ces-complements": (2, dict(returns_to_scale=(0.6, 0.9), technology="ces", elasticity=(0.3, 0.7))),
+    "ces-substitutes": (2, dict(returns_to_scale=(0.6, 0.9), technology="ces", elasticity=(1.5, 3.0))),
+    "constant-returns": (2, dict(returns_to_scale=1.0, technology="ces", elasticity=(0.5, 2.0))),
+    "ces-welfare": (2, dict(returns_to_scale=(0.6, 0.9), welfare="ces", welfare_elasticity=(0.5, 2.0))),
+    "stone-geary": (2, dict(returns_to_scale=(0.6, 0.9), welfare="stone-geary", subsistence=(0.0, 0.3))),
+}
+
+
+@pytest.mark.parametrize("name", ["admm", "pdhg"])
+@pytest.mark.parametrize("per_family", [16, pytest.param(64, marks=pytest.mark.slow)])
+def test_proximal_procedures_reach_the_reference_optimum(name, per_family):
+    """Issue 28: ADMM (exchange form) and PDHG (Chambolle–Pock) converge on random economies of each of six
+    families (16 each in the default suite, 64 in the slow one) to the reference optimum, its plan and its
+    relative prices, constant returns included (where price rules cannot run). Families with the same shapes
+    run as one batch (one compilation)."""
+    import jax
+    import numpy as np
+
+    import jplan
+    from jplan.procedures import make_procedure, run
+    from jplan.solvers import optimum
+
+    proc = make_procedure(name)
+    for m in sorted({m for m, _ in PROXIMAL_FAMILIES.values()}):
+        families = [f for f, (mf, _) in PROXIMAL_FAMILIES.items() if mf == m]
+        batches = [jplan.sample_batch(jax.random.PRNGKey(21), per_family, 5, m, **PROXIMAL_FAMILIES[f][1]) for f in families]
+        es = jax.tree_util.tree_map(lambda *x: np.concatenate(x), *batches)
+        opt = jax.jit(jax.vmap(optimum))(es)
+        tr = jax.jit(jax.vmap(lambda e, w: run(proc, e, 600, optimal_welfare=w)))(es, opt.welfare)
+        status = np.asarray(tr.status).reshape(len(families), per_family)
+        for family, s in zip(families, status):
+            assert np.all(s == 1), (family, np.bincount(s))
+        assert np.max(np.asarray(tr.gap)[:, -1]) < 1e-5
+        np.testing.assert_allclose(np.asarray(tr.plan.output), np.asarray(opt.plan.output), rtol=1e-4)
+        # prices in the centre's units (welfare units for log welfare): relative prices as the optimum's
+        p, p_star = np.asarray(tr.goods_prices), np.asarray(opt.goods_prices)
+        np.testing.assert_allclose(p / p[:, :1], p_star / p_star[:, :1], rtol=1e-4)
+
+
+def test_firm_proximal_answer_is_the_projection_scipy_finds():
+    """The firm's proximal answer (the agent of admm and pdhg) against SciPy's L-BFGS-B on the same problem,
+    from three starts, for Cobb–Douglas, CES complements with constant returns and CES substitutes."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    scipy_optimize = pytest.importorskip("scipy.optimize")
+    import jplan
+    from jplan.economies.production import firm_output
+    from jplan.procedures import firm_proximal
+
+    rng = np.random.default_rng(0)
+    answer = jax.jit(firm_proximal)
+    output_of = jax.jit(lambda tech, z: firm_output(tech, z[:2], z[2:]))
+    for options in (dict(returns_to_scale=(0.6, 0.9)), dict(returns_to_scale=1.0, technology="ces", elasticity=(0.3, 0.7)),
+                    dict(returns_to_scale=(0.6, 1.0), technology="ces", elasticity=(1.5, 3.0))):
+        e = jplan.sample(jax.random.PRNGKey(1), 5, 2, **options)
+        for trial in range(10):
+            i = trial % 5
+            tech = jax.tree_util.tree_map(lambda a: a[i], e.firms)
+            t = rng.normal(size=7) * 2
+            t[i] += 1.0
+            W = rng.uniform(0.5, 2.0, size=7)
+            y, x, q = answer(tech, i, jnp.asarray(t), jnp.asarray(W), jnp.ones(7))
+
+            def distance(z):
+                f = float(output_of(tech, jnp.asarray(z)))
+                out = min(f, max(t[i] + z[2 + i], 0.0))
+                net = np.concatenate([np.eye(5)[i] * out - z[2:], -z[:2]])
+                return 0.5 * np.sum(W * (net - t) ** 2)
+
+            best = min(scipy_optimize.minimize(distance, x0, bounds=[(0, None)] * 7, method="L-BFGS-B",
+                                               options=dict(ftol=1e-15, gtol=1e-12, maxiter=5000)).fun
+                       for x0 in (np.ones(7), np.asarray(x) + 1e-3, np.full(7, 0.1)))
+            assert distance(np.asarray(x)) <= best + 1e-6 * max(1.0, abs(best))
+            np.testing.assert_allclose(np.asarray(y)[i] + float(np.asarray(x)[2 + i]), float(q), rtol=1e-9, atol=1e-12)
+
+
+def test_proximal_procedures_refuse_increasing_returns():
+    import jax
+    import numpy as np
+
+    import jplan
+    from jplan.procedures import ADMM, OUT_OF_DOMAIN, PDHG, run
+
+    bad = jplan.sample(jax.random.PRNGKey(2), 4, 2, returns_to_scale=(1.05, 1.2))
+    assert int(run(ADMM(), bad, 5).status) == OUT_OF_DOMAIN
+    for proc in (ADMM(), PDHG()):
+        assert bool(proc.domain_violation(bad))
+        # just inside: constant returns is in their domain (a set-up cost is not)
+        crs = jplan.sample_batch(jax.random.PRNGKey(2), 4, 4, 1, returns_to_scale=1.0)
+        assert not np.any(np.asarray(jax.vmap(proc.domain_violation)(crs)))
+        setup = jplan.sample_batch(jax.random.PRNGKey(2), 4, 4, 2, returns_to_scale=0.8, setup=(0.1, 0.2))
+        assert np.all(np.asarray(jax.vmap(proc.domain_violation)(setup)))

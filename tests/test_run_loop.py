@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 
 from jplan.procedures import (
+    ADMM,
+    PDHG,
     ArrowHurwiczAdaptive,
     HealProportional,
     CONVERGED, DIVERGED, OUT_OF_DOMAIN, ArrowHurwicz, Heal, Malinvaud, run,
@@ -18,12 +20,20 @@ CASES = [
     (Malinvaud(), dict(n=4, m=1, returns_to_scale=1.0), 8),
     (Heal(), dict(n=4, m=2, returns_to_scale=(0.8, 1.3)), 12),
     (HealProportional(), dict(n=4, m=2, returns_to_scale=(0.8, 1.3)), 12),
+    (ADMM(), dict(n=3, m=1, returns_to_scale=(0.8, 1.0)), 8),
+    (PDHG(), dict(n=3, m=1, returns_to_scale=(0.8, 1.0)), 8),
 ]
 
 
-def _close(a, b):
+def _close(a, b, rtol=1e-10):
     for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
-        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=rtol, atol=1e-12)
+
+
+#: ADMM's and PDHG's firms solve by Newton with a step chosen among trials: op-by-op and fused execution round
+#: differently, which can select another trial in an inner iteration; the answers agree to the inner solver's
+#: accuracy, not to the last bits. Their eager check also runs fewer steps (op-by-op Newton is slow).
+PROXIMAL = ("admm", "pdhg")
 
 
 @pytest.mark.parametrize("proc,opts,steps", CASES, ids=lambda c: getattr(c, "name", ""))
@@ -33,16 +43,20 @@ def test_jit_equals_no_jit_and_vmap_equals_loop(proc, opts, steps):
     f = lambda e, u: run(proc, e, steps, optimal_welfare=u)
     batched = jax.jit(jax.vmap(f))(economies, opt.welfare)
     jitted_f = jax.jit(f)  # compiled once, called per economy
+    rtol = 1e-7 if proc.name in PROXIMAL else 1e-10
     for i in range(4):
         e, u = index(economies, i), opt.welfare[i]
         jitted = jitted_f(e, u)
-        _close(jitted, index(batched, i))
-        if i < 2:  # op-by-op execution is slow: two economies, the first steps, show jit = no-jit
-            short = min(steps, 6)
+        _close(jitted, index(batched, i), rtol)
+        if i < (1 if proc.name in PROXIMAL else 2):  # op-by-op execution is slow: the first steps show jit = no-jit
+            short = min(steps, 1 if proc.name in PROXIMAL else 6)
             with jax.disable_jit():
                 eager = run(proc, e, short, optimal_welfare=u)
-            for field in ("welfare", "gap", "infeasibility", "residual", "messages_down", "messages_up", "active"):
-                _close(getattr(eager, field), getattr(jitted, field)[: short + 1])
+            # (the proximal procedures' opening plan has outputs near 1e-12, whose relative excess demand, ~1e9,
+            # carries their rounding: its comparison says nothing there)
+            fields = ("welfare", "gap", "residual", "messages_down", "messages_up", "active")
+            for field in fields + (() if proc.name in PROXIMAL else ("infeasibility",)):
+                _close(getattr(eager, field), getattr(jitted, field)[: short + 1], rtol)
 
 
 def test_trace_fields_are_uniform_across_procedures():

@@ -2,10 +2,12 @@
 
 The firm-side agents are public, for writing your own procedure: `firm_supply` (a firm's
 profit-maximising plan at prices, closed form for the built-in technologies) and `firm_report` (output and
-marginal productivities at an allocation); the centre's consumption is `jplan.economies.consumer_demand`.
+marginal productivities at an allocation), and for proximal procedures `firm_proximal` (the plan best at
+prices and close to a reference plan); the centre's consumption is `jplan.economies.consumer_demand`.
 """
 
 from .accelerated_dual import AcceleratedDual
+from .admm import ADMM, PDHG
 from .participatory import Participatory
 from .arrow_hurwicz import ArrowHurwicz, ArrowHurwiczAdaptive, firm_supply
 from .base import (
@@ -31,6 +33,7 @@ from .malinvaud import Malinvaud
 from .malinvaud_memory import MalinvaudMemory, MalinvaudMemoryCentred, capped_supply
 from .heal_sparse import SparseHealResult, SparseHealState, sparse_heal
 from .malinvaud_sparse import SparseMalinvaudResult, sparse_malinvaud
+from .proximal import firm_proximal
 from .registry import DEFAULT_STEPS, PROCEDURES, SolveResult, load_plugins, make_procedure, register_procedure, solve
 
 __all__ = [
@@ -40,6 +43,9 @@ __all__ = [
     "SparseHealResult",
     "SparseHealState",
     "AcceleratedDual",
+    "ADMM",
+    "PDHG",
+    "firm_proximal",
     "Participatory",
     "ArrowHurwicz",
     "ArrowHurwiczAdaptive",
