@@ -26,9 +26,17 @@ anonymity: n + m floats) plus, for its stopping rule, each firm's largest relati
 
   The centre broadcasts p; the totals it hears give the extrapolated excess demand.
 
-Units. W_k = η p⁰_k / R̄ for goods and η s⁰_j / R_j for resources, with (p⁰, s⁰) Arrow–Hurwicz's public-data
-start prices and R̄ the mean endowment: a change of one typical quantity is worth η times its starting price, so
-η (`step_size`) is unit-free. The first round starts from the zero plan.
+The metric W (a price per unit of quantity, so that η is unit-free). The opening round uses
+W_k = η p⁰_k / R̄ for goods and η s⁰_j / R_j for resources, with (p⁰, s⁰) Arrow–Hurwicz's public-data start
+prices and R̄ the mean endowment; it starts from the zero plan. After every round the centre re-sets
+W_k = η max(|p_k|, 10⁻³ p⁰_k) / (gross flow of k), from its current prices and the totals it heard (`penalty =
+"prices"`, the default): a variable metric, in the spirit of the varying penalty of Boyd et al. §3.4.1, which
+keeps the quadratic term's value comparable with the plan's at any price level. The textbook fixed metric
+(`penalty = "fixed"`) is kept as an option; measured on 32 Cobb–Douglas economies (n = 5), it had not reached a
+gap of 1 after 400 rounds at η = 0.3, 1 or 3 (the public start prices were 40× below the optimum's), where the
+variable metric converges in a median 96 rounds (η = 3). Default η: 3 for ADMM (1 took 224 rounds, 10 took 220,
+30 left a quarter unconverged at 600), 1.5 for PDHG (3 drove a price to zero at the first round and diverged
+on every economy; 2 converged on all 32 of each family but is close to that edge; 1 took twice the rounds).
 
 What they need: convex production sets (every returns_to_scale ≤ 1, no set-up cost), so both run on the
 constant-returns economies that price procedures cannot (their proximal answers are finite there; Arrow–Hurwicz's
@@ -179,7 +187,7 @@ class ADMM(Procedure):
         """W for the next round: η × price per unit of the good's gross flow (what the totals show)."""
         if self.penalty == "fixed":
             return weight
-        n, m = economy.n, economy.m
+        m = economy.m
         flow = jnp.concatenate([0.5 * (c + jnp.sum(x[:, m:], axis=0) + q), 0.5 * (jnp.sum(x[:, :m], axis=0) + s)])
         floor = 1e-3 * jnp.mean(economy.endowments)
         # a price that hits zero (PDHG projects onto p ≥ 0) must not zero the metric: 1e-3 of its start price
@@ -213,9 +221,8 @@ class PDHG(ADMM):
     step_size: Array = eqx.field(default_factory=lambda: jnp.asarray(1.5), converter=jnp.asarray)
 
     def _round(self, economy: ProductionEconomy, state: ProximalState):
-        n = economy.n
         (y, x, q, c, s, total, change), msgs = self._agents(economy, state, state.prices / state.weight)
-        sigma = state.weight / (n + 1)
+        sigma = state.weight / (economy.n + 1)
         prices = jnp.maximum(0.0, state.prices - sigma * (2.0 * total - state.total))
         weight = self._penalty(economy, prices, q, x, c, s, state.weight)
         return ProximalState(y, x, q, c, s, prices, total, weight, change), msgs

@@ -16,12 +16,14 @@ The firm's problem, in its inputs x = (r, v) ≥ 0 (with free disposal, q = min(
 
     ψ(x) = ½ W_i [(u − f(x))₊² + (−u)₊²] + ½ Σ_{k≠i} W_k (v_k + t_k)² + ½ Σ_j W_j (r_j + t_j)²,
 
-convex because f is concave. It is solved by a projected Newton method (Bertsekas 1982): inputs at their
-floor with a positive gradient are held there, the Newton direction is taken in the others (the Hessian is at
-least diag(W), so well posed), and the longest of 16 halvings along the projected arc that lowers ψ is kept;
-`PROX_ITERATIONS` fixed steps from the firm's own previous plan (so it vmaps and differentiates). The floor is
-1e-12 of the target's scale (an input of that size is zero for every measured quantity; Cobb–Douglas outputs
-and marginal products are finite there).
+convex because f is concave. It is solved by Newton's method in log inputs (`log_newton`) over the inputs the
+firm uses (the others have closed forms, max(−t, 0)): positivity is automatic, and an input can move from
+1e-20 to 1 in one step (a projected or barrier Newton method in x itself stalled in the corners where CES
+complements produce nothing: measured 0.2 above the optimal ψ on cold starts, against 1e-7 here). The Hessian in
+log coordinates is made positive definite by keeping the positive part of its first-order term (exact at the
+interior minimum, so convergence is quadratic there), and the best of 16 step lengths is kept;
+`PROX_ITERATIONS` fixed steps from the firm's own previous plan (so it vmaps and differentiates). Checked against
+SciPy's L-BFGS-B from three starts (tests).
 
 The centre's consumer agent (it holds the welfare function U, as in Arrow–Hurwicz) answers the same question
 for consumption, c* = argmax u(c) − p·c − ½ Σ W (c − a)²: in closed form for log and Stone–Geary welfare (a
@@ -111,7 +113,6 @@ def firm_proximal(tech, index: Array, target: Array, weight: Array, start: Array
     w_goods, w_res = weight[:n], weight[n:]
     own = jnp.arange(n) == index
     t_own, w_own = jnp.sum(jnp.where(own, t_goods, 0.0)), jnp.sum(jnp.where(own, w_goods, 0.0))
-    scale = jnp.maximum(jnp.max(jnp.abs(target)), jnp.finfo(target.dtype).tiny)
 
     def parts(x):
         r, v = x[:m], x[m:]
