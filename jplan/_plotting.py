@@ -10,6 +10,7 @@ PROCEDURE_COLOURS = {
     "participatory": "#6A3D9A",           # deep purple: councils and a facilitation board
     "admm": "#66A61E",                    # olive green: the proximal (modern) procedures
     "pdhg": "#A6D854",                    # light olive
+    "learned-tatonnement": "#E7298A",     # magenta: a rule learned by gradient
     "accelerated-dual": "#B8860B",        # dark goldenrod: Arrow–Hurwicz's family, a modern rule
     "malinvaud": "#0072B2",               # blue
     "malinvaud-memory": "#882255",        # wine (Tol), near Dantzig–Wolfe: the nonlinear Dantzig–Wolfe

@@ -144,8 +144,9 @@ def test_grad_through_every_procedure_on_a_ces_economy():
     economies, opt = batch(34, 1, 3, 1, returns_to_scale=(0.7, 0.9), technology="ces", elasticity=(0.6, 1.6))
     e, u_star = index(economies, 0), opt.welfare[0]
     for proc in (ArrowHurwicz(), ArrowHurwiczAdaptive(), Heal(), HealProportional(), jplan.procedures.ADMM(),
-                 jplan.procedures.PDHG()):
-        f = lambda R: run(proc, eqx.tree_at(lambda x: x.endowments, e, R), 20, optimal_welfare=u_star).welfare[-1]
+                 jplan.procedures.PDHG(), jplan.procedures.LearnedTatonnement()):
+        steps = 8 if proc.name in ("admm", "pdhg") else 20  # each proximal round is a Newton solve per firm
+        f = lambda R: run(proc, eqx.tree_at(lambda x: x.endowments, e, R), steps, optimal_welfare=u_star).welfare[-1]
         value_and_grad = jax.jit(jax.value_and_grad(f))  # one compiled program serves the gradient and the differences
         _, g = value_and_grad(e.endowments)
         assert bool(jnp.all(jnp.isfinite(g))), proc.name
@@ -182,7 +183,8 @@ WHOLE_RUNS = [(ArrowHurwicz(), 0.85, 2), (ArrowHurwicz(rule="multiplicative", st
               (ArrowHurwiczAdaptive(), 0.85, 2), (Malinvaud(), 1.0, 1), (Heal(), 0.85, 2), (HealProportional(), 0.85, 2),
               (jplan.procedures.MalinvaudMemory(), 0.85, 2), (jplan.procedures.MalinvaudMemoryCentred(), 0.85, 2),
               (jplan.procedures.AcceleratedDual(), 0.85, 2), (jplan.procedures.Participatory(), 0.85, 2),
-              (jplan.procedures.ADMM(), 1.0, 2), (jplan.procedures.PDHG(), 0.85, 2)]
+              (jplan.procedures.ADMM(), 1.0, 2), (jplan.procedures.PDHG(), 0.85, 2),
+              (jplan.procedures.LearnedTatonnement(), 0.85, 2)]
 
 
 @pytest.mark.parametrize("proc, rho, m", WHOLE_RUNS, ids=lambda x: getattr(x, "name", str(x)))

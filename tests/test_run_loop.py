@@ -7,6 +7,7 @@ import pytest
 from jplan.procedures import (
     ADMM,
     PDHG,
+    LearnedTatonnement,
     ArrowHurwiczAdaptive,
     HealProportional,
     CONVERGED, DIVERGED, OUT_OF_DOMAIN, ArrowHurwicz, Heal, Malinvaud, run,
@@ -21,7 +22,9 @@ CASES = [
     (Heal(), dict(n=4, m=2, returns_to_scale=(0.8, 1.3)), 12),
     (HealProportional(), dict(n=4, m=2, returns_to_scale=(0.8, 1.3)), 12),
     (ADMM(), dict(n=3, m=1, returns_to_scale=(0.8, 1.0)), 8),
-    (PDHG(), dict(n=3, m=1, returns_to_scale=(0.8, 1.0)), 8),
+    # PDHG shares ADMM's agents and round; its jit + vmap runs are checked in test_procedures.py
+    pytest.param(PDHG(), dict(n=3, m=1, returns_to_scale=(0.8, 1.0)), 8, marks=pytest.mark.slow),
+    (LearnedTatonnement(), dict(n=4, m=2, returns_to_scale=0.8), 40),
 ]
 
 

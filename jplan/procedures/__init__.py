@@ -8,6 +8,7 @@ prices and close to a reference plan); the centre's consumption is `jplan.econom
 
 from .accelerated_dual import AcceleratedDual
 from .admm import ADMM, PDHG
+from .learned import LearnedTatonnement
 from .participatory import Participatory
 from .arrow_hurwicz import ArrowHurwicz, ArrowHurwiczAdaptive, firm_supply
 from .base import (
@@ -44,6 +45,7 @@ __all__ = [
     "SparseHealState",
     "AcceleratedDual",
     "ADMM",
+    "LearnedTatonnement",
     "PDHG",
     "firm_proximal",
     "Participatory",

@@ -15,6 +15,7 @@ from ..solvers.general import INFEASIBLE
 from ..solvers.production import unfed_subsistence_message
 from .accelerated_dual import AcceleratedDual
 from .admm import ADMM, PDHG
+from .learned import LearnedTatonnement
 from .participatory import Participatory
 from .arrow_hurwicz import RULES, ArrowHurwicz, ArrowHurwiczAdaptive
 from .base import Procedure, Trace, run, status_name
@@ -27,7 +28,7 @@ from .malinvaud_memory import MalinvaudMemory, MalinvaudMemoryCentred
 __all__ = ["make_procedure", "register_procedure", "load_plugins", "ENTRY_POINT_GROUP", "solve", "SolveResult", "DEFAULT_STEPS", "PROCEDURES"]
 
 #: The procedures by their command-line names.
-PROCEDURES = {cls.name: cls for cls in (ArrowHurwicz, ArrowHurwiczAdaptive, AcceleratedDual, Participatory, ADMM, PDHG, Malinvaud, MalinvaudMemory, MalinvaudMemoryCentred, Heal,
+PROCEDURES = {cls.name: cls for cls in (ArrowHurwicz, ArrowHurwiczAdaptive, AcceleratedDual, Participatory, ADMM, PDHG, LearnedTatonnement, Malinvaud, MalinvaudMemory, MalinvaudMemoryCentred, Heal,
                                         HealProportional, DantzigWolfe, KornaiLiptak, KornaiLiptakSubgradient,
                                         KornaiLiptakCuttingPlane)}
 """The procedure registry: name -> class, the built-in ones and any registered (`register_procedure`) or
@@ -37,7 +38,7 @@ installed under the entry-point group `jplan.procedures` (`load_plugins`)."""
 MAX_STEPS = 100_000
 
 #: Generous step limits; every procedure stops earlier at its own tolerance.
-DEFAULT_STEPS = {"arrow-hurwicz": 50000, "arrow-hurwicz-adaptive": 20000, "accelerated-dual": 20000, "participatory": 20000, "admm": 5000, "pdhg": 5000, "malinvaud": 200, "malinvaud-memory": 300, "malinvaud-memory-centred": 300, "heal": 20000,
+DEFAULT_STEPS = {"arrow-hurwicz": 50000, "arrow-hurwicz-adaptive": 20000, "accelerated-dual": 20000, "participatory": 20000, "admm": 5000, "pdhg": 5000, "learned-tatonnement": 20000, "malinvaud": 200, "malinvaud-memory": 300, "malinvaud-memory-centred": 300, "heal": 20000,
                  "heal-proportional": 2000, "dantzig-wolfe": 200,
                  "kornai-liptak": 2000, "kornai-liptak-subgradient": 2000,
                  "kornai-liptak-cutting-plane": 100}
