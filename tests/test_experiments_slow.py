@@ -160,9 +160,9 @@ def test_scale_benchmark_runs_side_by_side(tmp_path):
         assert 0 <= end < start
 
 
-def _assert_script_prints_the_readme_table(script: str, marker: str):
-    """`python experiments/<script>` prints, row for row, the README's table between the `marker` comments."""
-    proc = subprocess.run([sys.executable, str(ROOT / "experiments" / script)], check=True, cwd=ROOT,
+def _assert_script_prints_the_readme_table(script: str, marker: str, *args: str):
+    """`python experiments/<script> [args]` prints, row for row, the README's table between the `marker` comments."""
+    proc = subprocess.run([sys.executable, str(ROOT / "experiments" / script), *args], check=True, cwd=ROOT,
                           capture_output=True, text=True, env=readme_env())
     printed = [line for line in proc.stdout.splitlines() if line.startswith("|")]
     readme = (ROOT / "README.md").read_text()
@@ -178,3 +178,14 @@ def test_harmony_experiment_matches_the_readme():
 def test_rudra_closures_experiment_matches_the_readme():
     """`experiments/rudra_closures.py` prints the README's table of the step-8 closures."""
     _assert_script_prints_the_readme_table("rudra_closures.py", "rudra-closures-table")
+
+
+def test_learned_rule_evaluation_matches_the_readme():
+    """`experiments/learned_rule.py --no-train` (the shipped rule on held-out economies beside the hand-designed
+    rules) prints the README's table."""
+    _assert_script_prints_the_readme_table("learned_rule.py", "learned-table", "--no-train")
+
+
+def test_readme_modern_study_table_is_what_the_study_prints(tmp_path):
+    """`jplan study modern` (classic, participatory, modern and learned procedures) prints the README's table."""
+    _assert_study_prints_the_readme_table(tmp_path, "modern", "modern-study-table")
