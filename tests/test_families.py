@@ -420,3 +420,18 @@ def test_sample_command_draws_every_family(tmp_path, capsys):
         assert main(["sample", *argv]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1
+
+
+def test_the_reference_optimum_refuses_a_user_technology():
+    """The reference solvers read the built-in CES fields, which a user technology leaves as placeholders: the
+    optimum refuses (one line) instead of answering for the placeholders; Leontief keeps its exact solver."""
+    from jplan.economies import with_technology
+    from jplan.errors import JplanInputError
+
+    e = jplan.sample(jax.random.PRNGKey(3), 3, 2, returns_to_scale=(0.6, 0.9), technology="ces", elasticity=(0.5, 2.5))
+    user = with_technology(e, HandWrittenCES(e.tfp, e.returns_to_scale, jnp.concatenate([e.resource_shares, e.input_shares], 1),
+                                             e.elasticity))
+    with pytest.raises(JplanInputError, match="no reference optimum for the user technology HandWrittenCES"):
+        jplan.optimum(user)
+    with pytest.raises(JplanInputError, match="user technology"):
+        jax.vmap(jplan.optimum)(jax.tree_util.tree_map(lambda x: x[None], user))

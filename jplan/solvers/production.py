@@ -170,9 +170,17 @@ def reference_function(economy: ProductionEconomy):
     """`closed_form` when `economy` (one, or a batch) is concrete and all Cobb–Douglas/log, else `optimum`:
     the function to vmap or differentiate for that economy or batch (it saves compiling the KKT solve)."""
     from ..economies.technology import LeontiefTechnology
+    from ..errors import JplanInputError
 
     if isinstance(economy.technology, LeontiefTechnology):
         return leontief_optimum
+    if economy.technology is not None:
+        # the KKT solve and the closed form read the built-in CES fields, which a user technology leaves as
+        # placeholders: answering would be a silently wrong optimum
+        raise JplanInputError(
+            f"optimum: no reference optimum for the user technology {type(economy.technology).__name__} (the "
+            "reference solvers serve the built-in CES families and Leontief); pass your own U* to "
+            "run(..., optimal_welfare=...)")
     if any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(economy)):
         return optimum
     check = general.uses_closed_form
