@@ -64,7 +64,8 @@ def test_jit_equals_no_jit_and_vmap_equals_loop(proc, opts, steps):
 
 def test_trace_fields_are_uniform_across_procedures():
     shapes = []
-    for proc, opts, _ in CASES:
+    for case in CASES:
+        proc, opts, _ = getattr(case, "values", case)  # a pytest.param carries its values
         opts = dict(opts)
         economies, opt = batch(1, 2, opts.pop("n"), opts.pop("m"), **opts)
         # shapes only: traced, never compiled or run

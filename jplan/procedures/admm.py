@@ -65,9 +65,14 @@ __all__ = ["ADMM", "PDHG", "ProximalState", "convex_technology_violation"]
 
 
 def convex_technology_violation(economy: ProductionEconomy) -> Array:
-    """True unless every firm's production set is convex (returns_to_scale ≤ 1, no set-up cost), checked on
-    the data; a user technology along the ray through one unit of every input (f(2x) ≤ 2 f(x) (1 + 1e-9))."""
+    """True unless every firm's production set is convex (returns_to_scale ≤ 1, no set-up cost) and its
+    technology differentiable (not Leontief's fixed coefficients), checked on the data; a user technology along
+    the ray through one unit of every input (f(2x) ≤ 2 f(x) (1 + 1e-9))."""
+    from ..economies.technology import is_differentiable
+
     firms = economy.firms
+    if not is_differentiable(firms):  # a kinked technology (Leontief): the firm's Newton solve needs a Hessian
+        return jnp.asarray(True)
     if isinstance(firms, FirmTechnology):
         return jnp.any(economy.returns_to_scale > 1.0 + 1e-12) | jnp.any(economy.setup_cost > 0)
     dtype = economy.endowments.dtype
@@ -122,8 +127,9 @@ class ADMM(Procedure):
         return convex_technology_violation(economy)
 
     def domain_message(self) -> str:
-        return (f"{self.name}: needs convex production sets (every returns_to_scale ≤ 1, no set-up cost); with "
-                "increasing returns a firm's proximal answer is not defined")
+        return (f"{self.name}: needs convex production sets (every returns_to_scale ≤ 1, no set-up cost) and a "
+                "differentiable technology (not fixed coefficients); with increasing returns a firm's proximal "
+                "answer is not defined, and the firms solve for it by Newton's method")
 
     # -- agents ------------------------------------------------------------------------------------
     def _agents(self, economy: ProductionEconomy, state: ProximalState, anchor_shift: Array):
