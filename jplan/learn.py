@@ -23,7 +23,7 @@ import optax
 from .economies import sample_batch
 from .procedures import run
 from .procedures.learned import LearnedTatonnement, RuleNetwork
-from .solvers import optimum
+from .solvers.production import reference_function
 
 __all__ = ["train_rule", "rule_loss", "FLOOR"]
 
@@ -58,11 +58,15 @@ def train_rule(key, *, n: int = 5, m: int = 2, batch: int = 64, rounds: int = 60
     optimiser = optax.adam(learning_rate)
     opt_state = optimiser.init(params)
 
-    @jax.jit
-    def update(params, opt_state, key):
-        economies = sample_batch(key, batch, n, m, **family)
-        u = jax.vmap(optimum)(economies).welfare
+    # the reference optima, outside the differentiated program: `reference_function` picks the closed form
+    # for Cobb–Douglas/log batches (compiling the general KKT solve into the update would dominate its cost)
+    probe = sample_batch(jax.random.fold_in(key, 1), batch, n, m, **family)
+    solve = reference_function(probe)
+    reference = jax.jit(jax.vmap(lambda e: solve(e).welfare))
+    draw = jax.jit(lambda k: sample_batch(k, batch, n, m, **family))
 
+    @jax.jit
+    def update(params, opt_state, economies, u):
         def loss(p):
             return rule_loss(eqx.combine(p, static), economies, u, rounds)
 
@@ -75,7 +79,8 @@ def train_rule(key, *, n: int = 5, m: int = 2, batch: int = 64, rounds: int = 60
     # are scored by the share of runs not within 1e-6 after `validation_rounds` rounds, then by the loss; the
     # best so far is kept (the training loss alone rewarded rules that were fast on most runs and cycled on some)
     validation = sample_batch(jax.random.fold_in(key, 10**6), 4 * batch, n, m, **family)
-    validation_u = jax.jit(jax.vmap(optimum))(validation).welfare
+    solve_validation = reference_function(validation)
+    validation_u = jax.jit(jax.vmap(lambda e: solve_validation(e).welfare))(validation)
 
     @jax.jit
     def score(params):
@@ -90,7 +95,8 @@ def train_rule(key, *, n: int = 5, m: int = 2, batch: int = 64, rounds: int = 60
     start = time.perf_counter()
     for i in range(iterations):
         key, sub = jax.random.split(key)
-        params, opt_state, value = update(params, opt_state, sub)
+        economies = draw(sub)
+        params, opt_state, value = update(params, opt_state, economies, reference(economies))
         history.append(float(value))
         if (i + 1) % validate_every == 0 or i + 1 == iterations:
             missed, loss = (float(x) for x in score(params))

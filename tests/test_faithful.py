@@ -138,13 +138,19 @@ def test_information_counts_match_a_hand_count():
     assert (int(msgs.down), int(msgs.up), int(msgs.solves)) == (n, n * (1 + n), 2)
 
 
-def test_grad_through_every_procedure_on_a_ces_economy():
+GRAD_CASES = [[ArrowHurwicz(), ArrowHurwiczAdaptive(), Heal(), HealProportional(), jplan.procedures.ADMM(),
+               jplan.procedures.LearnedTatonnement()],
+              # PDHG shares ADMM's agents (the costly part to differentiate): its gradient runs in the slow suite
+              pytest.param([jplan.procedures.PDHG()], marks=pytest.mark.slow)]
+
+
+@pytest.mark.parametrize("procedures", GRAD_CASES, ids=["default", "pdhg"])
+def test_grad_through_every_procedure_on_a_ces_economy(procedures):
     # jit = no-jit and vmap = loop for every procedure are in test_run_loop.py; here: gradients through
     # runs on a CES economy (the technology family the closed-form checks there do not cover)
     economies, opt = batch(34, 1, 3, 1, returns_to_scale=(0.7, 0.9), technology="ces", elasticity=(0.6, 1.6))
     e, u_star = index(economies, 0), opt.welfare[0]
-    for proc in (ArrowHurwicz(), ArrowHurwiczAdaptive(), Heal(), HealProportional(), jplan.procedures.ADMM(),
-                 jplan.procedures.PDHG(), jplan.procedures.LearnedTatonnement()):
+    for proc in procedures:
         steps = 8 if proc.name in ("admm", "pdhg") else 20  # each proximal round is a Newton solve per firm
         f = lambda R: run(proc, eqx.tree_at(lambda x: x.endowments, e, R), steps, optimal_welfare=u_star).welfare[-1]
         value_and_grad = jax.jit(jax.value_and_grad(f))  # one compiled program serves the gradient and the differences

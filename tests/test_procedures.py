@@ -401,8 +401,8 @@ def test_training_lowers_the_loss_and_keeps_the_rule_private():
     from jplan.learn import train_rule
     from jplan.procedures import make_procedure
 
-    proc, history = train_rule(jax.random.PRNGKey(3), batch=16, rounds=20, iterations=30, validate_every=10,
-                               validation_rounds=40)
+    proc, history = train_rule(jax.random.PRNGKey(3), batch=8, rounds=15, iterations=25, validate_every=25,
+                               validation_rounds=20)
     assert np.all(np.isfinite(history))
     assert np.mean(history[-5:]) < np.mean(history[:5]) - 0.3
     assert make_procedure("learned-tatonnement").name == proc.name
