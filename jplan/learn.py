@@ -58,11 +58,17 @@ def train_rule(key, *, n: int = 5, m: int = 2, batch: int = 64, rounds: int = 60
     optimiser = optax.adam(learning_rate)
     opt_state = optimiser.init(params)
 
-    # the reference optima, outside the differentiated program: `reference_function` picks the closed form
-    # for Cobb–Douglas/log batches (compiling the general KKT solve into the update would dominate its cost)
-    probe = sample_batch(jax.random.fold_in(key, 1), batch, n, m, **family)
-    solve = reference_function(probe)
+    # a validation batch of the same family (its own key, 4 × batch economies): every `validate_every`
+    # iterations the parameters are scored by the share of runs not within 1e-6 after `validation_rounds`
+    # rounds, then by the loss; the best so far is kept (the training loss alone rewarded rules that were fast
+    # on most runs and cycled on some)
+    validation = sample_batch(jax.random.fold_in(key, 10**6), 4 * batch, n, m, **family)
+    # the reference optima, outside the differentiated program: `reference_function` picks the closed form for
+    # Cobb–Douglas/log batches (compiling the general KKT solve into the update would dominate its cost); the
+    # validation batch is of the family every training batch is drawn from
+    solve = reference_function(validation)
     reference = jax.jit(jax.vmap(lambda e: solve(e).welfare))
+    validation_u = reference(validation)
     draw = jax.jit(lambda k: sample_batch(k, batch, n, m, **family))
 
     @jax.jit
@@ -74,13 +80,6 @@ def train_rule(key, *, n: int = 5, m: int = 2, batch: int = 64, rounds: int = 60
         grads = jax.tree_util.tree_map(lambda g: jnp.where(jnp.isfinite(g), g, 0.0), grads)
         updates, opt_state = optimiser.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, value
-
-    # a validation batch of the same family (its own key, 4 × batch economies): every `validate_every` iterations the parameters
-    # are scored by the share of runs not within 1e-6 after `validation_rounds` rounds, then by the loss; the
-    # best so far is kept (the training loss alone rewarded rules that were fast on most runs and cycled on some)
-    validation = sample_batch(jax.random.fold_in(key, 10**6), 4 * batch, n, m, **family)
-    solve_validation = reference_function(validation)
-    validation_u = jax.jit(jax.vmap(lambda e: solve_validation(e).welfare))(validation)
 
     @jax.jit
     def score(params):

@@ -43,7 +43,7 @@ from jaxtyping import Array
 
 from ..economies.production import Plan, ProductionEconomy
 from .arrow_hurwicz import ArrowHurwicz
-from .base import Messages, Observation
+from .base import Messages
 
 __all__ = ["AcceleratedDual"]
 
@@ -100,9 +100,3 @@ class AcceleratedDual(ArrowHurwicz):
         # the centre's extra work over Arrow–Hurwicz's: the momentum and restart tests (≈ 6 per price)
         msgs = msgs + Messages.of((), (), centre_flops=6 * (n + m))
         return AcceleratedState(y, p, s, plan, dual, k_next, state.scale), msgs
-
-    def observe(self, economy: ProductionEconomy, state: AcceleratedState) -> Observation:
-        (e_goods, e_res), _ = self._relative_excess(economy, state.plan)
-        residual = jnp.maximum(jnp.max(jnp.abs(e_goods)), jnp.max(jnp.abs(e_res)))
-        return Observation(plan=state.plan, goods_prices=state.goods_prices, resource_prices=state.resource_prices,
-                           residual=residual, failed=jnp.asarray(False))

@@ -51,13 +51,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
 from ..economies.production import FirmTechnology, Plan, ProductionEconomy, for_firms
 from .arrow_hurwicz import ArrowHurwicz
-from .base import Messages, Observation, Procedure
+from .base import Messages, Observation, Procedure, outputs_along_the_ray
 from .proximal import PROX_ITERATIONS, consumer_proximal, firm_proximal
 from .work import firms_flops
 
@@ -75,20 +74,14 @@ def convex_technology_violation(economy: ProductionEconomy) -> Array:
         return jnp.asarray(True)
     if isinstance(firms, FirmTechnology):
         return jnp.any(economy.returns_to_scale > 1.0 + 1e-12) | jnp.any(economy.setup_cost > 0)
-    dtype = economy.endowments.dtype
-
-    def violates(tech):
-        r, v = jnp.ones((economy.m,), dtype), jnp.ones((economy.n,), dtype)
-        one, two = tech.output(r, v), tech.output(2.0 * r, 2.0 * v)
-        return ~((two <= 2.0 * one * (1.0 + 1e-9)) & jnp.isfinite(two) & (one > 0))
-
-    return jnp.any(jax.vmap(violates)(firms))
+    _, one, two = outputs_along_the_ray(economy)
+    return jnp.any(~((two <= 2.0 * one * (1.0 + 1e-9)) & jnp.isfinite(two) & (one > 0)))
 
 
 class ProximalState(eqx.Module):
     """Each firm's own plan (net supply, inputs, output: its private memory and warm start), the centre's
-    consumption and released resources, the prices, the totals Σ_j x_j of the last round, the penalty W and
-    the largest relative change of an agent's plan in the last round."""
+    consumption and released resources, the prices, the penalty W and the largest relative change of an agent's
+    plan in the last round. The totals Σ_j x_j are `total()` (the centre hears the firms' part as totals)."""
 
     net: Array  # [n, n + m] firms' net supplies y_j (goods, resources)
     inputs: Array  # [n, m + n] firms' inputs (resources, goods)
@@ -96,9 +89,12 @@ class ProximalState(eqx.Module):
     consumption: Array  # [n]
     released: Array  # [m]
     prices: Array  # [n + m]
-    total: Array  # [n + m] Σ_j x_j
     weight: Array  # [n + m] W
     change: Array  # []
+
+    def total(self) -> Array:
+        """Σ_j x_j [n + m]: the firms' net supplies, the consumer's −c and the released resources s."""
+        return jnp.sum(self.net, axis=0) + jnp.concatenate([-self.consumption, self.released])
 
 
 def _relative_change(new: Array, old: Array) -> Array:
@@ -145,7 +141,6 @@ class ADMM(Procedure):
         y, x, q = for_firms(economy, firm_proximal, index, targets, weights, state.inputs)
         c = consumer_proximal(economy, -state.consumption + anchor_shift[:n], W[:n], state.consumption)
         s = jnp.clip(state.released + anchor_shift[n:], 0.0, economy.endowments)
-        total = jnp.sum(y, axis=0) + jnp.concatenate([-c, s])
         firm_change = _relative_change(y, state.net)
         change = jnp.maximum(jnp.max(firm_change), jnp.maximum(_relative_change(c, state.consumption),
                                                                _relative_change(s, state.released)))
@@ -157,7 +152,7 @@ class ADMM(Procedure):
         msgs = Messages.of(anchor_shift, reports, firm_work=n * PROX_ITERATIONS,
                            centre_flops=12 * (n + m) + 40 * PROX_ITERATIONS * n,
                            firm_flops=firms_flops(economy, firm_proximal, index, targets, weights, state.inputs))
-        return (y, x, q, c, s, total, change), msgs
+        return (y, x, q, c, s, change), msgs
 
     def _start(self, economy: ProductionEconomy) -> ProximalState:
         """The zero plan, Arrow–Hurwicz's public-data prices and the penalty W from them (public data only)."""
@@ -172,8 +167,7 @@ class ADMM(Procedure):
         guess = jnp.broadcast_to(jnp.concatenate([R, jnp.full((n,), typical, dtype)]) / n, (n, m + n))
         zeros = jnp.zeros((n, n + m), dtype)
         return ProximalState(zeros, guess, jnp.zeros((n,), dtype), jnp.zeros((n,), dtype),
-                             jnp.zeros((m,), dtype), prices, jnp.zeros((n + m,), dtype), weight,
-                             jnp.asarray(jnp.inf, dtype))
+                             jnp.zeros((m,), dtype), prices, weight, jnp.asarray(jnp.inf, dtype))
 
     def init(self, economy: ProductionEconomy):
         return self._round(economy, self._start(economy))
@@ -183,18 +177,20 @@ class ADMM(Procedure):
 
     def _round(self, economy: ProductionEconomy, state: ProximalState):
         N = economy.n + 2
-        mean = state.total / N
-        (y, x, q, c, s, total, change), msgs = self._agents(economy, state, state.prices / state.weight - mean)
-        prices = state.prices - state.weight * total / N
-        weight = self._penalty(economy, prices, q, x, c, s, state.weight)
-        return ProximalState(y, x, q, c, s, prices, total, weight, change), msgs
+        mean = state.total() / N
+        (y, x, q, c, s, change), msgs = self._agents(economy, state, state.prices / state.weight - mean)
+        new = ProximalState(y, x, q, c, s, state.prices, state.weight, change)
+        prices = state.prices - state.weight * new.total() / N
+        return ProximalState(y, x, q, c, s, prices, self._penalty(economy, prices, new), change), msgs
 
-    def _penalty(self, economy, prices, q, x, c, s, weight):
-        """W for the next round: η × price per unit of the good's gross flow (what the totals show)."""
+    def _penalty(self, economy, prices: Array, state: ProximalState) -> Array:
+        """W for the next round, from the new `prices` and the round's plans in `state`: η × price per unit of
+        the good's gross flow (what the totals show)."""
         if self.penalty == "fixed":
-            return weight
-        m = economy.m
-        flow = jnp.concatenate([0.5 * (c + jnp.sum(x[:, m:], axis=0) + q), 0.5 * (jnp.sum(x[:, :m], axis=0) + s)])
+            return state.weight
+        m, x = economy.m, state.inputs
+        flow = jnp.concatenate([0.5 * (state.consumption + jnp.sum(x[:, m:], axis=0) + state.output),
+                                0.5 * (jnp.sum(x[:, :m], axis=0) + state.released)])
         floor = 1e-3 * jnp.mean(economy.endowments)
         # a price that hits zero (PDHG projects onto p ≥ 0) must not zero the metric: 1e-3 of its start price
         start = jnp.concatenate(ArrowHurwicz().start_prices(economy))
@@ -208,7 +204,7 @@ class ADMM(Procedure):
         gross = jnp.concatenate([state.consumption + jnp.sum(v, axis=0) + state.output,
                                  jnp.sum(r, axis=0) + state.released])
         tiny = jnp.finfo(gross.dtype).tiny
-        imbalance = jnp.max(jnp.abs(state.total) / jnp.maximum(gross, tiny))
+        imbalance = jnp.max(jnp.abs(state.total()) / jnp.maximum(gross, tiny))
         residual = jnp.maximum(imbalance, state.change)
         return Observation(plan=plan, goods_prices=state.prices[:n], resource_prices=state.prices[n:],
                            residual=residual, failed=jnp.asarray(False))
@@ -227,8 +223,8 @@ class PDHG(ADMM):
     step_size: Array = eqx.field(default_factory=lambda: jnp.asarray(1.5), converter=jnp.asarray)
 
     def _round(self, economy: ProductionEconomy, state: ProximalState):
-        (y, x, q, c, s, total, change), msgs = self._agents(economy, state, state.prices / state.weight)
+        (y, x, q, c, s, change), msgs = self._agents(economy, state, state.prices / state.weight)
+        new = ProximalState(y, x, q, c, s, state.prices, state.weight, change)
         sigma = state.weight / (economy.n + 1)
-        prices = jnp.maximum(0.0, state.prices - sigma * (2.0 * total - state.total))
-        weight = self._penalty(economy, prices, q, x, c, s, state.weight)
-        return ProximalState(y, x, q, c, s, prices, total, weight, change), msgs
+        prices = jnp.maximum(0.0, state.prices - sigma * (2.0 * new.total() - state.total()))
+        return ProximalState(y, x, q, c, s, prices, self._penalty(economy, prices, new), change), msgs

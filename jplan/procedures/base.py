@@ -184,15 +184,17 @@ def decreasing_returns_violation(economy: ProductionEconomy) -> Bool[Array, ""]:
     firms = economy.firms
     if isinstance(firms, FirmTechnology):
         return jnp.any(economy.returns_to_scale >= 1.0) | jnp.any(economy.setup_cost > 0)
+    half, one, two = outputs_along_the_ray(economy)
+    decreasing = (two < 2.0 * one * (1.0 - 1e-9)) & (one < 2.0 * half * (1.0 - 1e-9)) & (half > 0)
+    return jnp.any(~(decreasing & jnp.isfinite(two)))
+
+
+def outputs_along_the_ray(economy: ProductionEconomy) -> tuple[Array, Array, Array]:
+    """Every firm's output [n] at half a unit, one unit and two units of every input: the data the domain
+    checks read returns to scale from where a user technology has no `returns_to_scale` field."""
     dtype = economy.endowments.dtype
-
-    def violates(tech):
-        r, v = jnp.ones((economy.m,), dtype), jnp.ones((economy.n,), dtype)
-        half, one, two = tech.output(0.5 * r, 0.5 * v), tech.output(r, v), tech.output(2.0 * r, 2.0 * v)
-        decreasing = (two < 2.0 * one * (1.0 - 1e-9)) & (one < 2.0 * half * (1.0 - 1e-9)) & (half > 0)
-        return ~(decreasing & jnp.isfinite(two))
-
-    return jnp.any(jax.vmap(violates)(firms))
+    r, v = jnp.ones((economy.m,), dtype), jnp.ones((economy.n,), dtype)
+    return jax.vmap(lambda tech: tuple(tech.output(k * r, k * v) for k in (0.5, 1.0, 2.0)))(economy.firms)
 
 
 def check_domain(procedure: Procedure, economy: ProductionEconomy) -> None:

@@ -35,7 +35,7 @@ from jaxtyping import Array
 
 from ..economies.production import Plan, ProductionEconomy
 from .arrow_hurwicz import ArrowHurwicz
-from .base import Messages, Observation
+from .base import Messages
 
 __all__ = ["LearnedTatonnement", "RuleNetwork", "load_rule", "save_rule"]
 
@@ -142,9 +142,3 @@ class LearnedTatonnement(ArrowHurwicz):
         # the centre's extra work: the network per price (2·(3·16 + 16·16 + 32) multiply–adds, 32 tanh, the move)
         msgs = msgs + Messages.of((), (), centre_flops=(2 * (FEATURES * WIDTH + WIDTH * WIDTH + 2 * WIDTH) + 2 * WIDTH + 12) * (n + m))
         return LearnedState(p, s, plan, dual, e, delta), msgs
-
-    def observe(self, economy: ProductionEconomy, state: LearnedState) -> Observation:
-        (e_goods, e_res), _ = self._relative_excess(economy, state.plan)
-        residual = jnp.maximum(jnp.max(jnp.abs(e_goods)), jnp.max(jnp.abs(e_res)))
-        return Observation(plan=state.plan, goods_prices=state.goods_prices, resource_prices=state.resource_prices,
-                           residual=residual, failed=jnp.asarray(False))

@@ -45,6 +45,7 @@ from ..economies.production import (
     welfare,
     welfare_index,
 )
+from ..economies.technology import used_inputs
 
 __all__ = ["PROX_ITERATIONS", "firm_proximal", "consumer_proximal", "log_newton"]
 
@@ -127,8 +128,7 @@ def firm_proximal(tech, index: Array, target: Array, weight: Array, start: Array
         return own_term + others
 
     # the inputs it uses (positive marginal product at one unit of each); the others are not worth asking for
-    ones = jnp.ones((m + n,), target.dtype)
-    used = jax.grad(lambda x: firm_output(tech, x[:m], x[m:], cobb_douglas=cobb_douglas))(ones) > 0
+    used = used_inputs(tech, jnp.ones((m + n,), target.dtype), m)
     unused = jnp.concatenate([jnp.maximum(-t_res, 0.0), jnp.where(own, 0.0, jnp.maximum(-t_goods, 0.0))])
     x = log_newton(objective, jnp.where(used, start, unused), used)
     r, v, f, u = parts(x)
@@ -140,7 +140,7 @@ def firm_proximal(tech, index: Array, target: Array, weight: Array, start: Array
 def consumer_proximal(economy: ProductionEconomy, target: Array, weight: Array, start: Array) -> Array:
     """The centre's consumption answer: c = argmax u(c) − ½ Σ W_k (c_k + t_k)² over c ≥ γ, with t the goods
     part of the target for the consumer's net supply −c. u = U for log and Stone–Geary welfare (closed form:
-    y = c − γ solves y (y + γ + t) = w/W), u = log U for CES welfare (projected Newton from `start`)."""
+    y = c − γ solves y (y + γ + t) = w/W), u = log U for CES welfare (`log_newton` from `start`)."""
     w, gamma = economy.welfare_weights, economy.subsistence
     b = gamma + target
     log_form = is_cobb_douglas(economy.welfare_elasticity)
@@ -150,17 +150,15 @@ def consumer_proximal(economy: ProductionEconomy, target: Array, weight: Array, 
     closed = gamma + jnp.where(w > 0, y, jnp.maximum(-b, 0.0))
     scale = jnp.maximum(jnp.max(jnp.abs(target)), 1.0)
 
-    def objective(c):
+    def objective(y):  # in y = c − γ
+        c = gamma + y
         u = welfare_index(economy, welfare(economy, jnp.where(log_form, gamma + 1.0, c)))
         return -u + 0.5 * jnp.sum(weight * (c + target) ** 2)
-
-    def in_y(y):
-        return objective(gamma + y)
 
     used = w > 0
 
     def newton():
-        return gamma + log_newton(in_y, jnp.where(used, jnp.where(start > gamma, start - gamma, scale), 0.0), used)
+        return gamma + log_newton(objective, jnp.where(used, jnp.where(start > gamma, start - gamma, scale), 0.0), used)
 
     # the Newton answer only where some economy of the batch has CES welfare
     return cond_all(log_form, lambda: closed, lambda: jnp.where(log_form, closed, newton()))
