@@ -116,10 +116,10 @@ def generic_supply(tech: ProductionTechnology, index: Array, prices: Array, m: i
     return q, x[:m], x[m:], own * q - jnp.sum(jnp.where(used, input_prices, 0.0) * x)
 
 
-def used_inputs(tech, ones: Array, m: int) -> Array:
-    """The inputs a firm uses: a positive marginal productivity at one unit of each (`ones` [m + n],
-    resources then goods). Read by the firm itself (its own technology)."""
-    mp_r, mp_v = jax.grad(tech.output, argnums=(0, 1))(ones[:m], ones[m:])
+def used_inputs(output, ones: Array, m: int) -> Array:
+    """The inputs a firm uses: a positive marginal productivity of its `output(resources, inputs)` at one unit
+    of each (`ones` [m + n], resources then goods). Read by the firm itself (its own technology)."""
+    mp_r, mp_v = jax.grad(output, argnums=(0, 1))(ones[:m], ones[m:])
     return jnp.concatenate([mp_r, mp_v]) > 0
 
 
@@ -127,7 +127,7 @@ def _in_logs(tech: ProductionTechnology, input_prices: Array, m: int):
     """What both firm solvers share: the inputs used (`used_inputs`), their log prices, inputs from log inputs
     y (0 where unused), and log(scale · ∂f/∂x) at x (log 1e-300 where the marginal productivity is not
     positive)."""
-    used = used_inputs(tech, jnp.ones_like(input_prices), m)
+    used = used_inputs(tech.output, jnp.ones_like(input_prices), m)
     log_prices = jnp.log(jnp.where(used, input_prices, 1.0))
 
     def inputs(y):

@@ -32,9 +32,10 @@ prices and R̄ the mean endowment; it starts from the zero plan. After every rou
 W_k = η max(|p_k|, 10⁻³ p⁰_k) / (gross flow of k), from its current prices and the totals it heard (`penalty =
 "prices"`, the default): a variable metric, in the spirit of the varying penalty of Boyd et al. §3.4.1, which
 keeps the quadratic term's value comparable with the plan's at any price level. The textbook fixed metric
-(`penalty = "fixed"`) is kept as an option; measured on 32 Cobb–Douglas economies (n = 5), it had not reached a
-gap of 1 after 400 rounds at η = 0.3, 1 or 3 (the public start prices were 40× below the optimum's), where the
-variable metric converges in a median 96 rounds (η = 3). Default η: 3 for ADMM (1 took 224 rounds, 10 took 220,
+(`penalty = "fixed"`) is kept as an option; measured on 32 Cobb–Douglas economies (n = 5), it converged on none
+within 400 rounds at η = 0.3, 1 or 3 (median gap after 400 rounds 1.74, 1.26, 0.85; on one economy inspected the
+public start prices were 40× below the optimum's, and W inherits that scale), where the variable metric converges
+on all 32 in a median 96 rounds (η = 3). Default η: 3 for ADMM (1 took 224 rounds, 10 took 220,
 30 left a quarter unconverged at 600), 1.5 for PDHG (3 drove a price to zero at the first round and diverged
 on every economy; 2 converged on all 32 of each family but is close to that edge; 1 took twice the rounds).
 

@@ -128,7 +128,8 @@ def firm_proximal(tech, index: Array, target: Array, weight: Array, start: Array
         return own_term + others
 
     # the inputs it uses (positive marginal product at one unit of each); the others are not worth asking for
-    used = used_inputs(tech, jnp.ones((m + n,), target.dtype), m)
+    own_output = lambda r, v: firm_output(tech, r, v, cobb_douglas=cobb_douglas)  # noqa: E731
+    used = used_inputs(own_output, jnp.ones((m + n,), target.dtype), m)
     unused = jnp.concatenate([jnp.maximum(-t_res, 0.0), jnp.where(own, 0.0, jnp.maximum(-t_goods, 0.0))])
     x = log_newton(objective, jnp.where(used, start, unused), used)
     r, v, f, u = parts(x)
