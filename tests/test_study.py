@@ -724,3 +724,31 @@ def test_the_config_reference_page_covers_every_key_and_is_generated():
         assert keys_of(section) == keys, (section, keys ^ keys_of(section))
     page = Path(__file__).resolve().parents[1] / "docs" / "config.md"
     assert page.read_text() == reference_markdown()
+
+
+def test_a_scenario_draws_its_own_batch(tiny, tmp_path):
+    """`batch` in a scenario overrides the study's (a scaling study draws fewer economies where n is large):
+    the runs table holds that many runs of it, in chunks of the study's size, and economy i is
+    split(fold_in(PRNGKey(seed), s), batch_s)[i] as documented; the study's fingerprint without it is as
+    before (its results resume)."""
+    import jax
+
+    from jplan.study import load, scenario_economies
+
+    path = tmp_path / "own.toml"
+    path.write_text(TINY.replace('name = "lab"', 'name = "lab"\nbatch = 5'))
+    config = load_config(str(path))
+    assert [config.economies(i) for i in range(2)] == [10, 5] and config.economies_label == "5–10"
+    assert tiny.fingerprint() != config.fingerprint() and tiny.scenarios[0].batch is None
+    result = run_study(config, tmp_path / "out", progress=False)
+    runs = load(result.out, "runs")
+    assert runs.groupby("scenario").size().to_dict() == {"dec": 20, "lab": 10}
+    summary = json.loads((result.out / "summary.json").read_text())
+    assert summary["scenarios_config"]["lab"]["economies"] == 5 and "economies" not in summary["scenarios_config"]["dec"]
+    assert all(s["runs"] == 5 for s in summary["scenarios"]["lab"].values())
+    economies = scenario_economies(config, "lab")
+    key = jax.random.fold_in(jax.random.PRNGKey(3), 1)
+    from jplan.economies import sample
+
+    one = sample(jax.random.split(key, 5)[4], 3, 1, returns_to_scale=1.0)
+    np.testing.assert_array_equal(np.asarray(economies.input_shares[4]), np.asarray(one.input_shares))

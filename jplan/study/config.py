@@ -42,6 +42,7 @@ traces = true               # per-run traces (npz)
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -58,12 +59,12 @@ from ..procedures import PROCEDURES
 __all__ = ["StudyConfig", "Scenario", "ProcedureSpec", "load_config", "parse_config", "find_config"]
 
 _TOP = {"name", "seed", "batch", "chunk", "scenarios", "procedures", "outputs", "description"}
-_SCENARIO = {"name", "n", "m", "returns_to_scale", "density", "intermediate_share", "tfp", "endowments",
+_SCENARIO = {"batch", "name", "n", "m", "returns_to_scale", "density", "intermediate_share", "tfp", "endowments",
              "weight_concentration", "procedures", "technology", "elasticity", "welfare", "welfare_elasticity",
              "subsistence", "setup", "economy", "divisions", "activities", "shared", "private", "tightness",
              "table", "perturbation", "single_factor"}
 #: The keys of a block-angular (`economy = "divisions"`) scenario.
-_DIVISIONS_SCENARIO = {"name", "economy", "divisions", "activities", "shared", "private", "tightness", "density",
+_DIVISIONS_SCENARIO = {"batch", "name", "economy", "divisions", "activities", "shared", "private", "tightness", "density",
                        "procedures"}
 _RANGES = ("returns_to_scale", "intermediate_share", "tfp", "endowments", "elasticity", "welfare_elasticity",
            "subsistence", "setup")
@@ -93,6 +94,8 @@ class Scenario:
     sampler: dict
     procedures: tuple[str, ...]
     kind: str = "production"
+    #: economies drawn for this scenario (None: the study's `batch`)
+    batch: int | None = None
 
     @property
     def label(self) -> str:
@@ -132,11 +135,24 @@ class StudyConfig:
         for sc in data["scenarios"]:  # production scenarios hash as before block-angular ones existed
             if sc["kind"] == "production":
                 sc.pop("kind")
+            if sc["batch"] is None:  # scenarios without their own batch hash as before it existed
+                sc.pop("batch")
             sc["sampler"].pop("table_path", None)  # where the table lies is not what it holds (its hash is)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
     def procedure(self, name: str) -> ProcedureSpec:
         return next(p for p in self.procedures if p.name == name)
+
+    @property
+    def economies_label(self) -> str:
+        """The economies per scenario as prose writes them: "64", or "128–1000" where scenarios differ."""
+        counts = sorted({self.economies(i) for i in range(len(self.scenarios))})
+        return str(counts[0]) if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
+
+    def economies(self, scenario_index: int) -> int:
+        """How many economies scenario `scenario_index` draws: its own `batch`, else the study's."""
+        own = self.scenarios[scenario_index].batch
+        return self.batch if own is None else own
 
 
 #: Names of studies and scenarios become folder names: letters, digits, '-', '_' and '.', not starting
@@ -258,11 +274,12 @@ def parse_config(doc: dict, source: str = "") -> StudyConfig:
     scenarios_doc = doc.get("scenarios")
     if not isinstance(scenarios_doc, list) or not scenarios_doc:
         raise ConfigError("[[scenarios]]: missing (give at least one scenario)")
-    scenarios, seen = [], set()
+    scenarios, seen, batches = [], set(), []
     for i, sc in enumerate(scenarios_doc):
         where = f"scenarios[{i}]"
         if not isinstance(sc, dict):
             raise ConfigError(f"{where}: must be a table")
+        batches.append(_int(sc["batch"], f"{where}.batch", 1, LIMITS["batch"]) if "batch" in sc else None)
         extra = set(sc) - _SCENARIO
         if extra:
             raise ConfigError(f"{where}.{sorted(extra)[0]}: unknown key")
@@ -335,9 +352,11 @@ def parse_config(doc: dict, source: str = "") -> StudyConfig:
     description = doc.get("description", "")
     if not isinstance(description, str):
         raise ConfigError("description: must be a string")
-    _check_chunk_memory(scenarios, procs, min(chunk, batch))
+    scenarios = [s if b is None else dataclasses.replace(s, batch=b) for s, b in zip(scenarios, batches)]
+    chunk = min(chunk, max([batch] + [b for b in batches if b is not None]))
+    _check_chunk_memory(scenarios, procs, chunk)
     return StudyConfig(
-        name=name, seed=seed, batch=batch, chunk=min(chunk, batch), scenarios=tuple(scenarios),
+        name=name, seed=seed, batch=batch, chunk=chunk, scenarios=tuple(scenarios),
         procedures=tuple(procs), plots=outputs.get("plots", True), traces=outputs.get("traces", True),
         description=description, source=source,
     )
@@ -360,7 +379,7 @@ def _scenario_procedures(sc: dict, where: str, procs: list, kind: str) -> tuple[
 
 
 #: The keys of a scenario drawn around an input–output table (`economy = "table"`).
-_TABLE_SCENARIO = {"name", "economy", "table", "perturbation", "returns_to_scale", "single_factor", "procedures",
+_TABLE_SCENARIO = {"batch", "name", "economy", "table", "perturbation", "returns_to_scale", "single_factor", "procedures",
                    "technology", "elasticity", "welfare", "welfare_elasticity", "subsistence"}
 #: The calibration options of a table scenario (`calibrate_table`'s families), passed through when given.
 _CALIBRATION = ("technology", "elasticity", "welfare", "welfare_elasticity", "subsistence")

@@ -116,7 +116,7 @@ def refine_references(config: StudyConfig, out: Path, scenario_index: int) -> in
     chunk = config.chunk
     study = config.fingerprint()
     changed = 0
-    for c in range(chunk_count(config)):
+    for c in range(chunk_count(config, scenario_index)):
         marker = reference_path(out, sc.name, c)
         done = load_chunk(marker, REFERENCE_FIELDS, study=study)
         paths = [chunk_path(out, sc.name, p, c) for p in sc.procedures]
@@ -212,7 +212,7 @@ def _run_job(config: StudyConfig, out: Path, si: int, spec, todo: list, bar) -> 
     compile_s, economy_steps, run_s = 0.0, 0, 0.0
     for c in todo:
         start = c * chunk
-        size = min(chunk, config.batch - start)
+        size = min(chunk, config.economies(si) - start)
         economies, opt = sample_chunk(config, si, start, size)
         width = _padded(chunk, n_dev)
         args = (_pad(economies, width), _pad(opt.welfare, width))
@@ -251,10 +251,10 @@ def import_chunks(config: StudyConfig, source: Path, out: Path) -> int:
     """Copy the valid chunks of `source` (a part of the same study) that `out` lacks; returns how many."""
     study = config.fingerprint()
     copied = 0
-    for sc in config.scenarios:
+    for si, sc in enumerate(config.scenarios):
         fields = record_fields(sc.kind)
         for pname in sc.procedures:
-            for c in range(chunk_count(config)):
+            for c in range(chunk_count(config, si)):
                 target = chunk_path(out, sc.name, pname, c)
                 if load_chunk(target, fields, study=study) is not None:
                     continue

@@ -42,6 +42,7 @@ REFERENCE = [
     ("production", "subsistence", _RANGE + ", in [0, 0.99]", "0.5", "Stone–Geary subsistence as a share of a feasible plan's consumption (for `welfare = \"stone-geary\"`)"),
     ("production", "setup", _RANGE + ", in [0, 0.5]", "0", "a set-up cost per firm (a minimum efficient scale: non-convex), as a share of the input aggregate it gets in a feasible plan"),
     ("production", "procedures", "a list of procedure names", "every configured production procedure", "the procedures this scenario runs (each needs a `[procedures.<name>]` table)"),
+    ("production", "batch", f"an integer in [1, {LIMITS['batch']:,}]", "the study's `batch`", "economies drawn for this scenario (fewer where the size forbids many; any scenario kind takes it)"),
     ("divisions", "name", "a folder-safe name", "scenario1, …", "the scenario's name"),
     ("divisions", "economy", '"divisions"', "—", "block-angular economies (`jplan.economies.sample_divisions`) for the decomposition procedures"),
     ("divisions", "divisions", f"an integer in [1, {LIMITS['divisions']}]", "required", "N, the divisions"),
@@ -51,6 +52,7 @@ REFERENCE = [
     ("divisions", "tightness", _RANGE + ", in (0, 1]", "[0.3, 0.8]", "the shared resources as a share of the divisions' unconstrained use"),
     ("divisions", "density", "a number in [0, 1]", "0.8", "the share of activities using each shared resource"),
     ("divisions", "procedures", "a list of procedure names", "every configured divisions procedure", "the procedures this scenario runs"),
+    ("divisions", "batch", "an integer", "the study's `batch`", "economies drawn for this scenario"),
     ("table", "name", "a folder-safe name", "scenario1, …", "the scenario's name"),
     ("table", "economy", '"table"', "—", "economies drawn around one calibrated from an input–output table (`calibrate_table`, `perturb_calibrated`)"),
     ("table", "table", "a CSV path (relative to the config) or a shipped table's name", "required", "the table (e.g. `\"us-bea-2021-15\"`); its content hash enters the study's fingerprint"),
@@ -63,6 +65,7 @@ REFERENCE = [
     ("table", "welfare_elasticity", "a number in [0.05, 20], not 1", "—", "η for `welfare = \"ces\"`"),
     ("table", "subsistence", "a number in [0, 1)", "0.5", "subsistence as a share of final demand (for `welfare = \"stone-geary\"`)"),
     ("table", "procedures", "a list of procedure names", "every configured production procedure", "the procedures this scenario runs"),
+    ("table", "batch", "an integer", "the study's `batch`", "economies drawn for this scenario"),
     ("procedure", "steps", f"an integer in [1, {LIMITS['steps']:,}]", "100", "the step budget (a run stops earlier at its tolerance)"),
     ("procedure", "rule", '"additive", "multiplicative" or "adaptive"', "the procedure's", "Arrow–Hurwicz's price rule"),
     ("procedure", "<hyperparameter>", "a finite number > 0", "the procedure's", "any field of the procedure's class (`step_size`, `tolerance`, `memory`, …; docs/procedures.md lists each procedure's)"),
@@ -87,7 +90,7 @@ def keys_of(section: str) -> set[str]:
 def parser_keys() -> dict[str, set[str]]:
     """The keys `parse_config` accepts, by section."""
     return {"top": set(_TOP), "production": set(_SCENARIO) - ({"table", "perturbation", "single_factor"}
-                                                                  | (_DIVISIONS_SCENARIO - {"name", "economy", "density", "procedures"})),
+                                                                  | (_DIVISIONS_SCENARIO - {"name", "economy", "density", "procedures", "batch"})),
             "divisions": set(_DIVISIONS_SCENARIO), "table": set(_TABLE_SCENARIO), "outputs": set(_OUTPUTS)}
 
 

@@ -206,7 +206,7 @@ def write_report(config: StudyConfig, out: Path, summary: dict, timings: dict, r
         "",
         config.description,
         "",
-        f"{config.batch} random economies per scenario (seed {config.seed}); every procedure runs on the same economies.",
+        f"{config.economies_label} random economies per scenario (seed {config.seed}); every procedure runs on the same economies.",
         "",
         table,
         "",

@@ -103,7 +103,7 @@ def _run_distributed(config: StudyConfig, out: Path, *, fresh: bool, progress: b
 def _run_locked(config, out, progress, echo, part=None, started: float | None = None) -> StudyResult:
     if echo:
         echo(
-            f"jplan study '{config.name}': {len(config.scenarios)} scenario(s) x {config.batch} economies, "
+            f"jplan study '{config.name}': {len(config.scenarios)} scenario(s) x {config.economies_label} economies, "
             f"procedures {', '.join(p.name for p in config.procedures)}, on {jax.device_count()} "
             f"{jax.devices()[0].platform} device(s) -> {out}"
         )

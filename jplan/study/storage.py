@@ -140,8 +140,9 @@ def reference_path(out: Path, scenario: str, index: int) -> Path:
 
 def load_records(config, out: Path, scenario: str, procedure: str) -> dict:
     """Concatenate every chunk of one scenario × procedure (plus per-chunk wall times)."""
-    n_chunks = -(-config.batch // config.chunk)
-    fields = record_fields(next(sc.kind for sc in config.scenarios if sc.name == scenario))
+    si = next(i for i, sc in enumerate(config.scenarios) if sc.name == scenario)
+    n_chunks = -(-config.economies(si) // config.chunk)
+    fields = record_fields(config.scenarios[si].kind)
     parts = []
     for c in range(n_chunks):
         part = load_chunk(chunk_path(out, scenario, procedure, c), fields, study=config.fingerprint())

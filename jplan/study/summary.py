@@ -94,6 +94,7 @@ def study_summary(config: StudyConfig, records: dict) -> dict:
         "economies_per_scenario": config.batch,
         "scenarios_config": {sc.name: ({"economy": "divisions", **sc.sampler} if sc.kind == "divisions" else
                                        {"n": sc.n, "m": sc.m, **{k: v for k, v in sc.sampler.items() if k != "table_path"}})
+                                      | ({} if sc.batch is None else {"economies": sc.batch})
                                for sc in config.scenarios},
         "procedures_config": {p.name: {"steps": p.steps, **p.options} for p in config.procedures},
         "scenarios": scenarios,

@@ -75,6 +75,7 @@ def runs_table(config, records: dict) -> dict:
             gap = np.where(usable[:, None], rec["gap"], np.nan)
             welfare = rec["welfare"]
             total = np.cumsum(rec["messages_down"] + rec["messages_up"], axis=1)
+            work = {side: np.cumsum(rec[f"{side}_flops"], axis=1) for side in ("centre", "firm")}
             drops = np.diff(welfare, axis=1) < -1e-12 * np.maximum(1.0, np.abs(welfare[:, 1:]))
             row = {
                 "scenario": [sc.name] * k, "procedure": [p] * k,
@@ -94,7 +95,10 @@ def runs_table(config, records: dict) -> dict:
                 it = iterations_to(np.nan_to_num(gap, nan=np.inf), tol)
                 hit = np.isfinite(it)
                 row[f"iterations_to_{tolerance_label(tol)}"] = it
-                row[f"floats_to_{tolerance_label(tol)}"] = np.where(hit, total[np.arange(k), np.where(hit, it, 0).astype(int)], np.nan)
+                at = np.where(hit, it, 0).astype(int)
+                row[f"floats_to_{tolerance_label(tol)}"] = np.where(hit, total[np.arange(k), at], np.nan)
+                for side in ("centre", "firm"):
+                    row[f"{side}_flops_to_{tolerance_label(tol)}"] = np.where(hit, work[side][np.arange(k), at], np.nan)
             steps = rec["steps"]
             taken = np.maximum(steps, 1)
             for side in ("centre", "firm"):  # the run's own mean over the steps it took (NaN: none taken)
