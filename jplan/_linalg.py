@@ -81,13 +81,24 @@ def _eliminate(a: jax.Array, b: jax.Array) -> jax.Array:
 #
 # Layout: under `vmap` the batch axis would be the major one, and every step of the elimination would be
 # a loop over the batch of short rows. `custom_vmap` moves the batch to the minor (contiguous) axis
-# instead, so each step is one vectorised operation over [rows, cols, batch]. The elimination is unrolled
-# over a shrinking trailing block (static shapes, n³/3 multiply-adds; the program grows with n, so this
-# is for the dense systems of order ≤ a few hundred the procedures solve).
+# instead, so each step is one vectorised operation over [rows, cols, batch]. Up to order UNROLLED the
+# elimination is unrolled over a shrinking trailing block (static shapes, n³/3 multiply-adds). Beyond it
+# the unrolled program grows with n (9 s to compile one factor-and-solve at n = 64 on 2 cores), so the
+# elimination runs in blocks of BLOCK pivots: a Python loop over ⌈n/BLOCK⌉ blocks, each a `fori_loop` over
+# its pivots on the block's trailing matrix (the same updates in the same order, n³/3 + O(n² BLOCK)
+# multiply-adds; 0.4 s to compile at n = 64 and 1.7x faster there: 7.2 against 11.9 ms for a batch of
+# 128), and the substitutions are `fori_loop`s over masked full-length columns.
+
+#: Orders up to this are eliminated fully unrolled; larger ones in blocks (see above).
+UNROLLED = 16
+BLOCK = 16
+
 
 def _factor_minor(a):
     """No-pivot LU of a [n, n, B] (batch minor): (L unit lower, U upper), each [n, n, B]."""
     n, B = a.shape[0], a.shape[2]
+    if n > UNROLLED:
+        return _factor_blocked(a)
     ls, us = [], []
     t = a
     for _ in range(n):
@@ -104,9 +115,61 @@ def _factor_minor(a):
     return jax.lax.optimization_barrier((lower, upper))
 
 
+def _eliminate_block(sub, count):
+    """`count` elimination steps on a trailing matrix sub [m, m, B], in place: multipliers stored below the
+    diagonal of the eliminated columns, the updated trailing block beside them."""
+    idx = jnp.arange(sub.shape[0])
+
+    def pivot(k, t):
+        row = jax.lax.dynamic_index_in_dim(t, k, 0, keepdims=False)  # [m, B]
+        col = jax.lax.dynamic_index_in_dim(t, k, 1, keepdims=False)
+        below = (idx > k)[:, None]
+        l = jnp.where(below, col / jax.lax.dynamic_index_in_dim(row, k, 0, keepdims=False)[None], 0.0)
+        u = jnp.where(below, row, 0.0)
+        store = ((idx[:, None] > k) & (idx[None, :] == k))[..., None]
+        return jnp.where(store, l[:, None, :], t - l[:, None, :] * u[None, :, :])
+
+    return jax.lax.fori_loop(0, count, pivot, sub)
+
+
+def _factor_blocked(a):
+    """`_factor_minor` for orders above UNROLLED: BLOCK pivots at a time (see the layout note)."""
+    n = a.shape[0]
+    t = a
+    for s in range(0, n, BLOCK):
+        t = t.at[s:, s:].set(_eliminate_block(t[s:, s:], min(BLOCK, n - s)))
+    idx = jnp.arange(n)
+    strictly_lower = (idx[:, None] > idx[None, :])[..., None]
+    lower = jnp.where(strictly_lower, t, 0.0) + jnp.eye(n, dtype=a.dtype)[..., None]
+    upper = jnp.where(strictly_lower, 0.0, t)
+    return jax.lax.optimization_barrier((lower, upper))
+
+
+def _substitute_loop(matrix, b, unit: bool, forward: bool):
+    """Forward (lower) or backward (upper) substitution by columns as a `fori_loop` (orders > UNROLLED)."""
+    n = b.shape[0]
+    idx = jnp.arange(n)
+
+    def column(j, r):
+        k = j if forward else n - 1 - j
+        x = jax.lax.dynamic_index_in_dim(r, k, 0, keepdims=False)
+        if not unit:
+            diagonal = jax.lax.dynamic_index_in_dim(jax.lax.dynamic_index_in_dim(matrix, k, 0, keepdims=False), k, 0,
+                                                    keepdims=False)
+            x = x / diagonal
+        col = jax.lax.dynamic_index_in_dim(matrix, k, 1, keepdims=False)
+        rest = (idx > k) if forward else (idx < k)
+        r = r - jnp.where(rest[:, None], col * x[None], 0.0)
+        return jax.lax.dynamic_update_index_in_dim(r, x, k, 0)
+
+    return jax.lax.fori_loop(0, n, column, b)
+
+
 def _forward_minor(lower, b, unit: bool):
     """y with lower @ y = b (by columns); lower [n, n, B], b [n, B]."""
     n = b.shape[0]
+    if n > UNROLLED:
+        return _substitute_loop(lower, b, unit, forward=True)
     ys, r = [], b
     for k in range(n):
         y = r[0] if unit else r[0] / lower[k, k]
@@ -118,6 +181,8 @@ def _forward_minor(lower, b, unit: bool):
 def _backward_minor(upper, y, unit: bool):
     """x with upper @ x = y (by columns); upper [n, n, B], y [n, B]."""
     n = y.shape[0]
+    if n > UNROLLED:
+        return _substitute_loop(upper, y, unit, forward=False)
     xs, r = [], y
     for k in range(n - 1, -1, -1):
         x = r[k] if unit else r[k] / upper[k, k]

@@ -30,7 +30,7 @@ def _pair(a, b, c):
     return z_lu_solve(factors, b), z_lu_solve(factors, c, transpose=True), ok
 
 
-@pytest.mark.parametrize("n", [1, 2, 7, 30])
+@pytest.mark.parametrize("n", [1, 2, 7, 16, 17, 30, 64])
 def test_z_solves_match_lapack_on_productive_matrices(n):
     rng = np.random.default_rng(n)
     for _ in range(5):
@@ -42,12 +42,30 @@ def test_z_solves_match_lapack_on_productive_matrices(n):
         np.testing.assert_allclose(y, np.linalg.solve(a.T, c), rtol=1e-11, atol=1e-12)
 
 
+def test_blocked_elimination_equals_the_unrolled_one(monkeypatch):
+    """Orders above UNROLLED are eliminated in blocks of fori_loops (compile time independent of n): the
+    same factors and solutions as the unrolled elimination, on both sides of the productivity boundary."""
+    import jplan._linalg as linalg
+
+    rng = np.random.default_rng(5)
+    for n, radius in ((20, 0.9), (37, 0.5), (40, 1.2)):
+        a, b, c = _leontief(rng, n, radius), rng.uniform(size=n), rng.normal(size=n)
+        blocked = jax.jit(_pair)(a, b, c)
+        monkeypatch.setattr(linalg, "UNROLLED", 100)
+        unrolled = jax.jit(_pair)(a, b, c)
+        monkeypatch.setattr(linalg, "UNROLLED", 16)
+        assert bool(blocked[2]) == bool(unrolled[2]) == (radius < 1)
+        if radius < 1:
+            np.testing.assert_allclose(blocked[0], unrolled[0], rtol=1e-13)
+            np.testing.assert_allclose(blocked[1], unrolled[1], rtol=1e-13)
+
+
 def test_z_factor_certifies_productivity_exactly():
     """ok ⟺ spectral radius < 1, for Z-matrices I − A on both sides of the boundary."""
     rng = np.random.default_rng(0)
     seen = {True: 0, False: 0}
     for _ in range(200):
-        n = int(rng.integers(2, 9))
+        n = int(rng.integers(2, 9)) if _ % 4 else int(rng.integers(17, 40))  # unrolled and blocked
         radius = float(rng.uniform(0.5, 1.5))
         if abs(radius - 1) < 1e-3:
             continue
