@@ -189,3 +189,21 @@ def test_learned_rule_evaluation_matches_the_readme():
 def test_readme_modern_study_table_is_what_the_study_prints(tmp_path):
     """`jplan study modern` (classic, participatory, modern and learned procedures) prints the README's table."""
     _assert_study_prints_the_readme_table(tmp_path, "modern", "modern-study-table")
+
+
+def test_scaling_study_prints_what_the_docs_and_readme_say(tmp_path):
+    """`python experiments/scaling.py` (the CPU-sized scaling study, about 20 minutes on 2 cores) prints
+    docs/scaling.md's tables row for row, and every row of the README's growth-law excerpt is one of them; the
+    figure is written."""
+    out = tmp_path / "scaling"
+    proc = subprocess.run([sys.executable, str(ROOT / "experiments" / "scaling.py"), "--out", str(out)], check=True,
+                          cwd=ROOT, capture_output=True, text=True, env=readme_env())
+    printed = [line for line in proc.stdout.splitlines() if line.startswith("|")]
+    docs = (ROOT / "docs" / "scaling.md").read_text()
+    block = docs.split("<!-- scaling-tables:start -->")[1].split("<!-- scaling-tables:end -->")[0]
+    assert printed == [line for line in block.splitlines() if line.startswith("|")]
+    readme = (ROOT / "README.md").read_text()
+    excerpt = readme.split("<!-- scaling-summary:start -->")[1].split("<!-- scaling-summary:end -->")[0]
+    rows = [line for line in excerpt.splitlines() if line.startswith("|")][2:]
+    assert rows and all(row in printed for row in rows)
+    assert (out / "scaling.png").stat().st_size > 50_000
