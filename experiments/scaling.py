@@ -51,6 +51,8 @@ TOLERANCES = ("1e-2", "1e-4")
 METRICS = {"iterations": "iterations_to_{}", "floats": "floats_to_{}", "centre flops": "centre_flops_to_{}",
            "firm flops": "firm_flops_to_{}"}
 KAPPA_ECONOMIES, KAPPA_MAX_N = 256, 32
+#: a quadratic term below this (per (log n)²) bends the line by under 4% over n = 4 … 64: a power law still
+FLAT = 0.02
 
 
 def family_of(scenario: str) -> str:
@@ -109,7 +111,8 @@ def analyse(runs: dict, replicates: int) -> dict:
                     continue
                 b = bootstrap_medians(v, rng, replicates)
                 boots[(key, metric, tol)] = b
-                s[f"{metric}@{tol}"] = (float(np.median(v)), *np.percentile(b, [2.5, 97.5]).tolist())
+                with np.errstate(invalid="ignore"):  # intervals reaching +inf
+                    s[f"{metric}@{tol}"] = (float(np.median(v)), *np.percentile(b, [2.5, 97.5]).tolist())
         stats[key] = s
     laws = {}
     for family in FAMILIES:
@@ -189,7 +192,7 @@ def tables(config, result: dict, kappa: dict) -> list[str]:
                 ci = lw.get("curvature_interval")
                 if ci is None:
                     verdict = "too few sizes to test" if len(sizes) < 4 else "unstable (censored replicates)"
-                elif ci[0] > 0 or ci[1] < 0:
+                elif (ci[0] > 0 or ci[1] < 0) and abs(lw["curvature"]) >= FLAT:
                     verdict = f"no: curved ({lw['curvature']:+.2f} per (log n)²)"
                 else:
                     verdict = "yes"
