@@ -139,7 +139,7 @@ def analyse(runs: dict, replicates: int) -> dict:
     return {"cells": stats, "laws": laws}
 
 
-def condition_numbers(config, out: Path, runs: dict) -> dict:
+def condition_numbers(config, runs: dict) -> dict:
     """κ of the welfare Hessian at the optimum for the Cobb–Douglas cells up to KAPPA_MAX_N, and the rank
     correlation of the first-order rules' iterations to 1e-2 with it."""
     solve = jax.jit(jax.vmap(optimum))
@@ -247,24 +247,16 @@ def figure(result: dict, kappa: dict, path: Path):
             ax.xaxis.set_minor_locator(NullLocator())
             ax.grid(True, which="both", alpha=0.3)
             ax.legend(fontsize=7, loc="best")
-    ax = axes[0, -1]
-    for n, k in kappa["kappa"].items():
-        it = kappa["iterations"][(n, "arrow-hurwicz-adaptive")]
-        ok = np.isfinite(it)
-        ax.scatter(k[ok], it[ok], s=6, alpha=0.5, label=f"n = {n}")
-    ax.set(xscale="log", yscale="log", xlabel="κ of the welfare Hessian at the optimum",
-           ylabel="iterations to 1e-2", title="arrow-hurwicz-adaptive against conditioning\n(Cobb–Douglas)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
-    ax = axes[1, -1]
-    for n, k in kappa["kappa"].items():
-        it = kappa["iterations"][(n, "heal")]
-        ok = np.isfinite(it)
-        ax.scatter(k[ok], it[ok], s=6, alpha=0.5, label=f"n = {n}")
-    ax.set(xscale="log", yscale="log", xlabel="κ of the welfare Hessian at the optimum", ylabel="iterations to 1e-2",
-           title="heal against conditioning\n(Cobb–Douglas)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+    for row, proc in enumerate(("arrow-hurwicz-adaptive", "heal")):
+        ax = axes[row, -1]
+        for n, k in kappa["kappa"].items():
+            it = kappa["iterations"][(n, proc)]
+            ok = np.isfinite(it)
+            ax.scatter(k[ok], it[ok], s=6, alpha=0.5, label=f"n = {n}")
+        ax.set(xscale="log", yscale="log", xlabel="κ of the welfare Hessian at the optimum",
+               ylabel="iterations to 1e-2", title=f"{proc} against conditioning\n(Cobb–Douglas)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -288,7 +280,7 @@ if __name__ == "__main__":
     study = run_study(config, args.out or str(ROOT / "results" / args.config), fresh=args.fresh, echo=print)
     runs = {k: np.asarray(v) for k, v in pq.read_table(study.out / "runs.parquet").to_pydict().items()}
     result = analyse(runs, args.bootstrap)
-    kappa = condition_numbers(config, study.out, runs)
+    kappa = condition_numbers(config, runs)
     lines = tables(config, result, kappa)
     figure(result, kappa, study.out / "scaling.png")
     (study.out / "scaling.md").write_text("\n".join(lines) + "\n")
