@@ -192,7 +192,7 @@ def test_readme_modern_study_table_is_what_the_study_prints(tmp_path):
 
 
 def test_scaling_study_prints_what_the_docs_and_readme_say(tmp_path):
-    """`python experiments/scaling.py` (the CPU-sized scaling study, about 20 minutes on 2 cores) prints
+    """`python experiments/scaling.py` (the CPU-sized scaling study, about 23 minutes on 2 cores) prints
     docs/scaling.md's tables row for row, and every row of the README's growth-law excerpt is one of them; the
     figure is written."""
     out = tmp_path / "scaling"
