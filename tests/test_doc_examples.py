@@ -61,3 +61,12 @@ def test_an_invalid_example_is_caught():
     assert bad != EXAMPLES[0][1]
     with pytest.raises(Exception, match="sum"):
         loads_economy(bad)
+
+
+def test_the_python_examples_on_the_economies_page_run(capsys):
+    """docs/economies.md's Python blocks run as written (the sparse layouts' example among them)."""
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "economies.md").read_text(encoding="utf-8"), flags=re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "docs/economies.md", "exec"), {})
+    assert "[" in capsys.readouterr().out

@@ -53,7 +53,18 @@ from .rudra import (
 from .rudra_full import RudraFullEconomy, RudraFullFile, load_rudra_full, rudra_full_from_dict, sample_rudra_full
 from .rudra_io import RudraFile, load_rudra, loads_rudra
 from .sampling import sample, sample_batch
-from .sparse import SparseEconomy, SparseProductionEconomy, sample_sparse, sample_sparse_production
+from .sparse import (
+    CompactPattern,
+    CompactSparseEconomy,
+    SparseEconomy,
+    SparseProductionEconomy,
+    compact,
+    compact_pattern,
+    from_coordinates,
+    sample_skewed,
+    sample_sparse,
+    sample_sparse_production,
+)
 from .technology import LeontiefTechnology, ProductionTechnology, generic_coefficients, generic_supply, with_technology
 
 __all__ = [
@@ -70,6 +81,12 @@ __all__ = [
     "read_cockshott",
     "sample_multiyear",
     "SparseEconomy",
+    "CompactSparseEconomy",
+    "compact",
+    "compact_pattern",
+    "CompactPattern",
+    "from_coordinates",
+    "sample_skewed",
     "sample_sparse",
     "sample_sparse_production",
     "SparseProductionEconomy",

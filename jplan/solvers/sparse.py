@@ -12,7 +12,8 @@ Methods (`method=`):
   sampled economy, at the rate of A's spectral radius.
 
 Both stop when the relative residual ‖b − (I − M) x‖₂ / ‖b‖₂ (M = A or Aᵀ, recomputed from the data, not
-the solver's recursion) is at most `tolerance` (default 1e-10), or at `max_iter` products. The result says
+the solver's recursion) is at most `tolerance` (default 1e-10), or when the iteration has used `max_iter`
+products (the true residual's product comes on top). The result says
 which (`converged`, `residual`, `iterations`); nothing is returned silently unconverged.
 
 Gradients: the solves are wrapped in `jax.lax.custom_linear_solve`, so derivatives with respect to the
@@ -29,7 +30,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
-from ..economies.sparse import SparseEconomy, technique_times, technique_transpose_times
+from ..economies.sparse import CompactSparseEconomy, SparseEconomy, technique_times, technique_transpose_times
 
 __all__ = ["SparseSolution", "leontief_quantities", "labour_values", "METHODS"]
 
@@ -41,8 +42,10 @@ class SparseSolution(eqx.Module):
 
     Attributes:
         x: the solution [n].
-        residual: ‖b − (I − M) x‖₂ / ‖b‖₂, recomputed from the data.
-        iterations: products with M used (BiCGSTAB: two per iteration).
+        residual: ‖b − (I − M) x‖₂ / ‖b‖₂, recomputed from the data (one product at the end of every
+            BiCGSTAB cycle; Neumann's iteration has it at every step).
+        iterations: products with M used, that residual's included (BiCGSTAB: two per iteration and one per
+            cycle; Neumann: one per step).
         converged: residual ≤ tolerance, every input index in range, and (for a non-negative right-hand
             side) no entry of x below −√tolerance·max|x|: an unproductive economy's negative "solution" is
             never reported as converged.
@@ -54,12 +57,9 @@ class SparseSolution(eqx.Module):
     converged: Bool[Array, ""]
 
 
-def _relative_residual(matvec, b, x):
-    return jnp.linalg.norm(b - matvec(x)) / jnp.maximum(jnp.linalg.norm(b), jnp.finfo(b.dtype).tiny)
-
-
 def _neumann(matvec: Callable, b: Array, tolerance: float, max_iter: int):
-    """x ← x + (b − (I − M) x) = M x + b until the relative residual is at most `tolerance`."""
+    """x ← x + (b − (I − M) x) = M x + b until the relative residual is at most `tolerance`.
+    Returns (x, its true residual vector, products used)."""
     scale = jnp.maximum(jnp.linalg.norm(b), jnp.finfo(b.dtype).tiny)
 
     def cond(state):
@@ -71,18 +71,18 @@ def _neumann(matvec: Callable, b: Array, tolerance: float, max_iter: int):
         x = x + r
         return x, b - matvec(x), k + 1
 
-    x, r, k = jax.lax.while_loop(cond, body, (jnp.zeros_like(b), b, jnp.asarray(0)))
-    return x, k
+    return jax.lax.while_loop(cond, body, (jnp.zeros_like(b), b, jnp.asarray(0)))
 
 
 def _bicgstab(matvec: Callable, b: Array, tolerance: float, max_iter: int):
-    """Restarted BiCGSTAB from x = 0 (see the module docstring). Returns (x, products used)."""
+    """Restarted BiCGSTAB from x = 0 (see the module docstring). Returns (x, its true residual vector,
+    products used): every cycle ends with one product for the true residual b − (I − M) x, which decides
+    whether to restart and is the residual reported, so no product is spent twice."""
     tiny = jnp.finfo(b.dtype).tiny
     scale = jnp.maximum(jnp.linalg.norm(b), tiny)
     safe = lambda d: jnp.where(jnp.abs(d) > tiny, d, tiny)
 
-    def inner(x, k):
-        r = b - matvec(x)
+    def inner(x, r, k):
         rhat = r
 
         def cond(s):
@@ -108,20 +108,20 @@ def _bicgstab(matvec: Callable, b: Array, tolerance: float, max_iter: int):
 
         one = jnp.asarray(1.0, b.dtype)
         zero = jnp.zeros_like(b)
-        x, r, *_, k, _ = jax.lax.while_loop(cond, body, (x, r, zero, zero, one, one, one, k, jnp.asarray(False)))
-        return x, k
+        x, _, *_, k, _ = jax.lax.while_loop(cond, body, (x, r, zero, zero, one, one, one, k, jnp.asarray(False)))
+        return x, b - matvec(x), k + 1  # the true residual, not the recursion's
 
     def outer_cond(s):
-        x, k, restarts = s
-        return (_relative_residual(matvec, b, x) > tolerance) & (k < max_iter) & (restarts < 8)
+        x, r, k, restarts = s
+        return (jnp.linalg.norm(r) > tolerance * scale) & (k < max_iter) & (restarts < 8)
 
     def outer_body(s):
-        x, k, restarts = s
-        x, k = inner(x, k)
-        return x, k, restarts + 1
+        x, r, k, restarts = s
+        x, r, k = inner(x, r, k)
+        return x, r, k, restarts + 1
 
-    x, k, _ = jax.lax.while_loop(outer_cond, outer_body, (jnp.zeros_like(b), jnp.asarray(0), jnp.asarray(0)))
-    return x, k
+    x, r, k, _ = jax.lax.while_loop(outer_cond, outer_body, (jnp.zeros_like(b), b, jnp.asarray(0), jnp.asarray(0)))
+    return x, r, k
 
 
 def _solve(matvec: Callable, b: Array, method: str, tolerance: float, max_iter: int,
@@ -131,12 +131,12 @@ def _solve(matvec: Callable, b: Array, method: str, tolerance: float, max_iter: 
     iterate = _bicgstab if method == "bicgstab" else _neumann
 
     def solve(op, rhs):
-        x, k = iterate(op, rhs, tolerance, max_iter)
-        return x, k
+        x, r, k = iterate(op, rhs, tolerance, max_iter)
+        return x, (r, k)
 
-    x, k = jax.lax.custom_linear_solve(matvec, b, solve, transpose_solve=solve, has_aux=True)
-    xs = jax.lax.stop_gradient(x)
-    residual = _relative_residual(matvec, b, xs)
+    x, (r, k) = jax.lax.custom_linear_solve(matvec, b, solve, transpose_solve=solve, has_aux=True)
+    xs, r = jax.lax.stop_gradient((x, r))
+    residual = jnp.linalg.norm(r) / jnp.maximum(jnp.linalg.norm(b), jnp.finfo(b.dtype).tiny)
     # with b ≥ 0 a productive economy's solution is ≥ 0 (x = Σ Mᵏ b); a negative entry beyond rounding means
     # the economy is not productive (spectral radius ≥ 1) and the "solution" is no plan: never converged
     scale = jnp.max(jnp.abs(xs))
@@ -145,20 +145,22 @@ def _solve(matvec: Callable, b: Array, method: str, tolerance: float, max_iter: 
     return SparseSolution(x=x, residual=residual, iterations=k, converged=ok)
 
 
-def _indices_valid(economy: SparseEconomy) -> Array:
+def _indices_valid(economy: SparseEconomy | CompactSparseEconomy) -> Array:
     """Every input index names a good (0 ≤ index < n); out-of-range slots would be dropped by one product
     and clamped by the other, so the quantity and value solves would not be of the same matrix."""
+    if isinstance(economy, CompactSparseEconomy):
+        return jnp.all((economy.rows >= 0) & (economy.rows < economy.n) & (economy.cols >= 0) & (economy.cols < economy.n))
     return jnp.all((economy.inputs >= 0) & (economy.inputs < economy.n))
 
 
-def leontief_quantities(economy: SparseEconomy, *, method: str = "bicgstab", tolerance: float = 1e-10,
+def leontief_quantities(economy: SparseEconomy | CompactSparseEconomy, *, method: str = "bicgstab", tolerance: float = 1e-10,
                         max_iter: int = 10_000) -> SparseSolution:
     """Gross outputs x with (I − A) x = d (jit/vmap-safe; differentiable by implicit adjoint)."""
     return _solve(lambda x: x - technique_times(economy, x), economy.final_demand, method, tolerance, max_iter,
                   _indices_valid(economy))
 
 
-def labour_values(economy: SparseEconomy, *, method: str = "bicgstab", tolerance: float = 1e-10,
+def labour_values(economy: SparseEconomy | CompactSparseEconomy, *, method: str = "bicgstab", tolerance: float = 1e-10,
                   max_iter: int = 10_000) -> SparseSolution:
     """Labour values (LSM prices in hours) p with (I − Aᵀ) p = a₀ (jit/vmap-safe; implicit adjoint)."""
     return _solve(lambda p: p - technique_transpose_times(economy, p), economy.labour, method, tolerance, max_iter,
