@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # for type checkers and the API reference; at run time the names load on first use (below)
     from . import rudra
-    from ._x64 import enable_x64
+    from ._x64 import enable_compilation_cache, enable_x64
     from .economies import (Labels, Plan, ProductionEconomy, from_arrays, infeasibility, load_economy, sample,
                             sample_batch, save_economy, welfare)
     from .procedures import (PROCEDURES, ArrowHurwicz, ArrowHurwiczAdaptive, DantzigWolfe, Heal, HealProportional,
@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # for type checkers and the API reference; at run time the na
 # `jplan --help` and every CLI start — does not pay for importing JAX until a command needs it.
 _LAZY = {
     "enable_x64": "jplan._x64",
+    "enable_compilation_cache": "jplan._x64",
     **{name: "jplan.economies" for name in ("Labels", "Plan", "ProductionEconomy", "from_arrays", "infeasibility",
                                              "load_economy", "sample", "sample_batch", "save_economy", "welfare")},
     **{name: "jplan.solvers" for name in ("Optimum", "optimum", "optimum_status_name")},
@@ -72,6 +73,7 @@ __all__ = [
     "Procedure",
     "ProductionEconomy",
     "Trace",
+    "enable_compilation_cache",
     "enable_x64",
     "from_arrays",
     "infeasibility",

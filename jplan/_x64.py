@@ -9,7 +9,8 @@ def enable_x64() -> None:
 
 
 def enable_compilation_cache() -> str | None:
-    """Keep compiled programs on disk between runs of the `jplan` command (JAX's persistent cache).
+    """Keep compiled programs on disk between runs (JAX's persistent cache): the `jplan` command does;
+    call it once in a script or notebook to start the next session's programs without compiling them.
 
     The folder is `$JPLAN_CACHE_DIR`, else `$XDG_CACHE_HOME/jplan/jax`, else `~/.cache/jplan/jax`;
     `JPLAN_CACHE_DIR=off` turns the cache off. A cache that cannot be created is skipped silently (it only

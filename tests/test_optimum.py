@@ -116,3 +116,40 @@ def test_zero_weight_good_nobody_needs_shuts_down():
     # all labour to firm 1: max log q - v with q = sqrt(10 v): v = 2.5, c = 2.5
     np.testing.assert_allclose(o.plan.consumption[0], 2.5, rtol=1e-12)
     assert np.isfinite(float(welfare(e, o.plan.consumption)))
+
+
+def test_a_batch_skips_the_extra_starts_only_where_they_cannot_matter():
+    """`optimum(batch)` solves from the first start and runs the multistart only if some economy needs it
+    (not certified convex, or its first solve failed): on a convex CES batch it equals the vmapped call to
+    the solver's tolerance; a batch with non-convex economies gets every start for those, exactly
+    as the vmapped call (set-up costs); the same under jit (the choice by `lax.cond`) and under grad."""
+    import jplan
+    from jplan.solvers import general
+
+    convex = jplan.sample_batch(jax.random.PRNGKey(5), 24, n=5, m=2, returns_to_scale=(0.6, 0.95), technology="ces",
+                                elasticity=(0.3, 4.0), welfare="stone-geary")
+    assert bool(jnp.all(jax.vmap(general.certified_convex)(convex)))
+    setup = jplan.sample_batch(jax.random.PRNGKey(6), 8, n=5, m=2, returns_to_scale=(0.6, 0.95), technology="ces",
+                               elasticity=(0.3, 4.0), welfare="stone-geary", setup=(0.05, 0.2))
+    mixed = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[:16], b]), convex, setup)
+    nonconvex = ~np.asarray(jax.vmap(general.certified_convex)(mixed))
+    assert 0 < nonconvex.sum() < 24
+    vmapped = jax.jit(jax.vmap(optimum))
+    for economies in (convex, mixed):
+        ours, theirs = optimum(economies), vmapped(economies)
+        np.testing.assert_array_equal(ours.status, theirs.status)
+        np.testing.assert_allclose(ours.welfare, theirs.welfare, rtol=1e-10)
+        np.testing.assert_allclose(ours.goods_prices, theirs.goods_prices, rtol=1e-6)
+        jitted = jax.jit(optimum)(economies)
+        np.testing.assert_allclose(jitted.welfare, ours.welfare, rtol=1e-12)
+    ours, theirs = optimum(mixed), vmapped(mixed)
+    np.testing.assert_allclose(ours.welfare[nonconvex], theirs.welfare[nonconvex], rtol=1e-13)  # every start
+    grad = jax.grad(lambda t: jnp.sum(optimum(eqx_tfp(convex, t)).welfare))(convex.tfp)
+    reference = jax.grad(lambda t: jnp.sum(jax.vmap(optimum)(eqx_tfp(convex, t)).welfare))(convex.tfp)
+    np.testing.assert_allclose(grad, reference, rtol=1e-6)
+
+
+def eqx_tfp(economies, tfp):
+    import equinox as eqx
+
+    return eqx.tree_at(lambda e: e.tfp, economies, tfp)

@@ -119,7 +119,8 @@ def _plan_index(economy: ProductionEconomy, z: Array) -> Array:
 
 
 def optimum(economy: ProductionEconomy, starts: int = general.MULTISTARTS, plans: Plan | None = None) -> Optimum:
-    """The reference optimum of one economy of any family, with its status (`vmap` it for a batch).
+    """The reference optimum of one economy of any family, with its status; given a batch (a leading axis),
+    the optimum of each economy.
 
     Cobb–Douglas/log: the exact closed form (`closed_form`). Otherwise the KKT solve of
     `jplan.solvers.general` from `starts` starting points (the first is the Cobb–Douglas/log optimum of the
@@ -137,12 +138,21 @@ def optimum(economy: ProductionEconomy, starts: int = general.MULTISTARTS, plans
     A concrete Cobb–Douglas/log economy goes straight to the closed form; under a transformation (vmap,
     grad, jit) both branches are traced and the right one is selected per economy. A caller that knows a
     whole batch is Cobb–Douglas/log (a study scenario) can call `closed_form` itself.
+
+    A batch passed as such (`optimum(economies)`, rather than `jax.vmap(optimum)(economies)`) first solves
+    every economy from the first start only, and runs the other `starts` − 1 (for the whole batch) only
+    if some economy needs them: one that is not certified convex, or whose first solve failed. A converged
+    KKT point of a certified-convex economy is its optimum, so the extra starts could only find it again;
+    skipping them makes 1,000 CES economies at n = 10 about three times faster (README, *Using the
+    library*). The answers agree with the vmapped call's to the solver's tolerance (test).
     """
     reference = reference_function(economy)
     if reference is leontief_optimum:
         return leontief_optimum(economy)
     if reference is closed_form:
         return _closed_form_jit(economy)
+    if economy.welfare_weights.ndim == 2:
+        return _optimum_batch(economy, starts, plans)
     result = _optimum_jit(economy, starts, plans)
     traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves((economy, result)))
     if not traced and economy.welfare_weights.ndim == 1 and int(result.status) == NUMERICAL_FAILURE \
@@ -154,6 +164,39 @@ def optimum(economy: ProductionEconomy, starts: int = general.MULTISTARTS, plans
 
 
 _reach_jit = jax.jit(general.subsistence_reach)
+
+
+@eqx.filter_jit
+def _optimum_batch_solve(economies: ProductionEconomy, starts: int, plans: Plan | None = None) -> Optimum:
+    if plans is None:
+        return jax.vmap(lambda e: _optimum_jit(e, starts))(economies)
+    return jax.vmap(lambda e, p: _optimum_jit(e, starts, p))(economies, plans)
+
+
+@jax.jit
+def _needs_more_starts(economies: ProductionEconomy, first: Optimum) -> Array:
+    return (first.status == NUMERICAL_FAILURE) | ~jax.vmap(general.certified_convex)(economies)
+
+
+def _pick_where(need: Array, full: Optimum, first: Optimum) -> Optimum:
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(need.reshape(need.shape + (1,) * (a.ndim - 1)), a, b), full, first)
+
+
+def _optimum_batch(economies: ProductionEconomy, starts: int, plans: Plan | None = None) -> Optimum:
+    """`optimum` of a batch: the first start for all, the rest only where some economy needs them (decided
+    on the host for a concrete batch, so the multistart program is not even compiled when no economy needs
+    it; by `lax.cond` under a transformation)."""
+    first = _optimum_batch_solve(economies, 1, plans)
+    if starts <= 1:
+        return first
+    need = _needs_more_starts(economies, first)
+    traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves((economies, plans, need)))
+    if traced:
+        return jax.lax.cond(jnp.any(need), lambda: _pick_where(need, _optimum_batch_solve(economies, starts, plans), first),
+                            lambda: first)
+    if not bool(jnp.any(need)):
+        return first
+    return _pick_where(need, _optimum_batch_solve(economies, starts, plans), first)
 
 
 def unfed_subsistence_message(economy: ProductionEconomy) -> str:
