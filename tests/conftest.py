@@ -22,6 +22,16 @@ enable_compilation_cache()
 jax.config.update("jax_enable_x64", True)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _unload_compiled_programs():
+    """Drop JAX's in-memory compiled programs after each test module. XLA's CPU runtime keeps three memory
+    mappings per loaded executable; a worker that keeps every program of its share of the suite passed
+    65,530 mappings (the usual vm.max_map_count) and aborted inside jaxlib, late in the run, when this
+    session's tests were added. Programs the next module needs again come back from the persistent cache."""
+    yield
+    jax.clear_caches()
+
+
 def pytest_report_header(config):
     """Say when this machine's mapping limit is low: XLA's CPU runtime keeps three memory mappings per loaded
     executable, a worker of this suite loads ~22,000, and past vm.max_map_count it segfaults inside jaxlib

@@ -64,6 +64,15 @@ def econ(old: str, new: str) -> str:
     return GOOD.replace(old, new)
 
 
+RUDRA_FULL = (Path(__file__).resolve().parents[1] / "examples" / "rudra_full.toml").read_text(encoding="utf-8")
+
+
+def _rudra_full(old: str, new: str) -> str:
+    """The shipped Rudra-full example with one edit."""
+    assert old in RUDRA_FULL, old
+    return RUDRA_FULL.replace(old, new, 1)
+
+
 def study(old: str, new: str) -> str:
     assert old in STUDY, old
     return STUDY.replace(old, new)
@@ -284,6 +293,32 @@ PREPARED = [
     ("plugin-wrong-shape", ["solve", "e.toml", "--procedure", "scalar-plugin"], {"e.toml": GOOD}, 2,
      "consumption has shape", {"setup": _plugin("scalar")}),
     ("rudra-save-missing-dir", ["rudra", "example", "--save", "full/a.toml"], {}, 2, "full: directory does not exist"),
+    # issue 31, second catalogue: --part / --merge, Rudra-full files, extreme family parameters
+    ("study-part-out-of-range", ["study", "s.toml", "--out", "o", "--part", "3/2"], {"s.toml": STUDY}, 2, "--part: expected K/M"),
+    ("study-part-zero", ["study", "s.toml", "--out", "o", "--part", "0/2"], {"s.toml": STUDY}, 2, "--part: expected K/M"),
+    ("study-part-text", ["study", "s.toml", "--out", "o", "--part", "a/b"], {"s.toml": STUDY}, 2, "--part: expected K/M"),
+    ("study-part-and-merge", ["study", "s.toml", "--out", "o", "--part", "1/2", "--merge", "x"], {"s.toml": STUDY}, 2,
+     "a run either computes one part or merges the parts"),
+    ("study-merge-missing", ["study", "s.toml", "--out", "o", "--merge", "nope"], {"s.toml": STUDY}, 2,
+     "nope: not a jplan study folder"),
+    ("study-merge-a-file", ["study", "s.toml", "--out", "o", "--merge", "s.toml"], {"s.toml": STUDY}, 2,
+     "s.toml: not a jplan study folder"),
+    ("rudra-full-negative-input", ["rudra", "central", "r.toml"], {"r.toml": _rudra_full("[0.10, 0.05, 0.00, 0.00],", "[-0.10, 0.05, 0.00, 0.00],")},
+     2, "sectors.inputs: must be >= 0 (entry [1, 1] is -0.1)"),
+    ("rudra-full-budget-shares", ["rudra", "central", "r.toml"], {"r.toml": _rudra_full("budget_shares = [0.35, 0.25, 0.2, 0.2]", "budget_shares = [0.35, 0.25, 0.2, 0.3]")},
+     2, "budget_shares: must sum to 1 (the linear expenditure system), got 1.1"),
+    ("rudra-full-ragged", ["rudra", "central", "r.toml"], {"r.toml": _rudra_full("[0.10, 0.05, 0.00, 0.00],", "[0.10, 0.05, 0.00],")},
+     2, "sectors.inputs: must be a list of lists"),
+    ("rudra-full-lorenz-above-base", ["rudra", "central", "r.toml"], {"r.toml": _rudra_full("lorenz_target = 0.30", "lorenz_target = 0.40")},
+     2, "economy.lorenz_target: must be in (0, lorenz_base"),
+    ("rudra-full-negative-population", ["rudra", "central", "r.toml"], {"r.toml": _rudra_full("population = 600.0", "population = -600.0")},
+     2, "economy.population: must be >= 0"),
+    ("rudra-full-nan", ["rudra", "central", "r.toml"], {"r.toml": _rudra_full("exports = [40.0, 120.0, 30.0, 10.0]", "exports = [40.0, nan, 30.0, 10.0]")},
+     2, "commodities.exports: contains NaN or infinity"),
+    ("elasticity-tiny", ["optimum", "e.toml"], {"e.toml": econ('family = "cobb-douglas"', 'family = "ces"\nelasticity = [1e-6, 1e-6]')},
+     2, "technology.elasticity: entry 1 is 1e-06, outside the supported range"),
+    ("elasticity-huge", ["solve", "e.toml", "--procedure", "heal"], {"e.toml": econ('family = "cobb-douglas"', 'family = "ces"\nelasticity = [1e6, 1e6]')},
+     2, "technology.elasticity: entry 1 is 1000000.0, outside the supported range"),
 ]
 CASES += PREPARED
 
@@ -370,8 +405,8 @@ def test_some_cases_run_the_real_executable():
         "optimum", "solve", "study", "rudra", "sample", ""}
 
 
-def test_the_catalogue_covers_at_least_60_kinds():
-    assert len({c[0] for c in CASES}) == len(CASES) >= 60
+def test_the_catalogue_covers_at_least_80_kinds():
+    assert len({c[0] for c in CASES}) == len(CASES) >= 80
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])

@@ -124,11 +124,11 @@ def from_arrays(
     for arr, field in ((R, "resources.endowments"), (A, "technology.tfp"), (rho, "technology.returns_to_scale")):
         if np.any(arr <= 0):
             i = int(np.argmax(arr <= 0))
-            raise EconomyFileError(f"{p}{field}: must be > 0 (entry {i + 1} is {arr[i]!r})")
+            raise EconomyFileError(f"{p}{field}: must be > 0 (entry {i + 1} is {arr[i].item()!r})")
     for arr, field in ((w, "goods.welfare_weights"), (alpha, "technology.resource_shares"), (beta, "technology.input_shares")):
         if np.any(arr < 0):
             idx = tuple(int(i) + 1 for i in np.unravel_index(np.argmax(arr < 0), arr.shape))
-            raise EconomyFileError(f"{p}{field}: must be >= 0 (entry {list(idx)} is {arr[tuple(i - 1 for i in idx)]!r})")
+            raise EconomyFileError(f"{p}{field}: must be >= 0 (entry {list(idx)} is {float(arr[tuple(i - 1 for i in idx)]):g})")
     if not np.any(w > 0):
         raise EconomyFileError(f"{p}goods.welfare_weights: must not all be 0")
     for arr, field in ((R, "resources.endowments"), (w, "goods.welfare_weights"), (A, "technology.tfp"),

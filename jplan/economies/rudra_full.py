@@ -361,7 +361,7 @@ def rudra_full_from_dict(doc: dict) -> RudraFullFile:
     gamma = vec("subsistence", lambda v: v >= 0, ">= 0")
     shares = vec("budget_shares", lambda v: v >= 0, ">= 0")
     if abs(shares.sum() - 1.0) > 1e-9:
-        raise EconomyFileError(f"commodities.budget_shares: must sum to 1 (the linear expenditure system), got {shares.sum()!r}")
+        raise EconomyFileError(f"commodities.budget_shares: must sum to 1 (the linear expenditure system), got {float(shares.sum()):g}")
     essential = flags("essential", None)
     if not essential.any():
         raise EconomyFileError("commodities.essential: at least one commodity must be essential (Objective 1)")

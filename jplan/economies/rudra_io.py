@@ -94,7 +94,7 @@ class RudraFile:
 def _check(arr: np.ndarray, field: str, ok: np.ndarray, rule: str) -> None:
     if not np.all(ok):
         idx = np.unravel_index(int(np.argmin(ok.ravel())), arr.shape) if arr.ndim else ()
-        where = f" (entry {[int(i) + 1 for i in idx]} is {arr[idx]!r})" if arr.ndim else f" (got {float(arr)!r})"
+        where = f" (entry {[int(i) + 1 for i in idx]} is {float(arr[idx]):g})" if arr.ndim else f" (got {float(arr)!r})"
         raise EconomyFileError(f"{field}: must be {rule}{where}")
 
 
