@@ -54,7 +54,7 @@ def peak_gb():
     except (OSError, StopIteration):
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
 jplan.enable_x64()
-from jplan.economies.sparse import CompactSparseEconomy, compact, sample_skewed, sample_sparse
+from jplan.economies.sparse import CompactSparseEconomy, compact, coordinates, sample_skewed, sample_sparse
 from jplan.solvers.sparse import labour_values, leontief_quantities
 case, folder, layout = sys.argv[1], sys.argv[2], sys.argv[3]
 if case == "skewed":
@@ -64,19 +64,13 @@ else:
     economy = compact(economy) if layout == "compact" else economy
 jax.block_until_ready(economy)
 n = economy.n
+rows, cols, values = coordinates(economy)
 if isinstance(economy, CompactSparseEconomy):
-    values = np.asarray(economy.values).ravel()
-    keep = values != 0
-    rows, cols = np.asarray(economy.rows).ravel()[keep], np.asarray(economy.cols).ravel()[keep]
-    slots, matrix_bytes = values.size, economy.nbytes
+    slots, matrix_bytes = economy.values.size, economy.nbytes
 else:
-    values = np.asarray(economy.coefficients).ravel()
-    keep = values != 0
-    rows, cols = np.asarray(economy.inputs).ravel()[keep], np.repeat(np.arange(n), economy.inputs.shape[1])[keep]
-    slots = values.size
-    matrix_bytes = economy.inputs.nbytes + economy.coefficients.nbytes
+    slots, matrix_bytes = economy.coefficients.size, economy.inputs.nbytes + economy.coefficients.nbytes
 if layout == "compact":  # the matrix for the SciPy processes (the same whichever layout)
-    np.savez(f"{folder}/economy_{case}.npz", rows=rows, cols=cols, values=values[keep], n=n,
+    np.savez(f"{folder}/economy_{case}.npz", rows=rows, cols=cols, values=values, n=n,
              labour=np.asarray(economy.labour), final_demand=np.asarray(economy.final_demand))
 solve = lambda e: (leontief_quantities(e), labour_values(e))
 t0 = time.perf_counter()
@@ -88,7 +82,7 @@ for _ in range(3):
     q, p = jax.block_until_ready(compiled(economy))
     times.append(time.perf_counter() - t0)
 np.savez(f"{folder}/jplan_{layout}_{case}.npz", x=np.asarray(q.x), p=np.asarray(p.x))
-print(json.dumps(dict(n=n, seconds=min(times), compile_seconds=compile_s, nonzeros=int(keep.sum()), slots=int(slots),
+print(json.dumps(dict(n=n, seconds=min(times), compile_seconds=compile_s, nonzeros=int(values.size), slots=int(slots),
                       matrix_bytes=int(matrix_bytes), residual=max(float(q.residual), float(p.residual)),
                       products=int(q.iterations) + int(p.iterations), converged=bool(q.converged & p.converged),
                       peak_gb=peak_gb())))

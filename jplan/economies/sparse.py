@@ -45,7 +45,7 @@ import numpy as np
 from jaxtyping import Array, Float, Int
 
 __all__ = ["SparseEconomy", "CompactSparseEconomy", "SparseProductionEconomy", "sample_sparse", "sample_sparse_production",
-           "sample_skewed", "compact", "compact_pattern", "CompactPattern", "from_coordinates", "input_slots", "technique_times", "technique_transpose_times",
+           "sample_skewed", "compact", "compact_pattern", "CompactPattern", "coordinates", "from_coordinates", "input_slots", "technique_times", "technique_transpose_times",
            "to_scipy", "CHUNK", "INTERLEAVE"]
 
 CHUNK = 131_072
@@ -53,12 +53,6 @@ CHUNK = 131_072
 chunk): 2 MB of indices and values, which with the slice of the vector they touch stays in a core's cache.
 Measured: 32,768 to 262,144 are within 20% of each other; 8,192 pays the scan's per-step overhead. On an
 accelerator the default is one chunk (a scan would serialise work the device does in parallel)."""
-
-
-def _default_chunk(chunk: int | None, entries: int) -> int:
-    if chunk is not None:
-        return int(chunk)
-    return CHUNK if jax.default_backend() == "cpu" else max(INTERLEAVE, -(-entries // INTERLEAVE) * INTERLEAVE)
 
 INTERLEAVE = 64
 """Entries of a chunk are stored as the transpose of a [INTERLEAVE, chunk / INTERLEAVE] table in column
@@ -185,21 +179,24 @@ def sample_sparse(key: jax.Array, n: int, slots: int | None = None, *, column_su
     return SparseEconomy(inputs=inputs, coefficients=coefficients, labour=labour, final_demand=final_demand)
 
 
+def coordinates(economy: SparseEconomy | CompactSparseEconomy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows i, cols j, values a_ij) of one economy's stored non-zeros, as NumPy arrays (host-side)."""
+    if isinstance(economy, CompactSparseEconomy):
+        rows, cols, values = (np.asarray(a).reshape(-1) for a in (economy.rows, economy.cols, economy.values))
+    else:
+        n, K = economy.inputs.shape
+        rows, values = np.asarray(economy.inputs).reshape(-1), np.asarray(economy.coefficients).reshape(-1)
+        cols = np.repeat(np.arange(n), K)
+    keep = values != 0
+    return rows[keep], cols[keep], values[keep]
+
+
 def to_scipy(economy: SparseEconomy | CompactSparseEconomy):
     """The technique matrix A as a SciPy CSR matrix (for references and benchmarks; needs SciPy)."""
     from scipy import sparse
 
-    if isinstance(economy, CompactSparseEconomy):
-        values = np.asarray(economy.values).reshape(-1)
-        keep = values != 0
-        rows, cols = np.asarray(economy.rows).reshape(-1)[keep], np.asarray(economy.cols).reshape(-1)[keep]
-        return sparse.csr_matrix((values[keep], (rows, cols)), shape=(economy.n, economy.n))
-    n, K = economy.inputs.shape
-    rows = np.asarray(economy.inputs).reshape(-1)
-    cols = np.repeat(np.arange(n), K)
-    values = np.asarray(economy.coefficients).reshape(-1)
-    keep = values != 0
-    return sparse.csr_matrix((values[keep], (rows[keep], cols[keep])), shape=(n, n))
+    rows, cols, values = coordinates(economy)
+    return sparse.csr_matrix((values, (rows, cols)), shape=(economy.n, economy.n))
 
 
 def from_coordinates(rows, cols, values, labour, final_demand, *, chunk: int | None = None, chunks: int | None = None
@@ -240,17 +237,20 @@ def from_coordinates(rows, cols, values, labour, final_demand, *, chunk: int | N
     if cols.size and np.any(cols[1:] < cols[:-1]):  # column by column: each good's inputs together
         order = np.argsort(cols, kind="stable")
         rows, cols, values = rows[order], cols[order], values[order]
-    rows, cols, values = _chunked((rows, np.int32), (cols, np.int32), (values, jnp.zeros(()).dtype), chunk=chunk, chunks=chunks)
+    rows, cols, values = _chunked((rows, np.int32, 0), (cols, np.int32, 0), (values, jnp.zeros(()).dtype, 0),
+                                  chunk=chunk, chunks=chunks)
     dtype = values.dtype
     return CompactSparseEconomy(rows=jnp.asarray(rows), cols=jnp.asarray(cols), values=jnp.asarray(values),
                                 labour=jnp.asarray(labour, dtype), final_demand=jnp.asarray(final_demand, dtype))
 
 
-def _chunked(*arrays, chunk: int | None, chunks: int | None, fill=0):
-    """Column-sorted entry arrays laid out in chunks of `chunk` (or one smaller chunk), the padding `fill`,
-    each chunk interleaved (see `INTERLEAVE`). `arrays`: (values, dtype) pairs of one length."""
+def _chunked(*arrays, chunk: int | None, chunks: int | None):
+    """Column-sorted entry arrays laid out in chunks of `chunk` (default `CHUNK` on a CPU, the whole matrix on
+    an accelerator; a matrix with fewer entries is one chunk of its own size), each chunk interleaved (see
+    `INTERLEAVE`). `arrays`: (values, dtype, padding) triples of one length."""
     entries = arrays[0][0].size
-    chunk = _default_chunk(chunk, entries)
+    if chunk is None:
+        chunk = CHUNK if jax.default_backend() == "cpu" else max(entries, 1)
     size = int(chunk) if entries > chunk else max(INTERLEAVE, -(-entries // INTERLEAVE) * INTERLEAVE)
     if size % INTERLEAVE:
         raise ValueError(f"chunk: a multiple of {INTERLEAVE}, got {chunk}")
@@ -265,7 +265,7 @@ def _chunked(*arrays, chunk: int | None, chunks: int | None, fill=0):
         # neighbours in storage are size / INTERLEAVE apart in column order
         return full.reshape(count, INTERLEAVE, size // INTERLEAVE).transpose(0, 2, 1).reshape(count, size)
 
-    return tuple(layout(a, dtype, fill if i == len(arrays) - 1 else 0) for i, (a, dtype) in enumerate(arrays))
+    return tuple(layout(*triple) for triple in arrays)
 
 
 class CompactPattern(eqx.Module):
@@ -301,20 +301,18 @@ def compact_pattern(economy, *, chunk: int | None = None, chunks: int | None = N
     slots = np.flatnonzero(used)
     if slots.size and (inputs.reshape(-1)[slots].min() < 0 or inputs.reshape(-1)[slots].max() >= n):
         raise ValueError(f"inputs: goods in [0, {n}) in every used slot")
-    rows, cols, slots = _chunked((inputs.reshape(-1)[slots], np.int32), (slots // K, np.int32), (slots, np.int32),
-                                 chunk=chunk, chunks=chunks, fill=n * K)
+    rows, cols, slots = _chunked((inputs.reshape(-1)[slots], np.int32, 0), (slots // K, np.int32, 0),
+                                 (slots, np.int32, n * K), chunk=chunk, chunks=chunks)
     return CompactPattern(rows=jnp.asarray(rows), cols=jnp.asarray(cols), slots=jnp.asarray(slots))
 
 
 def compact(economy: SparseEconomy, *, chunk: int | None = None, chunks: int | None = None) -> CompactSparseEconomy:
     """The same economy in the compact layout (host-side: the number of non-zeros sets the storage size).
     One economy, not a batch; see `from_coordinates` for `chunk` and `chunks`."""
-    inputs = np.asarray(economy.inputs)
-    if inputs.ndim != 2:
-        raise ValueError(f"compact: one economy (inputs [n, K]), got inputs of shape {inputs.shape}; compact each economy of a batch")
-    n, K = inputs.shape
-    return from_coordinates(inputs, np.repeat(np.arange(n), K).reshape(n, K), np.asarray(economy.coefficients),
-                            np.asarray(economy.labour), np.asarray(economy.final_demand), chunk=chunk, chunks=chunks)
+    if economy.inputs.ndim != 2:
+        raise ValueError(f"compact: one economy (inputs [n, K]), got inputs of shape {economy.inputs.shape}; compact each economy of a batch")
+    return from_coordinates(*coordinates(economy), np.asarray(economy.labour), np.asarray(economy.final_demand),
+                            chunk=chunk, chunks=chunks)
 
 
 def sample_skewed(seed: int, n: int, *, mean_inputs: float = 551.0, max_inputs: int = 5000, tail: float = 2.2,

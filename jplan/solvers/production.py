@@ -154,8 +154,7 @@ def optimum(economy: ProductionEconomy, starts: int = general.MULTISTARTS, plans
     if economy.welfare_weights.ndim == 2:
         return _optimum_batch(economy, starts, plans)
     result = _optimum_jit(economy, starts, plans)
-    traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves((economy, result)))
-    if not traced and economy.welfare_weights.ndim == 1 and int(result.status) == NUMERICAL_FAILURE \
+    if not _traced(economy, result) and economy.welfare_weights.ndim == 1 and int(result.status) == NUMERICAL_FAILURE \
             and bool(jnp.any(economy.subsistence > 0)) and bool(general.certified_convex(economy)):
         theta, converged = _reach_jit(economy)
         if bool(converged) and float(theta) <= 1.0:
@@ -190,13 +189,15 @@ def _optimum_batch(economies: ProductionEconomy, starts: int, plans: Plan | None
     if starts <= 1:
         return first
     need = _needs_more_starts(economies, first)
-    traced = any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves((economies, plans, need)))
-    if traced:
-        return jax.lax.cond(jnp.any(need), lambda: _pick_where(need, _optimum_batch_solve(economies, starts, plans), first),
-                            lambda: first)
-    if not bool(jnp.any(need)):
-        return first
-    return _pick_where(need, _optimum_batch_solve(economies, starts, plans), first)
+    every_start = lambda: _pick_where(need, _optimum_batch_solve(economies, starts, plans), first)
+    if _traced(need):
+        return jax.lax.cond(jnp.any(need), every_start, lambda: first)
+    return every_start() if bool(jnp.any(need)) else first
+
+
+def _traced(*trees) -> bool:
+    """Whether any leaf is a tracer (inside jit, vmap or grad, where no value can be read on the host)."""
+    return any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(trees))
 
 
 def unfed_subsistence_message(economy: ProductionEconomy) -> str:
@@ -224,7 +225,7 @@ def reference_function(economy: ProductionEconomy):
             f"optimum: no reference optimum for the user technology {type(economy.technology).__name__} (the "
             "reference solvers serve the built-in CES families and Leontief); pass your own U* to "
             "run(..., optimal_welfare=...)")
-    if any(isinstance(x, jax.core.Tracer) for x in jax.tree_util.tree_leaves(economy)):
+    if _traced(economy):
         return optimum
     check = general.uses_closed_form
     for _ in range(economy.welfare_weights.ndim - 1):
