@@ -275,10 +275,20 @@ def cmd_examples(args) -> int:
     clashes = [n for n in names if (out / n).exists()]
     if clashes:
         raise JplanInputError(f"{out / clashes[0]}: exists; choose another --out (nothing was copied)")
-    out.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        with resources.as_file(source / name) as path:
-            (shutil.copytree if path.is_dir() else shutil.copyfile)(path, out / name)
+    created = not out.exists()
+    copied: list[Path] = []
+    try:  # all or nothing: a folder that cannot be created or filled is left as it was
+        out.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            with resources.as_file(source / name) as path:
+                copied.append(out / name)
+                (shutil.copytree if path.is_dir() else shutil.copyfile)(path, out / name)
+    except OSError as exc:
+        for target in reversed(copied):
+            shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
+        if created and out.is_dir():
+            shutil.rmtree(out, ignore_errors=True)
+        raise JplanInputError(f"{out}: cannot write the examples ({exc.strerror or exc})") from None
     print(f"copied {len(names)} examples to {out}", file=sys.stderr)
     return 0
 

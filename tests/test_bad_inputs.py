@@ -247,7 +247,15 @@ def _plugin(kind: str):
         import jplan
         from jplan.procedures import HealProportional
 
-        if kind == "raises":
+        if kind == "nan":
+            class Plugin(HealProportional):
+                name = "nan-plugin"
+
+                def observe(self, economy, state):
+                    obs = super().observe(economy, state)
+                    plan = jax.tree_util.tree_map(lambda x: x * jnp.nan, obs.plan)
+                    return obs.__class__(**{**vars(obs), "plan": plan})
+        elif kind == "raises":
             class Plugin(HealProportional):
                 name = "raising-plugin"
 
@@ -363,10 +371,11 @@ def _run(case, root: Path):
     return proc, before, _snapshot(folder)
 
 
-def _run_in_process(case, root: Path):
+def _run_in_process(case, root: Path, folder: Path | None = None):
+    """Run a case in this process, in its prepared folder (or in `folder`, prepared by the caller)."""
     from jplan.cli import main
 
-    folder = _prepare(case, root)
+    folder = _prepare(case, root) if folder is None else folder
     before = _snapshot(folder)
     err, out, here = io.StringIO(), io.StringIO(), os.getcwd()
     os.chdir(folder)
@@ -519,6 +528,22 @@ def _same_study_as_clean(folder: Path, out: str) -> None:
     assert got == clean
 
 
+def _never_converged(out: str) -> None:
+    """A plugin whose plans are NaN: reported (strict JSON), never `converged`, no plan of NaN shown as a result."""
+    result = _strict_json(out)
+    assert result["status"] == "diverged", result["status"]
+
+
+def _corrupted_part(folder: Path) -> None:
+    """A finished part whose chunk files are truncated (a copy cut short), offered to --merge."""
+    _finished_study(folder)
+    chunks = sorted((folder / "o" / "chunks").rglob("*.npz"))
+    assert chunks
+    for c in chunks:
+        data = c.read_bytes()
+        c.write_bytes(data[: len(data) // 2])
+
+
 def _plots_only_change(folder: Path) -> None:
     _finished_study(folder)
     (folder / "p.toml").write_text(SEEDED.replace("plots = false", "plots = false\ntraces = true"))
@@ -542,6 +567,10 @@ RUNS = [
      _swap_chunks, (0,), lambda folder, out: _same_study_as_clean(folder, "o")),
     ("study-merge-another-studys-chunks", ["study", "s.toml", "--out", "m", "--merge", "part", "--quiet"], {"s.toml": SEEDED},
      _foreign_part, (0,), lambda folder, out: _same_study_as_clean(folder, "m")),
+    ("plugin-returns-nan", ["solve", "e.toml", "--procedure", "nan-plugin", "--json"], {"e.toml": GOOD}, _plugin("nan"),
+     (1,), lambda folder, out: _never_converged(out)),
+    ("study-merge-corrupted-part", ["study", "s.toml", "--out", "m", "--merge", "o", "--quiet"], {"s.toml": SEEDED},
+     _corrupted_part, (0,), lambda folder, out: _same_study_as_clean(folder, "m")),
     ("study-outputs-only-change-resumes", ["study", "p.toml", "--out", "o", "--quiet"], {"s.toml": SEEDED},
      _plots_only_change, (0,), lambda folder, out: _chunks_untouched(folder)),
 ]
@@ -552,7 +581,10 @@ def test_hostile_but_valid_runs_complete_with_the_right_result(case, tmp_path_fa
     name, argv, files, setup, codes, check = case
     root = tmp_path_factory.getbasetemp() / "runs"
     root.mkdir(exist_ok=True)
-    proc, _, _ = _run_in_process((name, argv, files, 0, "", {"setup": setup}), root)
+    try:
+        proc, _, _ = _run_in_process((name, argv, files, 0, "", {"setup": setup}), root)
+    finally:
+        _unregister_plugins()
     assert "Traceback" not in proc.stderr, proc.stderr
     assert proc.returncode in codes, proc.stderr
     check(root / name, proc.stdout)
@@ -609,4 +641,182 @@ def test_the_catalogue_covers_every_kind_of_issue_32():
               "rudra-cycles-times-steps", "rudra-one-cycle-huge-steps", "study-chunk-memory", "study-divisions-limits",
               "divisions-padded-lp", "toml-nested-deep", "rudra-save-missing-dir", "plugin-raises", "plugin-wrong-shape",
               "study-outputs-only-change-resumes"}
+    assert wanted <= ids, wanted - ids
+
+
+# ------------------------------------------ issue 31, item 5: concurrency, read-only outputs, the cache
+@contextlib.contextmanager
+def _read_only(*paths: Path):
+    """Make `paths` (recursively) refuse writes, enforced by the kernel: permission bits for a normal user;
+    for root, whom permission bits do not stop, the immutable attribute (`chattr +i`, on ext4, xfs, btrfs)."""
+    if os.geteuid() != 0:
+        everything = [q for p in paths for q in [p, *p.rglob("*")]]
+        modes = {q: q.stat().st_mode for q in everything}
+        for q in everything:
+            q.chmod(0o555 if q.is_dir() else 0o444)
+        try:
+            yield
+        finally:
+            for q, mode in modes.items():
+                q.chmod(mode)
+        return
+    chattr = shutil.which("chattr")
+    made = chattr is not None and subprocess.run([chattr, "-R", "+i", *map(str, paths)], capture_output=True).returncode == 0
+    if not made:
+        pytest.skip("root on a file system without chattr +i: no way here to make a folder read-only to root")
+    try:
+        yield
+    finally:
+        subprocess.run([chattr, "-R", "-i", *map(str, paths)], capture_output=True)
+
+
+READ_ONLY = [
+    # (id, argv, message): every writer of the command line, into a read-only folder
+    ("read-only-sample", ["sample", "--n", "3", "--out", "ro/e.toml"], "ro: directory is not writable"),
+    ("read-only-study-new", ["study", "s.toml", "--out", "ro/o", "--quiet"], "ro/o: cannot create the folder"),
+    ("read-only-study-finished", ["study", "s.toml", "--out", "o", "--quiet"], "o: folder is not writable"),
+    ("read-only-study-fresh", ["study", "s.toml", "--out", "o", "--fresh", "--quiet"], "o: folder is not writable"),
+    ("read-only-examples", ["examples", "--out", "ro/x"], "ro/x: cannot write the examples"),
+    ("read-only-sensitivity-plot", ["sensitivity", "e.toml", "--plot", "ro/h.png"], "ro: directory is not writable"),
+    ("read-only-rudra-save", ["rudra", "example", "--save", "ro/a.toml"], "ro: directory is not writable"),
+    ("read-only-table-economy", ["table", "economy", "t.csv", "--out", "ro/e.toml"], "ro: directory is not writable"),
+]
+
+
+@pytest.mark.parametrize("case", READ_ONLY, ids=[c[0] for c in READ_ONLY])
+def test_read_only_outputs_are_one_line_and_change_nothing(case, tmp_path):
+    name, argv, message = case
+    (tmp_path / "e.toml").write_text(GOOD)
+    (tmp_path / "t.csv").write_text((Path(__file__).resolve().parents[1] / "configs" / "table_three_sectors.csv").read_text())
+    (tmp_path / "ro").mkdir()
+    _finished_study(tmp_path)  # tmp_path/o, a finished study of s.toml
+    (tmp_path / "s.toml").write_text(SEEDED)
+    with _read_only(tmp_path / "ro", tmp_path / "o"):
+        proc, before, after = _run_in_process((name, argv, {}, 2, message), tmp_path.parent / f"_{name}", folder=tmp_path)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in proc.stderr and len(lines) == 1, proc.stderr
+    assert lines[0].startswith("jplan: error:") and message in lines[0], lines[0]
+    assert proc.returncode == 2 and after == before
+
+
+def _locked_by_another_process(lock: Path) -> bool:
+    import fcntl
+
+    try:
+        with open(lock, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fh, fcntl.LOCK_UN)
+        return False
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
+def test_two_concurrent_studies_in_one_folder_one_refuses_nothing_lost(tmp_path):
+    """Two `jplan study` runs into one folder at the same time: the second (started while the first holds the
+    folder) refuses in one line with exit 2 and writes nothing; the first finishes with the results a lone
+    run gives."""
+    import time
+
+    (tmp_path / "s.toml").write_text(SEEDED.replace("batch = 4", "batch = 32").replace("steps = 5", "steps = 60"))
+    env = dict(os.environ, PYTHONWARNINGS="ignore", JAX_PLATFORMS="cpu", JPLAN_CACHE_DIR="off")
+    first = subprocess.Popen(_jplan() + ["study", "s.toml", "--out", "o", "--quiet"], cwd=tmp_path, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not _locked_by_another_process(tmp_path / "o" / ".jplan.lock"):
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline, "the first study never locked its folder"
+            time.sleep(0.02)
+        before = _snapshot(tmp_path / "o")
+        proc, _, _ = _run_in_process(("second", ["study", "s.toml", "--out", "o", "--quiet"], {}, 2, ""), tmp_path.parent,
+                                     folder=tmp_path)
+        still_running = first.poll() is None
+    finally:
+        out, err = first.communicate(timeout=600)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 2 and len(lines) == 1 and "another jplan study is running in this folder" in lines[0], proc.stderr
+    assert still_running, "the first study ended before the second started: the test saw no concurrency"
+    assert first.returncode == 0 and "Traceback" not in err, err
+    assert before  # the folder held the first study's lock while the second was refused
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["scenarios"]["a"]["heal-proportional"]["runs"] == 32
+    assert not [p for p in (tmp_path / "o").rglob("*") if ".tmp" in p.name]
+
+
+def _cache_truncated(cache: Path) -> None:
+    for f in cache.iterdir():
+        f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])
+
+
+def _cache_garbage(cache: Path) -> None:
+    for f in cache.iterdir():
+        f.write_bytes(os.urandom(max(f.stat().st_size, 16)))
+
+
+def _cache_flipped(cache: Path) -> None:
+    """Bytes flipped inside each entry (its header intact)."""
+    for f in cache.iterdir():
+        data = bytearray(f.read_bytes())
+        for i in range(len(data) // 3, len(data), 97):
+            data[i] ^= 0xFF
+        f.write_bytes(bytes(data))
+
+
+CACHES = [("cache-truncated-entries", _cache_truncated), ("cache-garbage-entries", _cache_garbage),
+          ("cache-flipped-bytes", _cache_flipped), ("cache-path-is-a-file", None), ("cache-read-only", "read-only")]
+
+
+@pytest.fixture(scope="module")
+def cache_reference(tmp_path_factory):
+    """A filled compile cache of `jplan solve` on GOOD and the command's output without a cache."""
+    root = tmp_path_factory.mktemp("cache")
+    (root / "e.toml").write_text(GOOD)
+    argv = _jplan() + ["solve", "e.toml", "--procedure", "heal", "--json"]
+    env = dict(os.environ, PYTHONWARNINGS="ignore", JAX_PLATFORMS="cpu")
+    plain = subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=300, env=dict(env, JPLAN_CACHE_DIR="off"))
+    filled = subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=300, env=dict(env, JPLAN_CACHE_DIR=str(root / "cache")))
+    assert plain.returncode == filled.returncode == 0 and plain.stdout == filled.stdout
+    assert any((root / "cache").iterdir())
+    return root, argv, env, plain.stdout
+
+
+@pytest.mark.parametrize("case", CACHES, ids=[c[0] for c in CACHES])
+def test_an_unusable_compile_cache_is_skipped_and_the_answer_is_unchanged(case, cache_reference, tmp_path):
+    """The compile cache only saves time: corrupted entries (truncated, garbage, flipped bytes), a file where
+    the folder should be, or a read-only folder never change an answer, print anything or fail a command."""
+    name, spoil = case
+    root, argv, env, expected = cache_reference
+    cache = tmp_path / "cache"
+    if spoil is None:
+        cache.write_text("not a folder")
+    else:
+        shutil.copytree(root / "cache", cache)
+        cache.chmod(0o700)
+        if callable(spoil):
+            spoil(cache)
+    (tmp_path / "e.toml").write_text(GOOD)
+    guard = _read_only(cache) if spoil == "read-only" else contextlib.nullcontext()
+    with guard:
+        proc = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                              env=dict(env, JPLAN_CACHE_DIR=str(cache)))
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout == expected
+
+
+def test_the_catalogue_covers_every_kind_of_issue_31_item_5():
+    """Issue 31, item 5's list, each kind named by a case of this file (refusals, hostile runs, the tests above)."""
+    ids = ({c[0] for c in CASES} | {c[0] for c in RUNS} | {c[0] for c in READ_ONLY} | {c[0] for c in CACHES}
+)
+    wanted = {
+        "rudra-full-negative-input", "rudra-full-nan", "divisions-infeasible", "divisions-shape",  # files
+        "study-part-out-of-range", "study-merge-missing", "study-merge-another-studys-chunks",
+        "study-merge-corrupted-part",  # --part / --merge
+        "plugin-raises", "plugin-wrong-shape", "plugin-returns-nan",  # plugins
+        "cache-truncated-entries", "cache-garbage-entries", "cache-path-is-a-file", "cache-read-only",  # the cache
+        "elasticity-tiny", "elasticity-huge", "unreachable-subsistence", "weights-zero", "ces-zero-weight",  # families
+        "read-only-study-new", "read-only-sample", "read-only-study-finished",  # the file system (concurrency, disk full: above)
+        "study-batch-huge", "sample-n-huge", "study-chunk-memory",  # huge sizes, refused before allocating
+    }
     assert wanted <= ids, wanted - ids
