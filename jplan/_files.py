@@ -16,11 +16,33 @@ from typing import Callable
 
 from .errors import JplanInputError
 
-__all__ = ["atomic_write", "atomic_write_text", "check_writable_target", "OutputError"]
+__all__ = ["atomic_write", "atomic_write_text", "check_input_file", "check_writable_target", "OutputError", "MAX_FILE_BYTES"]
 
 
 class OutputError(JplanInputError):
     """An output location that cannot be written (missing folder, not a regular file, permissions, full disk)."""
+
+
+#: Input files (economies, studies) larger than this are refused before reading.
+MAX_FILE_BYTES = 64 * 2**20
+
+
+def check_input_file(path: str | os.PathLike, what: str = "file") -> Path:
+    """`path` as a Path if it is a regular file jplan may read as `what`; else a one-line `EconomyFileError`
+    (missing, a directory, a device, pipe or socket, larger than `MAX_FILE_BYTES`). JAX-free, so the command
+    line checks its input files before importing JAX."""
+    from .errors import EconomyFileError
+
+    path = Path(path)
+    if not path.exists():
+        raise EconomyFileError(f"{path}: {what} not found")
+    if path.is_dir():
+        raise EconomyFileError(f"{path}: is a directory, not {'an' if what[:1] in 'aeiou' else 'a'} {what}")
+    if not path.is_file():
+        raise EconomyFileError(f"{path}: not a regular file (a device, pipe or socket cannot be read as the {what})")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise EconomyFileError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB, too large for a {what}")
+    return path
 
 
 def check_writable_target(path: str | os.PathLike) -> Path:

@@ -1,11 +1,26 @@
-"""float64 switch: results users read are computed in float64 on CPU."""
+"""float64 switch and the compile cache: results users read are computed in float64 on CPU.
 
-import jax
+Neither function imports JAX: where JAX is not imported yet they set the environment variables JAX reads
+when it is (`JAX_ENABLE_X64`, `JAX_COMPILATION_CACHE_DIR`, ...), so that the command line's error paths,
+which often end before any computation, do not pay for importing JAX.
+"""
+
+import os
+import sys
+
+
+def _set(option: str, value) -> None:
+    """JAX's configuration option `option`: through `jax.config` once JAX is imported, else through the
+    environment variable JAX reads at import (the option's name in capitals)."""
+    if "jax" in sys.modules:
+        sys.modules["jax"].config.update(option, value)
+    else:
+        os.environ[option.upper()] = str(value)
 
 
 def enable_x64() -> None:
     """Turn on float64 for JAX (call before creating arrays)."""
-    jax.config.update("jax_enable_x64", True)
+    _set("jax_enable_x64", True)
 
 
 def enable_compilation_cache() -> str | None:
@@ -21,7 +36,6 @@ def enable_compilation_cache() -> str | None:
     their code, and swapped entries run the wrong program. It is therefore trusted like an installed
     package: jplan creates it private (mode 0700) and does not use a folder that other users can write.
     """
-    import os
     from pathlib import Path
 
     folder = os.environ.get("JPLAN_CACHE_DIR")
@@ -41,7 +55,7 @@ def enable_compilation_cache() -> str | None:
     # two processes filling the cache at once can see each other's half-written entry; JAX then just
     # compiles again, so its warning is noise (and would break the CLI's one-line error contract)
     warnings.filterwarnings("ignore", message="Error (reading|writing) persistent compilation cache entry")
-    jax.config.update("jax_compilation_cache_dir", folder)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    _set("jax_compilation_cache_dir", folder)
+    _set("jax_persistent_cache_min_compile_time_secs", 0.0)
+    _set("jax_persistent_cache_min_entry_size_bytes", 0)
     return folder

@@ -336,12 +336,7 @@ def _sample_other_kind(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    import jax
-
-    from .economies import dumps_economy, sample, save_economy
-    from .economies.sampling import _range, check_options
-
-    from .study.config import LIMITS
+    from ._limits import LIMITS
 
     if args.kind != "production":
         return _sample_other_kind(args)
@@ -351,6 +346,10 @@ def cmd_sample(args) -> int:
     if not 0 <= args.seed <= LIMITS["seed"]:
         raise JplanInputError(f"--seed must be between 0 and {LIMITS['seed']}")
     rho = _parse_range(args.rho, "--rho")
+    import jax
+
+    from .economies import dumps_economy, sample, save_economy
+    from .economies.sampling import _range, check_options
     if not (0 < min(_range(rho)) and max(_range(rho)) <= 10):
         raise JplanInputError("--rho must be > 0 and at most 10")
     if not 0.0 <= args.density <= 1.0:
@@ -695,9 +694,15 @@ def cmd_multiyear(args) -> int:
 
 
 # -- parser ------------------------------------------------------------------------------------------
+#: The built-in procedures' names (a test keeps this equal to `jplan.procedures.PROCEDURES`): a command that
+#: names one is parsed without importing the registry, and so JAX, before its input files are checked.
+BUILTIN_PROCEDURES = ('arrow-hurwicz', 'arrow-hurwicz-adaptive', 'accelerated-dual', 'participatory', 'admm', 'pdhg', 'learned-tatonnement', 'malinvaud', 'malinvaud-memory', 'malinvaud-memory-centred', 'heal', 'heal-proportional', 'dantzig-wolfe', 'kornai-liptak', 'kornai-liptak-subgradient', 'kornai-liptak-cutting-plane')
+
+
 class _ProcedureNames:
     """The registered procedures as argparse `choices`, read only when a command needs them: building the
-    parser (and so `jplan --version` and `jplan --help`) imports no JAX."""
+    parser (and so `jplan --version` and `jplan --help`) imports no JAX, and a built-in name is accepted
+    without importing the registry (a plugin's name loads it)."""
 
     @staticmethod
     def _names() -> list[str]:
@@ -708,7 +713,7 @@ class _ProcedureNames:
         return list(PROCEDURES)
 
     def __contains__(self, name) -> bool:
-        return name in self._names()
+        return name in BUILTIN_PROCEDURES or name in self._names()
 
     def __iter__(self):
         return iter(self._names())
@@ -879,6 +884,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _preflight(args) -> None:
+    """The cheap checks, before any command imports JAX: input files that are missing, folders, devices or
+    too large end here in a fraction of a second, with the loaders' own one-line messages."""
+    from ._files import check_input_file
+
+    economy_file_commands = (cmd_optimum, cmd_solve, cmd_sensitivity, cmd_rudra_plan, cmd_rudra_shortest_time,
+                             cmd_rudra_central, cmd_rudra_sensitivity)
+    if args.func in economy_file_commands:
+        check_input_file(args.file, "economy file")
+    elif args.func is cmd_study and args.config and Path(args.config).suffix == ".toml":
+        check_input_file(args.config, "study file")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -887,6 +905,7 @@ def main(argv: list[str] | None = None) -> int:
     enable_x64()
     enable_compilation_cache()
     try:
+        _preflight(args)
         return args.func(args)
     except JplanInputError as exc:
         if getattr(args, "debug", False) and exc.__cause__ is not None:

@@ -128,3 +128,32 @@ def test_version_and_help_import_no_jax():
 
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_common_error_paths_import_no_jax(tmp_path):
+    """Issue 29 item 3: a missing or unreadable input file, a bad size or a folder given as a file ends in one
+    line before JAX is imported (the checks run first; the float64 switch and the compile cache are set
+    through JAX's environment variables until JAX is imported)."""
+    code = ("import sys, io, contextlib\n"
+            "from jplan.cli import main\n"
+            "cases = [['solve', 'missing.toml', '--procedure', 'heal'], ['optimum', 'missing.toml'], ['sensitivity', '.'],\n"
+            "         ['study', 'missing.toml'], ['sample', '--n', '0'], ['sample', '--seed', '-1'],\n"
+            "         ['rudra', 'central', 'missing.toml'], ['rudra', 'plan', 'missing.toml']]\n"
+            "for argv in cases:\n"
+            "    err = io.StringIO()\n"
+            "    with contextlib.redirect_stderr(err):\n"
+            "        assert main(argv) == 2, argv\n"
+            "    assert err.getvalue().startswith('jplan: error:') and err.getvalue().count('\\n') == 1, err.getvalue()\n"
+            "assert 'jax' not in sys.modules, sorted(m for m in sys.modules if m.startswith('jax'))[:3]\n")
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_command_line_knows_every_built_in_procedure_without_the_registry():
+    from jplan.cli import BUILTIN_PROCEDURES
+    from jplan.procedures.registry import BUILTIN
+
+    assert BUILTIN_PROCEDURES == tuple(cls.name for cls in BUILTIN)

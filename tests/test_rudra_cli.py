@@ -54,6 +54,19 @@ def test_plan_reports_cycling_with_exit_1(tmp_path, capsys):
     assert "status: cycling (period 2)" in out and png.exists()
 
 
+def test_cycle_axes_have_whole_number_ticks():
+    """Issue 29 item 7: the cycles figure showed fractional cycles (0.5, 1.5, ...)."""
+    from jplan.economies.rudra_io import load_rudra
+    from jplan.rudra.report import cycles_figure, plan_report
+
+    f = load_rudra(EXAMPLES / "rudra_scale_cycling.toml")
+    fig = cycles_figure(plan_report(f, cycles=6, steps=200)[0], f)
+    fig.canvas.draw()
+    for ax in fig.axes:
+        ticks = ax.get_xticks()
+        assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), ticks
+
+
 def test_shortest_time_and_sensitivity_json(capsys):
     assert main(["rudra", "shortest-time", FIVE, "--assistance", "1000", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

@@ -45,6 +45,7 @@ steps = 10
 steps = 30
 [outputs]
 plots = false
+traces = true
 """
 
 
@@ -101,6 +102,69 @@ def test_plots_are_written(tiny, tmp_path):
     for f in ("gap_vs_iteration.png", "gap_vs_messages.png", "iterations_to_tolerance.png"):
         assert (res.out / f).stat().st_size > 10_000
         assert f in (res.out / "report.md").read_text()
+
+
+FIGURES = """
+name = "figures"
+seed = 1
+batch = 4
+[[scenarios]]
+name = "dec"
+n = 3
+m = 2
+returns_to_scale = [0.6, 0.9]
+procedures = ["arrow-hurwicz", "heal-proportional"]
+[[scenarios]]
+name = "crs"
+n = 3
+m = 1
+returns_to_scale = 1.0
+procedures = ["arrow-hurwicz", "malinvaud"]
+[[scenarios]]
+name = "blocks"
+economy = "divisions"
+divisions = 2
+activities = 3
+shared = 2
+private = 2
+procedures = ["dantzig-wolfe"]
+[procedures.arrow-hurwicz]
+steps = 20
+[procedures.malinvaud]
+steps = 5
+[procedures.heal-proportional]
+steps = 10
+[procedures.dantzig-wolfe]
+steps = 10
+"""
+
+
+def test_every_figure_accounts_for_every_procedure_of_every_scenario(tmp_path):
+    """Issue 29, item 7: a procedure with no curve (here Arrow–Hurwicz, out of domain at constant returns)
+    is noted in its panel instead of vanishing; each figure has one legend, outside the panels; the two
+    kinds of gap are labelled apart."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from jplan.study import report
+    from jplan.study.storage import load_records
+
+    path = tmp_path / "f.toml"
+    path.write_text(FIGURES)
+    config = load_config(str(path))
+    res = run_study(config, tmp_path / "o", progress=False)
+    records = {(sc.name, p): load_records(config, res.out, sc.name, p) for sc in config.scenarios for p in sc.procedures}
+    manifest = {}
+    (tmp_path / "again").mkdir()
+    files = report._plots(config, records, tmp_path / "again", manifest)
+    assert files == ["gap_vs_iteration.png", "gap_vs_messages.png", "iterations_to_tolerance.png"]
+    for f in files:
+        assert (res.out / f).stat().st_size > 10_000  # the study drew them too
+        for sc in config.scenarios:
+            panel = manifest[f][sc.name]
+            assert sorted(panel["drawn"] + panel["noted"]) == sorted(sc.procedures), (f, sc.name, panel)
+        assert manifest[f]["crs"] == {"drawn": ["malinvaud"], "noted": ["arrow-hurwicz"]}
+    assert report._gap_label(config.scenarios[2]) != report._gap_label(config.scenarios[0])
 
 
 def test_deterministic(tiny, tmp_path):
@@ -591,7 +655,8 @@ def test_block_angular_scenarios_run_resume_and_match_highs(tmp_path):
     assert dw["final_gap"]["q90"] <= 1e-9 and dw["reference"]["optimal"] == 1.0
     assert kl["fraction_feasible_every_iterate"] == 1.0 and kl["fraction_failed"] == 0.0
     economies = scenario_economies(config, "b")
-    u_star = np.load(tmp_path / "out" / "traces" / "b__dantzig-wolfe.npz")["optimal_welfare"]
+    runs = pq.read_table(tmp_path / "out" / "runs.parquet").to_pydict()
+    u_star = np.array([u for p, u in zip(runs["procedure"], runs["optimal_welfare"]) if p == "dantzig-wolfe"])
     for i in range(config.batch):
         e = jax_tree_index(economies, i)
         c, A, b, allowed = (np.asarray(x) for x in standard_form(e))
@@ -752,3 +817,21 @@ def test_a_scenario_draws_its_own_batch(tiny, tmp_path):
 
     one = sample(jax.random.split(key, 5)[4], 3, 1, returns_to_scale=1.0)
     np.testing.assert_array_equal(np.asarray(economies.input_shares[4]), np.asarray(one.input_shares))
+
+
+def test_column_quantiles_equal_numpys_nanquantile():
+    """The figures' vectorised quantiles (issue 29 item 8: NumPy's nanquantile loops per column) against
+    NumPy's own, on ragged NaN patterns, all-NaN columns and single runs."""
+    import warnings
+
+    from jplan.study.report import column_quantiles
+
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        x = rng.lognormal(size=(int(rng.integers(1, 70)), int(rng.integers(1, 40))))
+        x[rng.random(x.shape) < 0.3] = np.nan
+        x[:, 0] = np.nan
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = np.nanquantile(x, [0.25, 0.5, 0.75], axis=0)
+        np.testing.assert_allclose(column_quantiles(x, (0.25, 0.5, 0.75)), expected, rtol=1e-14, atol=0)

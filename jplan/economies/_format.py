@@ -9,30 +9,19 @@ from __future__ import annotations
 import math
 import os
 import tomllib
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._files import MAX_FILE_BYTES, check_input_file
 from ..errors import EconomyFileError
 
 __all__ = ["MAX_FILE_BYTES", "read_toml", "parse_toml"]
 
-#: Input files (economies, studies) larger than this are refused before reading.
-MAX_FILE_BYTES = 64 * 2**20
-
 
 def read_toml(path: str | os.PathLike, what: str = "file") -> dict:
     """Parse a TOML file, turning every I/O or syntax problem into a one-line `EconomyFileError`."""
-    path = Path(path)
-    if not path.exists():
-        raise EconomyFileError(f"{path}: {what} not found")
-    if path.is_dir():
-        raise EconomyFileError(f"{path}: is a directory, not {'an' if what[:1] in 'aeiou' else 'a'} {what}")
-    if not path.is_file():
-        raise EconomyFileError(f"{path}: not a regular file (a device, pipe or socket cannot be read as the {what})")
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise EconomyFileError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB, too large for a {what}")
+    path = check_input_file(path, what)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

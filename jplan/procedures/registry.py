@@ -27,10 +27,13 @@ from .malinvaud_memory import MalinvaudMemory, MalinvaudMemoryCentred
 
 __all__ = ["make_procedure", "register_procedure", "load_plugins", "ENTRY_POINT_GROUP", "solve", "SolveResult", "DEFAULT_STEPS", "PROCEDURES"]
 
+#: The procedures jplan ships, in the order commands list them.
+BUILTIN = (ArrowHurwicz, ArrowHurwiczAdaptive, AcceleratedDual, Participatory, ADMM, PDHG, LearnedTatonnement, Malinvaud,
+           MalinvaudMemory, MalinvaudMemoryCentred, Heal, HealProportional, DantzigWolfe, KornaiLiptak,
+           KornaiLiptakSubgradient, KornaiLiptakCuttingPlane)
+
 #: The procedures by their command-line names.
-PROCEDURES = {cls.name: cls for cls in (ArrowHurwicz, ArrowHurwiczAdaptive, AcceleratedDual, Participatory, ADMM, PDHG, LearnedTatonnement, Malinvaud, MalinvaudMemory, MalinvaudMemoryCentred, Heal,
-                                        HealProportional, DantzigWolfe, KornaiLiptak, KornaiLiptakSubgradient,
-                                        KornaiLiptakCuttingPlane)}
+PROCEDURES = {cls.name: cls for cls in BUILTIN}
 """The procedure registry: name -> class, the built-in ones and any registered (`register_procedure`) or
 installed under the entry-point group `jplan.procedures` (`load_plugins`)."""
 

@@ -245,6 +245,13 @@ def plot_example(rep: dict, path) -> None:
 
 def plot_cycles(report: dict, f: RudraFile, path) -> None:
     """λ and the targets per planning cycle."""
+    fig = cycles_figure(report, f)
+    _save(fig, path)
+    _plt().close(fig)
+
+
+def cycles_figure(report: dict, f: RudraFile):
+    """The figure of `plot_cycles` (λ and the targets per planning cycle, whole-number cycle ticks)."""
     plt = _plt()
     hist = report["history"]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6))
@@ -258,6 +265,9 @@ def plot_cycles(report: dict, f: RudraFile, path) -> None:
     a2.set_xlabel("cycle")
     a2.set_ylabel("target X_j")
     a2.legend(fontsize=7)
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in (a1, a2):  # cycles are whole numbers
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(f"planning cycles: {report['status']}")
-    _save(fig, path)
-    plt.close(fig)
+    return fig

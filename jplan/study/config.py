@@ -36,7 +36,8 @@ procedures = ["dantzig-wolfe"]
 
 [outputs]
 plots = true                # PNG figures
-traces = true               # per-run traces (npz)
+series = true               # series.parquet: every iteration of every run (the per-step store)
+traces = false              # optional: the same per-step records again as npz, for NumPy users
 ```
 """
 
@@ -72,7 +73,7 @@ _RANGES = ("returns_to_scale", "intermediate_share", "tfp", "endowments", "elast
 _BOUNDS = {"returns_to_scale": (1e-3, 10.0), "tfp": (1e-12, 1e12), "endowments": (1e-9, 1e12),
            "elasticity": (0.05, 20.0), "welfare_elasticity": (0.05, 20.0), "intermediate_share": (0.0, 0.99),
            "subsistence": (0.0, 0.99), "setup": (0.0, 0.5)}
-_OUTPUTS = {"plots", "traces"}
+_OUTPUTS = {"plots", "series", "traces"}
 def _hyperparameters(name: str) -> set[str]:
     """The options a procedure takes in a config: its array fields and `rule` (read from the registry,
     so a procedure a user registers in `jplan.PROCEDURES` joins studies without editing this file)."""
@@ -122,15 +123,16 @@ class StudyConfig:
     scenarios: tuple[Scenario, ...]
     procedures: tuple[ProcedureSpec, ...]
     plots: bool = True
-    traces: bool = True
+    series: bool = True
+    traces: bool = False
     description: str = ""
     source: str = field(default="", compare=False)
 
     def fingerprint(self) -> str:
         """A hash of everything that determines the results (not the source path, the description or the
-        outputs asked for: turning plots or traces on or off resumes the same study)."""
+        outputs asked for: turning plots, series or traces on or off resumes the same study)."""
         data = asdict(self)
-        for key in ("source", "description", "plots", "traces"):
+        for key in ("source", "description", "plots", "series", "traces"):
             data.pop(key)
         for sc in data["scenarios"]:  # production scenarios hash as before block-angular ones existed
             if sc["kind"] == "production":
@@ -169,8 +171,7 @@ def _safe_name(value: Any, where: str) -> str:
 
 
 #: Size limits, refused with one line before anything is allocated.
-LIMITS = {"n": 500, "m": 100, "batch": 1_000_000, "chunk": 65_536, "steps": 100_000, "seed": 2**63 - 1,
-          "divisions": 200, "activities": 200, "shared": 50, "private": 200}
+from .._limits import LIMITS  # noqa: E402  (re-exported: the command line reads it without importing JAX)
 
 
 #: The most memory one chunk's arrays may need (estimated before anything is allocated, see `chunk_bytes`).
@@ -357,7 +358,8 @@ def parse_config(doc: dict, source: str = "") -> StudyConfig:
     _check_chunk_memory(scenarios, procs, chunk)
     return StudyConfig(
         name=name, seed=seed, batch=batch, chunk=chunk, scenarios=tuple(scenarios),
-        procedures=tuple(procs), plots=outputs.get("plots", True), traces=outputs.get("traces", True),
+        procedures=tuple(procs), plots=outputs.get("plots", True), series=outputs.get("series", True),
+        traces=outputs.get("traces", False),
         description=description, source=source,
     )
 

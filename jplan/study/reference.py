@@ -70,7 +70,8 @@ REFERENCE = [
     ("procedure", "rule", '"additive", "multiplicative" or "adaptive"', "the procedure's", "Arrow–Hurwicz's price rule"),
     ("procedure", "<hyperparameter>", "a finite number > 0", "the procedure's", "any field of the procedure's class (`step_size`, `tolerance`, `memory`, …; docs/procedures.md lists each procedure's)"),
     ("outputs", "plots", "true or false", "true", "PNG figures in `figures/`"),
-    ("outputs", "traces", "true or false", "true", "per-run traces (npz) in `traces/`"),
+    ("outputs", "series", "true or false", "true", "`series.parquet`: every iteration of every run, the study's one store of per-step data"),
+    ("outputs", "traces", "true or false", "false", "the same per-step records again as npz in `traces/` (one file per scenario × procedure), for NumPy users"),
 ]
 
 _TITLES = {

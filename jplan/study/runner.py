@@ -128,8 +128,23 @@ def _run_locked(config, out, progress, echo, part=None, started: float | None = 
              f"summaries)"
              + (f"; the procedures ran {economy_steps:.3g} economy-steps (economies x step budget) at "
                 f"{economy_steps / run_s:.3g} economy-steps/s" if run_s > 0 else "")
-             + "; summary.json, report.md" + (", figures" if config.plots else "") + f" in {out}")
+             + "; summary.json, report.md" + (", figures" if config.plots else "") + f" in {out} ({_sizes(out)})")
     return StudyResult(out=out, summary=summary, table=table)
+
+
+def _sizes(out: Path) -> str:
+    """The study folder's size on disk, and its parts: the per-step store (series.parquet), the chunks kept
+    for resuming, and the optional npz traces."""
+    def size(path: Path) -> int:
+        if path.is_file():
+            return path.stat().st_size
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else 0
+
+    mb = lambda b: f"{b / 1e6:.1f} MB"
+    parts = [f"series.parquet {mb(size(out / 'series.parquet'))}", f"chunks {mb(size(out / 'chunks'))}"]
+    if (out / "traces").is_dir():
+        parts.append(f"traces {mb(size(out / 'traces'))}")
+    return f"{mb(size(out))} on disk: " + ", ".join(parts)
 
 
 def _collect_summarise_render(config: StudyConfig, out: Path, timings: dict) -> tuple[dict, str]:

@@ -144,14 +144,14 @@ def _arrow_table(columns: dict):
 
 
 def write_tables(config, records: dict, out: Path) -> list[str]:
-    """Write runs.parquet (and series.parquet if the config keeps traces) atomically; returns the names."""
+    """Write runs.parquet (and series.parquet unless the config turns `series` off) atomically; returns the names."""
     import pyarrow.parquet as pq
 
     from .._files import atomic_write
 
     written = []
     tables = {"runs": runs_table(config, records)}
-    if config.traces:
+    if config.series:
         tables["series"] = series_table(config, records)
     for name, columns in tables.items():
         table = _arrow_table(columns)
@@ -184,7 +184,7 @@ def load(folder, table: str = "runs"):
         raise JplanInputError(f"table must be one of {', '.join(TABLES)}, got {table!r}")
     path = Path(folder) / f"{table}.parquet"
     if not path.is_file():
-        hint = " (the study keeps no per-step series: set traces = true)" if table == "series" else ""
+        hint = " (the study keeps no per-step series: set series = true under [outputs])" if table == "series" else ""
         raise JplanInputError(f"{path}: no such file; run the study first{hint}")
     try:
         import pandas as pd
