@@ -9,9 +9,15 @@ What is timed: the *marginal* cost of a step. Each side runs S and S + ΔS steps
 state (the centre's opening computed by jplan, handed to the NumPy program), and the rate is
 batch · ΔS / (t(S + ΔS) − t(S)); so neither side's opening rounds nor jplan's compile time (reported
 separately) enter the rate. jplan's side is the whole `run` loop: besides the step it observes the
-iterate and records welfare, gap, infeasibility, residual and message counts at every step, which the NumPy
-programs do not; the ratio is conservative by that much. Both sides reach the same plans (last column: the
-largest relative difference of consumption after S + ΔS steps).
+iterate and records welfare, gap, infeasibility, residual and message counts at every step. Each NumPy
+program runs twice: as the bare step (`NumPy step only`, recording nothing) and keeping the same per-step
+record as jplan's trace (`NumPy recording`: welfare, infeasibility and the residual at every step, into
+[steps, batch] arrays; `Recorder`), the fair comparison for the work a study does. Both sides reach the
+same plans (last column: the largest relative difference of consumption after S + ΔS steps).
+
+Both sides know the family: the NumPy programs are Cobb–Douglas with log welfare by construction, and
+jplan's batch is marked so by `jplan.economies.specialise` (as `jplan study` marks each chunk), which
+compiles those formulas alone instead of branching on the data every step.
 
 The NumPy programs are written as a competent NumPy user would: the same closed forms as jplan's
 Cobb–Douglas path (logarithms of the broadcast prices taken once, unit costs as one `einsum` over the
@@ -41,7 +47,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, os.path.dirname(__file__))
 from _report import device_bounds, device_label, emit  # noqa: E402
 
-from jplan.economies import sample_batch  # noqa: E402
+from jplan.economies import sample_batch, specialise  # noqa: E402
 from jplan.procedures import ArrowHurwicz, Heal, HealProportional, Malinvaud, run  # noqa: E402
 
 
@@ -58,7 +64,30 @@ def _log(x):
 
 
 # -- NumPy programs (batch axis first) ---------------------------------------------------------------
-def numpy_ah(e, p, s, steps, eta, rule):
+class Recorder:
+    """What jplan's `run` records at every step, for the twins that keep a trace too (`record=True`): the
+    welfare Σ w log c, the infeasibility (largest relative excess demand, from the totals) and the residual
+    (the procedure's own stopping measure, a maximum over goods), into [steps, batch] arrays. `off()` is
+    the step-only twin: it records nothing."""
+
+    def __init__(self, steps: int, batch: int, on: bool = True):
+        self.on = on
+        if on:
+            self.welfare, self.infeasibility, self.residual = (np.empty((steps, batch)) for _ in range(3))
+        self.k = 0
+
+    def __call__(self, w, c, output, used_goods, used_resources, endowments, residual):
+        if not self.on:
+            return
+        self.welfare[self.k] = np.sum(w * _log(c), axis=1)
+        goods = np.maximum(c + used_goods - output, 0.0) / np.maximum(output, 1e-300)
+        resources = np.maximum(used_resources - endowments, 0.0) / endowments
+        self.infeasibility[self.k] = np.maximum(goods.max(axis=1), resources.max(axis=1))
+        self.residual[self.k] = residual
+        self.k += 1
+
+
+def numpy_ah(e, p, s, steps, eta, rule, record=False):
     """Arrow–Hurwicz: firms' supply in closed form at broadcast prices, consumption c = w/p, prices moved
     by excess demand (additive: p + η z/scale, the seed's rule; multiplicative: p e^(η e))."""
     A, rho, al, be, R, w = e["tfp"], e["returns_to_scale"], e["resource_shares"], e["input_shares"], e["endowments"], e["welfare_weights"]
@@ -74,6 +103,7 @@ def numpy_ah(e, p, s, steps, eta, rule):
         demand_v = np.einsum("bik,bi->bk", be, spend) / p
         return q, demand_r, demand_v + w / p
 
+    rec = Recorder(steps, p.shape[0], record)
     q, dr, dg = respond(p, s)
     if rule == "additive":
         scale_g, scale_r = (dg + q) / p, R / s
@@ -85,17 +115,23 @@ def numpy_ah(e, p, s, steps, eta, rule):
             p = p * np.exp(eta * (dg - q) / (dg + q))
             s = s * np.exp(eta * (dr - R) / (dr + R))
         q, dr, dg = respond(p, s)
+        if record:
+            c = w / p
+            e_max = np.maximum(np.abs((dg - q) / (dg + q)).max(axis=1), np.abs((dr - R) / (dr + R)).max(axis=1))
+            rec(w, c, q, dg - c, dr, R, e_max)
     return w / p
 
 
-def numpy_malinvaud(e, p, steps):
+def numpy_malinvaud(e, p, steps, record=False):
     """LSM: firms' cost-minimising coefficients at p, prices p = (I − A)⁻¹ a0, outputs g = (I − A)⁻ᵀ c."""
     A, al, be, L, w = e["tfp"], e["resource_shares"][..., 0], e["input_shares"], e["endowments"][:, 0], e["welfare_weights"]
     B, n = al.shape
     const = _xlogx(al) + _xlogx(be).sum(2) + np.log(A)
     eye = np.eye(n)
     share = w / w.sum(1, keepdims=True)
+    rec = Recorder(steps, p.shape[0], record)
     for _ in range(steps):
+        previous = p
         unit = np.exp(np.einsum("bik,bk->bi", be, _log(p)) - const)
         a0 = al * unit
         V = be * (unit[..., None] / p[:, None, :])
@@ -105,7 +141,8 @@ def numpy_malinvaud(e, p, steps):
         g = np.linalg.solve(np.swapaxes(M, 1, 2), c[..., None])[..., 0]
         v = V * g[..., None]  # the plan: inputs, labour, outputs
         r = a0 * g
-        np.exp(np.log(A) + (_xlogy_plan(al, r) + _xlogy_plan(be, v).sum(2)))
+        output = np.exp(np.log(A) + (_xlogy_plan(al, r) + _xlogy_plan(be, v).sum(2)))
+        rec(w, c, output, v.sum(1), r.sum(1)[:, None], L[:, None], np.abs(p / previous - 1.0).max(axis=1))
     return c
 
 
@@ -166,11 +203,12 @@ def _move(x, value, total, kappa):
     return x + np.minimum(limit, 1.0)[:, None, :] * d
 
 
-def numpy_heal(e, r, v, steps, eta, grow, shrink, max_step):
+def numpy_heal(e, r, v, steps, eta, grow, shrink, max_step, record=False):
     """Heal's rule: allocations moved by κ (marginal social value − average), with the step-size control."""
     R, w = e["endowments"], e["welfare_weights"]
     q, mp_r, mp_v = _produce(e, r, v)
     state = (q, mp_r, mp_v, _welfare(w, q - v.sum(1)), np.full(q.shape[0], eta))
+    rec = Recorder(steps, q.shape[0], record)
     for _ in range(steps):
         q, mp_r, mp_v, _, kappa = state
         c = q - v.sum(1)
@@ -179,11 +217,16 @@ def numpy_heal(e, r, v, steps, eta, grow, shrink, max_step):
         uses = np.concatenate([v, c[:, None, :]], axis=1)
         values = np.concatenate([pi[..., None] * mp_v, pi[:, None, :]], axis=1)
         moved = _move(uses, values, q, kappa)
+        r_old, v_old = r, v
         r, v, state = _control(e, r, v, r_new, moved[:, :-1], state, grow, shrink, max_step)
+        if record:
+            used = v.sum(1)
+            change = np.maximum(np.abs(r - r_old).max(axis=(1, 2)), np.abs(v - v_old).max(axis=(1, 2)))
+            rec(w, state[0] - used, state[0], used, r.sum(1), R, change)
     return state[0] - v.sum(1)
 
 
-def numpy_heal_proportional(e, r, v, steps, eta, grow, shrink, max_step):
+def numpy_heal_proportional(e, r, v, steps, eta, grow, shrink, max_step, record=False):
     """The proportional variant: values at λ = (I − Bᵀ)⁻¹(c/q π), fractions moved multiplicatively towards
     above-average uses, outputs predicted from the reported elasticities (I − ε_v) Δlog q = rhs."""
     R, w = e["endowments"], e["welfare_weights"]
@@ -191,6 +234,7 @@ def numpy_heal_proportional(e, r, v, steps, eta, grow, shrink, max_step):
     eye = np.eye(n)
     q, mp_r, mp_v = _produce(e, r, v)
     state = (q, mp_r, mp_v, _welfare(w, q - v.sum(1)), np.full(q.shape[0], eta))
+    rec = Recorder(steps, q.shape[0], record)
 
     def reshare(x, val, eta):
         tot = x.sum(1, keepdims=True)
@@ -217,7 +261,12 @@ def numpy_heal_proportional(e, r, v, steps, eta, grow, shrink, max_step):
         eps_v = mp_v * v / q[..., None]
         rhs = (eps_r * lr(g_new, r / R[:, None, :])).sum(2) + (eps_v * lr(f_new[:, :n], (uses / q[:, None, :])[:, :n])).sum(2)
         dq = np.linalg.solve(eye - eps_v, rhs[..., None])[..., 0]
+        r_old, v_old = r, v
         r, v, state = _control(e, r, v, g_new * R[:, None, :], f_new[:, :n] * (q * np.exp(dq))[:, None, :], state, grow, shrink, max_step)
+        if record:
+            used = v.sum(1)
+            change = np.maximum(np.abs(r - r_old).max(axis=(1, 2)), np.abs(v - v_old).max(axis=(1, 2)))
+            rec(w, state[0] - used, state[0], used, r.sum(1), R, change)
     return state[0] - v.sum(1)
 
 
@@ -264,19 +313,22 @@ SPECS = {
 
 def bench(name: str, n: int, batch: int, repeats: int = 3) -> dict:
     proc, m, rho, S, dS = SPECS[name]
-    econ = sample_batch(jax.random.PRNGKey(0), batch, n, m, returns_to_scale=rho, density=0.8)
+    # `specialise` marks the batch Cobb–Douglas with log welfare (decided on the host, as `jplan study` does per
+    # chunk), so jplan's program runs those formulas alone, as the NumPy twins do
+    econ = specialise(sample_batch(jax.random.PRNGKey(0), batch, n, m, returns_to_scale=rho, density=0.8))
     e = _np(econ)
     state0, _ = jax.jit(jax.vmap(proc.init))(econ)
     if name.startswith("arrow-hurwicz"):
         p0, s0 = np.asarray(state0.goods_prices), np.asarray(state0.resource_prices)
-        twin = lambda steps: numpy_ah(e, p0, s0, steps, float(proc.step_size), proc.rule)
+        twin = lambda steps, record=False: numpy_ah(e, p0, s0, steps, float(proc.step_size), proc.rule, record)
     elif name == "malinvaud":
         p0 = np.asarray(state0.previous_prices)  # the reported start: the first prices announced
-        twin = lambda steps: numpy_malinvaud(e, p0, steps + 1)  # jplan's opening round is one more
+        twin = lambda steps, record=False: numpy_malinvaud(e, p0, steps + 1, record)  # jplan's opening round is one more
     else:
         r0, v0 = np.asarray(state0.plan.resource_use), np.asarray(state0.plan.intermediate_use)
         fn = numpy_heal if name == "heal" else numpy_heal_proportional
-        twin = lambda steps: fn(e, r0, v0, steps, float(proc.step_size), float(proc.grow), float(proc.shrink), float(proc.max_step))
+        twin = lambda steps, record=False: fn(e, r0, v0, steps, float(proc.step_size), float(proc.grow), float(proc.shrink),
+                                              float(proc.max_step), record)
 
     programs, compile_s = {}, 0.0
     for steps in (S, S + dS):
@@ -291,8 +343,10 @@ def bench(name: str, n: int, batch: int, repeats: int = 3) -> dict:
     t_jax = {k: best(lambda k=k: jax.block_until_ready(programs[k](econ))) for k in programs}
     with np.errstate(all="ignore"):
         t_np = {k: best(lambda k=k: twin(k)) for k in (S, S + dS)}
+        t_rec = {k: best(lambda k=k: twin(k, record=True)) for k in (S, S + dS)}
     step_jax = max(t_jax[S + dS] - t_jax[S], 1e-9) / dS
     step_np = max(t_np[S + dS] - t_np[S], 1e-9) / dS
+    step_rec = max(t_rec[S + dS] - t_rec[S], 1e-9) / dS
     trace = programs[S + dS](econ)
     c_jax = np.asarray(trace.plan.consumption)
     with np.errstate(all="ignore"):
@@ -302,7 +356,8 @@ def bench(name: str, n: int, batch: int, repeats: int = 3) -> dict:
     both = np.all(np.isfinite(c_np), axis=1) & (np.asarray(trace.status) != 2)
     diff = float(np.max(np.abs(c_jax[both] - c_np[both]) / np.abs(c_np[both]))) if both.any() else float("nan")
     return dict(procedure=name, n=n, m=m, batch=batch, steps=dS, compile_s=compile_s / 2, compared=int(both.sum()),
-                jplan_rate=batch / step_jax, numpy_rate=batch / step_np, ratio=step_np / step_jax, max_rel_diff=diff)
+                jplan_rate=batch / step_jax, numpy_rate=batch / step_np, ratio=step_np / step_jax,
+                recording_rate=batch / step_rec, recording_ratio=step_rec / step_jax, max_rel_diff=diff)
 
 
 def main(argv=None):
@@ -312,7 +367,7 @@ def main(argv=None):
     ap.add_argument("--out", default=None, help="write the markdown report here")
     ap.add_argument("--sizes", default=None,
                     help="comma-separated n:batch pairs instead of the defaults (a GPU: 10:262144,30:32768,100:4096)")
-    ap.add_argument("--repeats", type=int, default=3, help="timed repetitions per side (the best counts)")
+    ap.add_argument("--repeats", type=int, default=5, help="timed repetitions per side (the best counts)")
     args = ap.parse_args(argv)
     names = [p.strip() for p in args.procedures.split(",") if p.strip()]
     unknown = [p for p in names if p not in SPECS]
@@ -333,7 +388,7 @@ def main(argv=None):
             row["share"] = row["jplan_rate"] / row["bound"]
             rows.append(row)
             print(f"{name:28s} n={n:4d} batch={batch:5d}  jplan {row['jplan_rate']:10.3g}/s  numpy {row['numpy_rate']:10.3g}/s  "
-                  f"ratio {row['ratio']:5.2f}x  bound {row['bound']:9.3g}/s ({100 * row['share']:.0f}%)  compile {row['compile_s']:.1f}s  "
+                  f"ratio {row['ratio']:5.2f}x (recording {row['recording_ratio']:5.2f}x)  bound {row['bound']:9.3g}/s ({100 * row['share']:.0f}%)  compile {row['compile_s']:.1f}s  "
                   f"max rel diff {row['max_rel_diff']:.1e} ({row['compared']}/{batch} compared)", flush=True)
     lines = [
         "# Throughput benchmark",
@@ -347,11 +402,12 @@ def main(argv=None):
         "`bound` is the roofline bound on economy-steps/s from the step's flop and byte model, `of bound` jplan's",
         "share of it.",
         "",
-        "| procedure | n | batch | jplan econ-steps/s | NumPy econ-steps/s | jplan / NumPy | bound econ-steps/s | of bound | compile (s) | max rel. diff of plans (economies compared) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| procedure | n | batch | jplan econ-steps/s | NumPy step only | jplan / NumPy step only | NumPy recording | jplan / NumPy recording | bound econ-steps/s | of bound | compile (s) | max rel. diff of plans (economies compared) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(f"| {r['procedure']} | {r['n']} | {r['batch']} | {r['jplan_rate']:.3g} | {r['numpy_rate']:.3g} | {r['ratio']:.2f}× | "
+                     f"{r['recording_rate']:.3g} | {r['recording_ratio']:.2f}× | "
                      f"{r['bound']:.3g} | {100 * r['share']:.0f}% | {r['compile_s']:.1f} | {r['max_rel_diff']:.1e} ({r['compared']}/{r['batch']}) |")
     emit(lines, args.out)
 

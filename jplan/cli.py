@@ -891,6 +891,10 @@ def _preflight(args) -> None:
 
     economy_file_commands = (cmd_optimum, cmd_solve, cmd_sensitivity, cmd_rudra_plan, cmd_rudra_shortest_time,
                              cmd_rudra_central, cmd_rudra_sensitivity)
+    if args.func is cmd_rudra_plan:  # the commands' own first checks, in their order
+        _check_counts(cycles=args.cycles, steps=args.steps)
+    elif args.func is cmd_rudra_central:
+        _check_counts(rounds=args.rounds, cycles=args.cycles, steps=args.steps)
     if args.func in economy_file_commands:
         check_input_file(args.file, "economy file")
     elif args.func is cmd_study and args.config and Path(args.config).suffix == ".toml":

@@ -35,6 +35,7 @@ from .production import (
     infeasibility,
     output,
     plan_from_inputs,
+    specialise,
     welfare,
 )
 from .rudra import (
@@ -68,6 +69,7 @@ from .sparse import (
 from .technology import LeontiefTechnology, ProductionTechnology, generic_coefficients, generic_supply, with_technology
 
 __all__ = [
+    "specialise",
     "IOTable",
     "calibrate_table",
     "read_table",

@@ -50,6 +50,7 @@ __all__ = [
     "ces_cost_shares",
     "cobb_douglas_cost_shares",
     "plain_cobb_douglas",
+    "specialise",
     "for_firms",
     "excess_demand",
     "infeasibility",
@@ -162,6 +163,9 @@ class FirmTechnology(eqx.Module):
     input_shares: Float[Array, " n"]
     elasticity: Float[Array, ""] = eqx.field(default_factory=lambda: jnp.asarray(1.0), converter=jnp.asarray)
     setup_cost: Float[Array, ""] = eqx.field(default_factory=lambda: jnp.asarray(0.0), converter=jnp.asarray)
+    #: (static) known to be Cobb–Douglas without a set-up cost (`specialise`): `for_firms` then runs the
+    #: Cobb–Douglas formulas alone, with no branch on the data
+    known_cobb_douglas: bool = eqx.field(default=False, static=True)
 
     @property
     def shares(self) -> Array:
@@ -246,9 +250,13 @@ class ProductionEconomy(eqx.Module):
     subsistence: Float[Array, " n"]
     technology: object = None
     setup_cost: Float[Array, " n"] | None = None
+    #: (static) families the data are known to belong to, set by `specialise` on the host: "cobb-douglas"
+    #: (every firm Cobb–Douglas, no set-up cost), "log-welfare" (η = 1). Only the work changes, not the answer.
+    known: tuple[str, ...] = eqx.field(default=(), static=True)
 
     def __init__(self, endowments, welfare_weights, tfp, returns_to_scale, resource_shares, input_shares,
-                 elasticity=None, welfare_elasticity=None, subsistence=None, technology=None, setup_cost=None):
+                 elasticity=None, welfare_elasticity=None, subsistence=None, technology=None, setup_cost=None,
+                 known=()):
         self.endowments = endowments
         self.welfare_weights = welfare_weights
         self.tfp = tfp
@@ -261,6 +269,7 @@ class ProductionEconomy(eqx.Module):
         self.subsistence = jnp.zeros(jnp.shape(welfare_weights), dtype) if subsistence is None else subsistence
         self.technology = technology
         self.setup_cost = jnp.zeros(jnp.shape(tfp), dtype) if setup_cost is None else setup_cost
+        self.known = tuple(known)
 
     @property
     def n(self) -> int:
@@ -285,6 +294,7 @@ class ProductionEconomy(eqx.Module):
             input_shares=self.input_shares,
             elasticity=self.elasticity,
             setup_cost=self.setup_cost,
+            known_cobb_douglas="cobb-douglas" in self.known,
         )
 
     @property
@@ -309,6 +319,30 @@ class Plan(eqx.Module):
     intermediate_use: Float[Array, "n n"]
 
 
+def specialise(economy):
+    """The same economy (or batch), marked with the families its data belong to (`ProductionEconomy.known`),
+    so that compiled procedures run only those families' formulas instead of branching on the data every
+    step. Decided on the host from concrete arrays, so call it outside `jit` (traced or other economies are
+    returned as they are). The answers are those of the unmarked economy; the marks are static, so a batch
+    that mixes families simply gets none. Do not edit a marked economy's family parameters (elasticities,
+    set-up costs, η) afterwards, and do not differentiate with respect to them through a marked economy:
+    its Cobb–Douglas formulas do not depend on σ."""
+    if not isinstance(economy, ProductionEconomy) or economy.technology is not None:
+        return economy
+    leaves = (economy.elasticity, economy.setup_cost, economy.welfare_elasticity)
+    if any(isinstance(x, jax.core.Tracer) for x in leaves):
+        return economy
+    known = []  # the same tests the data paths apply (`plain_cobb_douglas`, `_log_welfare_form`), over the batch
+    if bool(jnp.all(is_cobb_douglas(economy.elasticity))) and bool(jnp.all(economy.setup_cost == 0)):
+        known.append("cobb-douglas")
+    if bool(jnp.all(is_cobb_douglas(economy.welfare_elasticity))):
+        known.append("log-welfare")
+    fields = {f: getattr(economy, f) for f in ("endowments", "welfare_weights", "tfp", "returns_to_scale", "resource_shares",
+                                              "input_shares", "elasticity", "welfare_elasticity", "subsistence",
+                                              "technology", "setup_cost")}
+    return ProductionEconomy(**fields, known=tuple(known))
+
+
 def plain_cobb_douglas(firms: FirmTechnology) -> Array:
     """Whether every firm (stacked on the leading axis) is Cobb–Douglas without a set-up cost."""
     return jnp.all(is_cobb_douglas(firms.elasticity)) & jnp.all(firms.setup_cost == 0)
@@ -323,6 +357,8 @@ def for_firms(economy: ProductionEconomy, agent, *args):
     firms = economy.firms
     if not isinstance(firms, FirmTechnology):
         return jax.vmap(agent)(firms, *args)
+    if firms.known_cobb_douglas:  # `specialise` checked the data on the host: no branch at all
+        return jax.vmap(lambda *a: agent(*a, cobb_douglas=True))(firms, *args)
 
     def respond(cobb_douglas):
         return lambda: jax.vmap(lambda *a: agent(*a, cobb_douglas=cobb_douglas))(firms, *args)
@@ -349,6 +385,8 @@ def welfare(economy: ProductionEconomy, consumption: Array) -> Array:
     w = economy.welfare_weights
     y = consumption - economy.subsistence
     log_form = jnp.sum(xlogy_masked(w, y))
+    if "log-welfare" in economy.known:
+        return log_form
     eta = jnp.where(_log_welfare_form(economy), 2.0, economy.welfare_elasticity)
     ces = jnp.exp(ces_log_aggregate(w, y, eta))
     return jnp.where(_log_welfare_form(economy), log_form, ces)
@@ -360,6 +398,8 @@ def welfare_index(economy: ProductionEconomy, welfare_value: Array) -> Array:
     Scaling consumption above subsistence by e^δ raises u by δ, so differences of u are welfare gaps in
     log points of uniform consumption (above subsistence), with one meaning for every family.
     """
+    if "log-welfare" in economy.known:
+        return welfare_value / jnp.sum(economy.welfare_weights)
     log_form = _log_welfare_form(economy)
     safe = jnp.where(log_form, 1.0, welfare_value)
     return jnp.where(log_form, welfare_value / jnp.sum(economy.welfare_weights), jnp.log(safe))
@@ -380,6 +420,8 @@ def consumer_demand(economy: ProductionEconomy, prices: Array, income: Array | N
     safe_p = jnp.where(used, prices, 1.0)
     share = w / jnp.sum(w)
     log_y = jnp.where(used, w / safe_p, 0.0) if income is None else jnp.where(used, share * income / safe_p, 0.0)
+    if "log-welfare" in economy.known:
+        return economy.subsistence + log_y
     safe_w = jnp.where(used, w, 1.0)
     eta_safe = jnp.where(log_form, 2.0, eta)
     terms = jnp.where(used, jnp.exp(eta_safe * jnp.log(safe_w) + (1.0 - eta_safe) * jnp.log(safe_p)), 0.0)

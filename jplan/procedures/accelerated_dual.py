@@ -94,7 +94,7 @@ class AcceleratedDual(ArrowHurwicz):
         beta = (k - 1.0) / (k + 2.0)
         w_new = jnp.exp(y + beta * move)
         p, s = w_new[:n], w_new[n:]
-        plan, (dual, _), msgs = self._respond(economy, p, s)
+        plan, (dual, *_), msgs = self._respond(economy, p, s)
         # function-value restart too: where the dual value rose, the next step starts without momentum
         k_next = jnp.where(dual > state.dual, 1.0, k + 1.0)
         # the centre's extra work over Arrow–Hurwicz's: the momentum and restart tests (≈ 6 per price)

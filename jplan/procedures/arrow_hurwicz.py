@@ -172,6 +172,9 @@ class AHState(eqx.Module):
     dual: Array
     step_size: Array
     scale: Array
+    #: the totals the centre heard for this plan: supplies q, the firms' demand for goods Σ_i v_i and for
+    #: resources Σ_i r_i (its excess demands are computed from these, not from the firms' plans)
+    heard: tuple | None = None
 
 
 class ArrowHurwicz(Procedure):
@@ -219,29 +222,36 @@ class ArrowHurwicz(Procedure):
         q, r, v, profit, work = firms_supply(economy, prices)
         c = consumer_demand(economy, p)
         plan = Plan(consumption=c, output=q, resource_use=r, intermediate_use=v)
-        # U − p·c for the log forms, u − p·c for CES welfare (see consumer_demand)
-        u = welfare(economy, c)
-        value = jnp.where(is_cobb_douglas(economy.welfare_elasticity), u, welfare_index(economy, u))
-        consumer = value - jnp.sum(p * c)
         totals = (q, jnp.sum(v, axis=0), jnp.sum(r, axis=0))
-        dual = consumer + jnp.sum(profit) + jnp.sum(s * economy.endowments)
-        # the size of the terms summed into g: its rounding error is a few ulps of this
-        size = jnp.abs(value) + jnp.sum(p * c) + jnp.sum(jnp.abs(profit)) + jnp.sum(s * economy.endowments)
+        if self.rule == "adaptive":  # the dual value g the adaptive rule tests (the other rules never read it)
+            # U − p·c for the log forms, u − p·c for CES welfare (see consumer_demand)
+            u = welfare(economy, c)
+            value = jnp.where(is_cobb_douglas(economy.welfare_elasticity), u, welfare_index(economy, u))
+            consumer = value - jnp.sum(p * c)
+            dual = consumer + jnp.sum(profit) + jnp.sum(s * economy.endowments)
+            # the size of the terms summed into g: its rounding error is a few ulps of this
+            size = jnp.abs(value) + jnp.sum(p * c) + jnp.sum(jnp.abs(profit)) + jnp.sum(s * economy.endowments)
+        else:
+            dual = size = jnp.zeros((), q.dtype)
         reports = (*totals, jnp.sum(profit)) if self.rule == "adaptive" else totals
         n, m = economy.n, economy.m
         # centre: consumption demand and welfare (10n), relative excess demands and the price update
         # (8 per price), and for the adaptive rule the dual value it tests (4 per price)
         centre = 10 * n + 8 * (n + m) + (4 * (n + m) if self.rule == "adaptive" else 0)
-        return plan, (dual, size), Messages.of(prices, reports, firm_work=work, centre_flops=centre,
-                                               firm_flops=firms_supply_flops(economy, prices))
+        return plan, (dual, size, totals), Messages.of(prices, reports, firm_work=work, centre_flops=centre,
+                                                       firm_flops=firms_supply_flops(economy, prices))
 
     @staticmethod
-    def _relative_excess(economy: ProductionEconomy, plan: Plan):
-        demand_goods = plan.consumption + jnp.sum(plan.intermediate_use, axis=0)
-        demand_res = jnp.sum(plan.resource_use, axis=0)
-        e_goods = (demand_goods - plan.output) / (demand_goods + plan.output)
+    def _relative_excess(economy: ProductionEconomy, plan: Plan, heard: tuple | None = None):
+        """Relative and absolute excess demands of a plan, from the totals the centre heard where given
+        (`AHState.heard`; the same numbers, without summing the firms' plans again)."""
+        if heard is None:
+            heard = (plan.output, jnp.sum(plan.intermediate_use, axis=0), jnp.sum(plan.resource_use, axis=0))
+        supply, firms_goods, demand_res = heard
+        demand_goods = plan.consumption + firms_goods
+        e_goods = (demand_goods - supply) / (demand_goods + supply)
         e_res = (demand_res - economy.endowments) / (demand_res + economy.endowments)
-        raw = (demand_goods - plan.output, demand_res - economy.endowments)
+        raw = (demand_goods - supply, demand_res - economy.endowments)
         return (e_goods, e_res), raw
 
     def start_prices(self, economy: ProductionEconomy) -> tuple[Array, Array]:
@@ -256,13 +266,13 @@ class ArrowHurwicz(Procedure):
     def init(self, economy: ProductionEconomy) -> tuple[AHState, Messages]:
         dtype = economy.tfp.dtype
         p, s = self.start_prices(economy)
-        plan, (dual, _), msgs = self._respond(economy, p, s)
-        demand = plan.consumption + jnp.sum(plan.intermediate_use, axis=0)
+        plan, (dual, _, heard), msgs = self._respond(economy, p, s)
+        demand = plan.consumption + heard[1]
         scale = jnp.concatenate([(demand + plan.output) / p, economy.endowments / s])
-        return AHState(p, s, plan, dual, jnp.asarray(self.step_size, dtype), scale), msgs
+        return AHState(p, s, plan, dual, jnp.asarray(self.step_size, dtype), scale, heard), msgs
 
     def step(self, economy: ProductionEconomy, state: AHState) -> tuple[AHState, Messages]:
-        (e_goods, e_res), (z_goods, z_res) = self._relative_excess(economy, state.plan)
+        (e_goods, e_res), (z_goods, z_res) = self._relative_excess(economy, state.plan, state.heard)
         eta = state.step_size
         if self.rule == "additive":
             n = economy.n
@@ -271,9 +281,9 @@ class ArrowHurwicz(Procedure):
         else:
             p = state.goods_prices * jnp.exp(eta * e_goods)
             s = state.resource_prices * jnp.exp(eta * e_res)
-        plan, (dual, size), msgs = self._respond(economy, p, s)
+        plan, (dual, size, heard), msgs = self._respond(economy, p, s)
         if self.rule != "adaptive":
-            return AHState(p, s, plan, dual, eta, state.scale), msgs
+            return AHState(p, s, plan, dual, eta, state.scale, heard), msgs
         # a trial step is accepted unless it raises g by more than g's own rounding error: near the
         # optimum true decreases fall below that error, and an exact test would then reject every step
         # on rounding noise (on some CPUs the iteration stalled at a relative excess demand of 2e-7)
@@ -282,11 +292,13 @@ class ArrowHurwicz(Procedure):
         lower = jnp.isfinite(dual) & (dual < state.dual)
         new_eta = jnp.where(lower, jnp.minimum(eta * self.grow, self.max_step), jnp.where(accept, eta, eta * self.shrink))
         keep = lambda new, old: jax.tree_util.tree_map(lambda a, b: jnp.where(accept, a, b), new, old)
-        p, s, plan, dual = keep((p, s, plan, dual), (state.goods_prices, state.resource_prices, state.plan, state.dual))
-        return AHState(p, s, plan, dual, new_eta, state.scale), msgs
+        p, s, plan, dual, heard = keep((p, s, plan, dual, heard),
+                                       (state.goods_prices, state.resource_prices, state.plan, state.dual, state.heard))
+        return AHState(p, s, plan, dual, new_eta, state.scale, heard), msgs
 
     def observe(self, economy: ProductionEconomy, state: AHState) -> Observation:
-        (e_goods, e_res), _ = self._relative_excess(economy, state.plan)
+        # the variants' own states (accelerated-dual, learned-tatonnement) keep no totals: their plans are summed
+        (e_goods, e_res), _ = self._relative_excess(economy, state.plan, getattr(state, "heard", None))
         residual = jnp.maximum(jnp.max(jnp.abs(e_goods)), jnp.max(jnp.abs(e_res)))
         return Observation(
             plan=state.plan,

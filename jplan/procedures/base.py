@@ -369,7 +369,9 @@ def run(
         new_obs = procedure.observe(economy, new_state)
         ok = _finite_and_bounded(new_obs)
         accept = running & ok & ~new_obs.failed
-        state = _where_tree(accept, new_state, state)
+        # where every economy of the batch accepted (the common case) the new state passes through whole,
+        # without a select over every array of the state (`cond_all`: a real branch under vmap)
+        state = cond_all(accept, lambda: new_state, lambda: _where_tree(accept, new_state, state))
         kept = _where_tree(accept, scores(new_obs), kept)
         new_status = jnp.where(
             new_obs.failed,

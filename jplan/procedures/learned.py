@@ -138,7 +138,7 @@ class LearnedTatonnement(ArrowHurwicz):
         delta = self.move(e, state.previous_excess, state.previous_move)
         p = state.goods_prices * jnp.exp(delta[:n])
         s = state.resource_prices * jnp.exp(delta[n:])
-        plan, (dual, _), msgs = self._respond(economy, p, s)
+        plan, (dual, *_), msgs = self._respond(economy, p, s)
         # the centre's extra work: the network per price (2·(3·16 + 16·16 + 32) multiply–adds, 32 tanh, the move)
         msgs = msgs + Messages.of((), (), centre_flops=(2 * (FEATURES * WIDTH + WIDTH * WIDTH + 2 * WIDTH) + 2 * WIDTH + 12) * (n + m))
         return LearnedState(p, s, plan, dual, e, delta), msgs

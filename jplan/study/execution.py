@@ -27,7 +27,7 @@ from jax.sharding import PartitionSpec as P
 from tqdm.auto import tqdm
 
 from ..economies.divisions import DivisionsEconomy
-from ..economies.production import Plan, welfare_index
+from ..economies.production import Plan, specialise, welfare_index
 from ..errors import ConfigError
 from ..procedures import make_procedure, run
 from ..procedures.base import relative_gap
@@ -58,7 +58,8 @@ def _compiled_chunk_fn(spec, args, n_devices: int):
     """The compiled chunk function for a procedure spec and argument shapes (cached per process), and the
     seconds spent compiling it in this call (0 when it was compiled before: each (procedure, shape) once)."""
     shapes = tuple((x.shape, str(x.dtype)) for x in jax.tree_util.tree_leaves(args))
-    key = (spec.name, json.dumps(spec.options, sort_keys=True), spec.steps, n_devices, shapes)
+    key = (spec.name, json.dumps(spec.options, sort_keys=True), spec.steps, n_devices, shapes,
+           str(jax.tree_util.tree_structure(args)))  # the structure holds `specialise`'s static marks
     if key in _COMPILED:
         return _COMPILED[key], 0.0
     procedure = make_procedure(spec.name, **spec.options)
@@ -214,6 +215,7 @@ def _run_job(config: StudyConfig, out: Path, si: int, spec, todo: list, bar) -> 
         start = c * chunk
         size = min(chunk, config.economies(si) - start)
         economies, opt = sample_chunk(config, si, start, size)
+        economies = specialise(economies)  # the chunk's families, decided here once: no branch on them per step
         width = _padded(chunk, n_dev)
         args = (_pad(economies, width), _pad(opt.welfare, width))
         compiled, fresh = _compiled_chunk_fn(spec, args, n_dev)
