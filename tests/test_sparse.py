@@ -143,8 +143,8 @@ def _np_project_simplex(y, total):
 
 def test_segment_projection_is_the_sorting_projection_segment_by_segment():
     """Michelot's sort-free projection equals the sort-based one on every segment, and its Jacobian equals
-    that of `jplan.procedures.heal.project_simplex` (autodiff through the sort)."""
-    from jplan.procedures.heal import project_simplex
+    that of `jplan.procedures.heal.project_simplex_by_sorting` (autodiff through the sort)."""
+    from jplan.procedures.heal import project_simplex_by_sorting as project_simplex
     from jplan.procedures.heal_sparse import segment_project_simplex
 
     rng = np.random.default_rng(0)
@@ -391,3 +391,30 @@ def test_sparse_malinvaud_in_the_compact_layout_takes_the_same_rounds():
         np.testing.assert_array_equal(ours.solver_iterations, padded.solver_iterations)
     with pytest.raises(ValueError, match="one economy"):
         compact_pattern(jax.vmap(lambda k: sample_sparse_production(k, 10))(jax.random.split(jax.random.PRNGKey(0), 2)))
+
+
+def test_dense_projection_equals_the_sorting_projection_values_and_jacobians():
+    """Heal's dense projection (Michelot, sort-free) against the sort-based one and NumPy: random points,
+    ties, a zero total, entries all negative; the Jacobians agree (autodiff through the sort)."""
+    from jplan.procedures.heal import project_simplex, project_simplex_by_sorting
+
+    rng = np.random.default_rng(1)
+    cases = [(rng.normal(size=k) * rng.uniform(0.1, 3.0), rng.uniform(0.1, 5.0)) for k in (1, 2, 5, 11, 31) for _ in range(8)]
+    cases += [(np.array([1.0, 1.0, 1.0, 0.5]), 1.0), (np.array([0.3, 0.2, 0.1]), 0.0), (-np.abs(rng.normal(size=6)), 2.0)]
+    project = jax.jit(project_simplex)
+    for y, total in cases:
+        got = np.asarray(project(jnp.asarray(y), jnp.asarray(total)))
+        if total == 0:  # the only point of the set is 0 (the sort-based projection misses it: it gives max(y - mean(y), 0))
+            assert np.all(got == 0.0), got
+            continue
+        np.testing.assert_allclose(got, _np_project_simplex(y, total), rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(got, np.asarray(project_simplex_by_sorting(jnp.asarray(y), jnp.asarray(total))), rtol=1e-12, atol=1e-13)
+        if len(set(np.round(y, 12))) == len(y):  # the Jacobian is defined away from ties
+            J = jax.jacobian(project_simplex, argnums=(0, 1))(jnp.asarray(y), jnp.asarray(total))
+            J_ref = jax.jacobian(project_simplex_by_sorting, argnums=(0, 1))(jnp.asarray(y), jnp.asarray(total))
+            for a, b in zip(J, J_ref):
+                np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-12)
+    batch = jnp.asarray(rng.normal(size=(64, 9)))
+    totals = jnp.asarray(rng.uniform(0.1, 2.0, 64))
+    np.testing.assert_allclose(np.asarray(jax.vmap(project_simplex)(batch, totals)),
+                               np.asarray(jax.vmap(project_simplex_by_sorting)(batch, totals)), rtol=1e-12, atol=1e-13)
