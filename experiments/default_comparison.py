@@ -2,7 +2,7 @@
 
     python experiments/default_comparison.py [--out DIR] [--fresh] [--readme]
 
-Writes summary.json, report.md, traces and figures to results/default (the same as `jplan study`).
+Writes summary.json, report.md, the tidy tables and figures to results/default (the same as `jplan study`).
 With --readme it also puts the printed table into README.md (between the `study-table` markers) and copies
 the figures to docs/figures/default_*.png: the command that keeps the README's numbers what the code prints.
 """

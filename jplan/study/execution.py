@@ -161,6 +161,14 @@ def refine_references(config: StudyConfig, out: Path, scenario_index: int) -> in
     return changed
 
 
+#: A job (scenario × procedure) runs programs specialised to its chunks' families (`specialise`) only from
+#: this many economy-steps (economies × step budget) on. A specialised program saves about 0.3–0.5 µs per
+#: economy-step at n = 10 on 2 CPU cores (`docs/benchmarks.md`) but is a program of its own, compiled for
+#: 2–4 s, where unmarked scenarios of one shape share one: in the default study (64 economies, ≤ 3,000
+#: steps) marking every chunk cost 30 s more compiling than it saved running (cold: 134 s against 106 s).
+SPECIALISE_MIN_ECONOMY_STEPS = 10_000_000
+
+
 def _pad(tree, size: int):
     """Pad the leading axis to `size` by repeating the last entry (padding is dropped afterwards)."""
 
@@ -215,7 +223,8 @@ def _run_job(config: StudyConfig, out: Path, si: int, spec, todo: list, bar) -> 
         start = c * chunk
         size = min(chunk, config.economies(si) - start)
         economies, opt = sample_chunk(config, si, start, size)
-        economies = specialise(economies)  # the chunk's families, decided here once: no branch on them per step
+        if config.economies(si) * spec.steps >= SPECIALISE_MIN_ECONOMY_STEPS:
+            economies = specialise(economies)  # the chunk's families, decided here once: no branch on them per step
         width = _padded(chunk, n_dev)
         args = (_pad(economies, width), _pad(opt.welfare, width))
         compiled, fresh = _compiled_chunk_fn(spec, args, n_dev)

@@ -33,6 +33,13 @@ def iterations_to(gap: np.ndarray, tol: float) -> np.ndarray:
     return np.where(reached, first, np.nan)
 
 
+def welfare_drops(welfare: np.ndarray) -> np.ndarray:
+    """[runs, steps]: where welfare fell from one step to the next (beyond rounding). A step between two
+    infinite welfares (a start below subsistence, −∞ to −∞) is no drop, and says nothing (no warning)."""
+    with np.errstate(invalid="ignore"):
+        return np.diff(welfare, axis=1) < -1e-12 * np.maximum(1.0, np.abs(welfare[:, 1:]))
+
+
 def quantiles(x: np.ndarray, qs=(0.1, 0.25, 0.5, 0.75, 0.9)) -> dict:
     """{"q10": …, "q90": …} over the finite entries (None where there are none)."""
     x = x[np.isfinite(x)]

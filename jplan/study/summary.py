@@ -17,7 +17,7 @@ from ..procedures import STATUS_NAMES
 from ..procedures.base import FAILED, OUT_OF_DOMAIN
 from ..solvers.status import BEST_KNOWN, NUMERICAL_FAILURE
 from .config import StudyConfig
-from .measures import EARLY, FEASIBLE_TOL, TOLERANCES, iterations_to, median, quantiles, tolerance_label
+from .measures import EARLY, FEASIBLE_TOL, TOLERANCES, iterations_to, median, quantiles, tolerance_label, welfare_drops
 
 __all__ = ["summarize", "study_summary", "write_summary", "merge_timings"]
 
@@ -42,7 +42,7 @@ def summarize(rec: dict) -> dict:
     down, up = rec["messages_down"][ok], rec["messages_up"][ok]
     steps = rec["steps"][ok]
     total = np.cumsum(down + up, axis=1)
-    drops = np.diff(welfare, axis=1) < -1e-12 * np.maximum(1.0, np.abs(welfare[:, 1:]))
+    drops = welfare_drops(welfare)
     stepped = steps > 0  # per-step rates over runs that took a step (a failed start has none)
     per_step = lambda x: median(x[stepped][:, 1:].sum(axis=1) / steps[stepped]) if stepped.any() else None
     out.update(

@@ -52,7 +52,7 @@ import numpy as np
 from ..procedures import STATUS_NAMES
 from ..procedures.base import OUT_OF_DOMAIN
 from ..solvers.status import NUMERICAL_FAILURE, OPTIMUM_STATUS
-from .measures import FEASIBLE_TOL, TOLERANCES, iterations_to, tolerance_label
+from .measures import FEASIBLE_TOL, TOLERANCES, iterations_to, tolerance_label, welfare_drops
 from .storage import ECONOMY_COLUMNS, record_fields, save_arrays
 
 __all__ = ["runs_table", "series_table", "write_tables", "write_traces", "load", "TABLES"]
@@ -76,7 +76,7 @@ def runs_table(config, records: dict) -> dict:
             welfare = rec["welfare"]
             total = np.cumsum(rec["messages_down"] + rec["messages_up"], axis=1)
             work = {side: np.cumsum(rec[f"{side}_flops"], axis=1) for side in ("centre", "firm")}
-            drops = np.diff(welfare, axis=1) < -1e-12 * np.maximum(1.0, np.abs(welfare[:, 1:]))
+            drops = welfare_drops(welfare)
             row = {
                 "scenario": [sc.name] * k, "procedure": [p] * k,
                 "scenario_index": np.full(k, si), "economy": np.arange(k), "seed": np.full(k, config.seed),
