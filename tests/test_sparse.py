@@ -143,8 +143,8 @@ def _np_project_simplex(y, total):
 
 def test_segment_projection_is_the_sorting_projection_segment_by_segment():
     """Michelot's sort-free projection equals the sort-based one on every segment, and its Jacobian equals
-    that of `jplan.procedures.heal.project_simplex_by_sorting` (autodiff through the sort)."""
-    from jplan.procedures.heal import project_simplex_by_sorting as project_simplex
+    that of `jplan.procedures.heal.project_simplex` (autodiff through the sort)."""
+    from jplan.procedures.heal import project_simplex
     from jplan.procedures.heal_sparse import segment_project_simplex
 
     rng = np.random.default_rng(0)
@@ -394,9 +394,10 @@ def test_sparse_malinvaud_in_the_compact_layout_takes_the_same_rounds():
 
 
 def test_dense_projection_equals_the_sorting_projection_values_and_jacobians():
-    """Heal's dense projection (Michelot, sort-free) against the sort-based one and NumPy: random points,
+    """The dense sort-free projection (Michelot) against Heal's sort-based one and NumPy: random points,
     ties, a zero total, entries all negative; the Jacobians agree (autodiff through the sort)."""
-    from jplan.procedures.heal import project_simplex, project_simplex_by_sorting
+    from jplan.procedures.heal import project_simplex as project_simplex_by_sorting
+    from jplan.procedures.heal import project_simplex_michelot as project_simplex
 
     rng = np.random.default_rng(1)
     cases = [(rng.normal(size=k) * rng.uniform(0.1, 3.0), rng.uniform(0.1, 5.0)) for k in (1, 2, 5, 11, 31) for _ in range(8)]
@@ -404,8 +405,9 @@ def test_dense_projection_equals_the_sorting_projection_values_and_jacobians():
     project = jax.jit(project_simplex)
     for y, total in cases:
         got = np.asarray(project(jnp.asarray(y), jnp.asarray(total)))
-        if total == 0:  # the only point of the set is 0 (the sort-based projection misses it: it gives max(y - mean(y), 0))
+        if total == 0:  # the only point of the set is 0 (the sort alone gave max(y - mean(y), 0): now special-cased)
             assert np.all(got == 0.0), got
+            assert np.all(np.asarray(project_simplex_by_sorting(jnp.asarray(y), jnp.asarray(total))) == 0.0)
             continue
         np.testing.assert_allclose(got, _np_project_simplex(y, total), rtol=1e-12, atol=1e-13)
         np.testing.assert_allclose(got, np.asarray(project_simplex_by_sorting(jnp.asarray(y), jnp.asarray(total))), rtol=1e-12, atol=1e-13)

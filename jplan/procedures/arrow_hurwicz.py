@@ -163,8 +163,9 @@ def supply_function(economy: ProductionEconomy):
 
 
 class AHState(eqx.Module):
-    """Current prices, the plan they call forth, the dual value there, the adaptive step size, and the
-    per-good scales of the additive rule (opening-round supplies, endowments)."""
+    """Current prices, the plan they call forth, the dual value there (computed for the adaptive rule, which
+    tests it; 0 under the others), the adaptive step size, and the per-good scales of the additive rule
+    (opening-round supplies, endowments)."""
 
     goods_prices: Array
     resource_prices: Array
