@@ -385,7 +385,7 @@ def welfare(economy: ProductionEconomy, consumption: Array) -> Array:
     w = economy.welfare_weights
     y = consumption - economy.subsistence
     log_form = jnp.sum(xlogy_masked(w, y))
-    if "log-welfare" in economy.known:
+    if "log-welfare" in getattr(economy, "known", ()):
         return log_form
     eta = jnp.where(_log_welfare_form(economy), 2.0, economy.welfare_elasticity)
     ces = jnp.exp(ces_log_aggregate(w, y, eta))
@@ -398,7 +398,7 @@ def welfare_index(economy: ProductionEconomy, welfare_value: Array) -> Array:
     Scaling consumption above subsistence by e^δ raises u by δ, so differences of u are welfare gaps in
     log points of uniform consumption (above subsistence), with one meaning for every family.
     """
-    if "log-welfare" in economy.known:
+    if "log-welfare" in getattr(economy, "known", ()):
         return welfare_value / jnp.sum(economy.welfare_weights)
     log_form = _log_welfare_form(economy)
     safe = jnp.where(log_form, 1.0, welfare_value)
@@ -420,7 +420,7 @@ def consumer_demand(economy: ProductionEconomy, prices: Array, income: Array | N
     safe_p = jnp.where(used, prices, 1.0)
     share = w / jnp.sum(w)
     log_y = jnp.where(used, w / safe_p, 0.0) if income is None else jnp.where(used, share * income / safe_p, 0.0)
-    if "log-welfare" in economy.known:
+    if "log-welfare" in getattr(economy, "known", ()):
         return economy.subsistence + log_y
     safe_w = jnp.where(used, w, 1.0)
     eta_safe = jnp.where(log_form, 2.0, eta)
