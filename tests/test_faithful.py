@@ -94,8 +94,9 @@ def test_additive_arrow_hurwicz_moves_prices_by_excess_demand():
     ah = ArrowHurwicz(step_size=0.01)
     state, _ = ah.init(e)
     new, _ = ah.step(e, state)
-    demand = state.plan.consumption + state.plan.intermediate_use.sum(0)
-    z = demand - state.plan.output
+    plan = ah.observe(e, state).plan  # the plan the start prices call forth (the state keeps only its totals)
+    demand = plan.consumption + plan.intermediate_use.sum(0)
+    z = demand - plan.output
     np.testing.assert_allclose(new.goods_prices, np.maximum(0, state.goods_prices + 0.01 * z / state.scale[:3]), rtol=1e-14)
 
 

@@ -153,3 +153,31 @@ def eqx_tfp(economies, tfp):
     import equinox as eqx
 
     return eqx.tree_at(lambda e: e.tfp, economies, tfp)
+
+
+def test_a_cobb_douglas_or_leontief_batch_passed_whole_gets_each_economys_optimum():
+    """`optimum(batch)` on a batch whose reference is the closed form (Cobb–Douglas, log welfare) or the
+    Leontief solve: each economy's answer is the one it gets alone (both raised a shape error before)."""
+    import jplan
+    from jplan.economies.table import calibrate_table, read_table
+    from jplan.economies import LeontiefTechnology
+
+    cd = jplan.sample_batch(jax.random.PRNGKey(7), 5, 6, 2, returns_to_scale=(0.7, 0.95))
+    t = read_table("us-bea-2021-15")
+    one, _ = calibrate_table(t, single_factor=True, technology="leontief")
+    assert isinstance(one.technology, LeontiefTechnology)
+    scaled = jax.tree_util.tree_map(lambda *x: jnp.stack(x), *[eqx_scale(one, k) for k in (1.0, 2.0, 0.5)])
+    for economies in (cd, scaled):
+        whole = optimum(economies)
+        for i in range(economies.welfare_weights.shape[0]):
+            alone = optimum(index(economies, i))
+            assert int(whole.status[i]) == int(alone.status)
+            np.testing.assert_allclose(float(whole.welfare[i]), float(alone.welfare), rtol=1e-12)
+            np.testing.assert_allclose(np.asarray(whole.plan.consumption[i]), np.asarray(alone.plan.consumption), rtol=1e-10)
+
+
+def eqx_scale(economy, k):
+    """The economy with its endowments scaled by k (a different optimum, the same technology)."""
+    import equinox as eqx
+
+    return eqx.tree_at(lambda e: e.endowments, economy, economy.endowments * k)

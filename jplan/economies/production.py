@@ -54,6 +54,7 @@ __all__ = [
     "for_firms",
     "excess_demand",
     "infeasibility",
+    "infeasibility_of_totals",
     "plan_from_inputs",
     "proportional_plan",
     "consumer_demand",
@@ -477,11 +478,20 @@ def infeasibility(economy: ProductionEconomy, plan: Plan) -> Array:
     Goods are measured relative to their output, resources relative to their endowment; a good with no
     output but positive demand counts as infinitely infeasible.
     """
-    goods, resources = excess_demand(economy, plan)
-    tiny = jnp.finfo(plan.output.dtype).tiny
-    goods_rel = jnp.where(goods > 0, goods / jnp.maximum(plan.output, tiny), 0.0)
+    return infeasibility_of_totals(economy, plan.consumption, plan.output, jnp.sum(plan.intermediate_use, axis=0),
+                                   jnp.sum(plan.resource_use, axis=0))
+
+
+def infeasibility_of_totals(economy: ProductionEconomy, consumption: Array, output: Array, goods_used: Array,
+                            resources_used: Array) -> Array:
+    """`infeasibility` from a plan's totals: consumption c [n], outputs q [n], the firms' total use of each
+    good Σ_i v_i [n] and of each resource Σ_i r_i [m] (what the excess demands depend on)."""
+    goods = consumption + goods_used - output
+    resources = resources_used - economy.endowments
+    tiny = jnp.finfo(output.dtype).tiny
+    goods_rel = jnp.where(goods > 0, goods / jnp.maximum(output, tiny), 0.0)
     resources_rel = jnp.maximum(resources, 0.0) / economy.endowments
-    negative = jnp.minimum(jnp.min(plan.consumption), 0.0)
+    negative = jnp.minimum(jnp.min(consumption), 0.0)
     worst = jnp.maximum(jnp.max(goods_rel), jnp.max(resources_rel))
     # negative consumption is infeasible too: count it relative to the largest output
-    return jnp.maximum(worst, -negative / jnp.maximum(jnp.max(plan.output), tiny))
+    return jnp.maximum(worst, -negative / jnp.maximum(jnp.max(output), tiny))

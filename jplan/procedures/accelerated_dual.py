@@ -76,11 +76,17 @@ class AcceleratedDual(ArrowHurwicz):
     # evaluate the dual value g it tests for the restart
     rule: str = eqx.field(default="adaptive", static=True)
 
+    totals = None  # its state keeps the plan: `run` observes every step
+
     def init(self, economy: ProductionEconomy) -> tuple[AcceleratedState, Messages]:
-        state, msgs = super().init(economy)
-        y = jnp.log(jnp.concatenate([state.goods_prices, state.resource_prices]))
-        return AcceleratedState(y, state.goods_prices, state.resource_prices, state.plan, state.dual,
-                                jnp.asarray(1.0, y.dtype), state.scale), msgs
+        p, s = self.start_prices(economy)
+        plan, (dual, _, heard), msgs = self._respond(economy, p, s)
+        y = jnp.log(jnp.concatenate([p, s]))
+        return AcceleratedState(y, p, s, plan, dual, jnp.asarray(1.0, y.dtype),
+                                self._opening_scale(economy, p, s, plan.consumption, heard)), msgs
+
+    def observe(self, economy: ProductionEconomy, state: AcceleratedState):
+        return self._observe_kept_plan(economy, state)
 
     def step(self, economy: ProductionEconomy, state: AcceleratedState) -> tuple[AcceleratedState, Messages]:
         n, m = economy.n, economy.m

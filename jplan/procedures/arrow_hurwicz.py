@@ -61,10 +61,10 @@ from ..economies.production import (
     welfare,
     welfare_index,
 )
-from .base import Messages, Observation, Procedure, decreasing_returns_violation
+from .base import Messages, Observation, Procedure, Totals, decreasing_returns_violation
 from .work import firms_flops
 
-__all__ = ["ArrowHurwicz", "ArrowHurwiczAdaptive", "firm_supply", "AHState"]
+__all__ = ["ArrowHurwicz", "ArrowHurwiczAdaptive", "firm_supply", "firms_totals", "AHState"]
 
 RULES = ("additive", "multiplicative", "adaptive")
 ROUNDING_ULPS = 16  # the adaptive rule's acceptance slack, in units of eps × the size of g's terms
@@ -152,6 +152,43 @@ def firms_supply(economy: ProductionEconomy, prices: Array) -> tuple[Array, Arra
     return q, r, v, profit, work
 
 
+def firms_totals(economy: ProductionEconomy, prices: Array) -> tuple[Array, Array, Array, Array, Array, int]:
+    """Every firm's answer at the broadcast prices [n + m], as the centre hears it under anonymity: (q [n],
+    the firms' total demand for each good Σ_i v_i [n] and each resource Σ_i r_i [m], profits [n], finite,
+    work), `finite` saying whether every firm's plan is finite.
+
+    For a batch marked Cobb–Douglas by `jplan.economies.specialise`, firm i's demand for input l is
+    ρ_i p_i q_i a_il / π_l, and the totals are summed as (Σ_i a_il ρ_i p_i q_i) / π_l: one product with the
+    shares and one division per input, instead of forming each firm's n + m demands (the same sums,
+    associated differently: they agree with `firms_supply`'s to rounding). Otherwise the firms' plans of
+    `firms_supply`, summed."""
+    n, m = economy.n, economy.m
+    firms = economy.firms
+    if not (isinstance(firms, FirmTechnology) and firms.known_cobb_douglas):
+        q, r, v, profit, work = firms_supply(economy, prices)
+        finite = jnp.all(jnp.isfinite(r)) & jnp.all(jnp.isfinite(v))
+        return q, jnp.sum(v, axis=0), jnp.sum(r, axis=0), profit, finite, work
+    log_prices = jnp.where(prices > 0, jnp.log(jnp.where(prices > 0, prices, 1.0)), -jnp.inf)
+    shares = jnp.concatenate([firms.resource_shares, firms.input_shares], axis=1)  # [n, m + n]: each firm's own
+    input_prices = jnp.concatenate([prices[n:], prices[:n]])
+    # log κ_i = Σ_l a_il (log π_l − log a_il): the shares times the broadcast log prices, less each firm's own
+    # constant Σ_l a_il log a_il (the same every step); −∞ where an input the firm uses has price 0
+    log_inputs = jnp.concatenate([log_prices[n:], log_prices[:n]])
+    used_by = shares > 0
+    own_constant = jnp.sum(jnp.where(used_by, shares * jnp.log(jnp.where(used_by, shares, 1.0)), 0.0), axis=1)
+    free = jnp.any(used_by & (input_prices <= 0), axis=1)
+    log_kappa = jnp.where(free, -jnp.inf, shares @ jnp.where(input_prices > 0, log_inputs, 0.0) - own_constant)
+    own = prices[:n]
+    rho = firms.returns_to_scale
+    q = jnp.exp(rho / (1.0 - rho) * (jnp.log(rho * own) + jnp.log(firms.tfp) / rho - log_kappa))
+    spend = rho * own * q  # what each firm spends on its inputs (ρ times its revenue)
+    used = jnp.any(shares > 0, axis=0)
+    demand = jnp.where(used, (spend @ shares) / jnp.where(used, input_prices, 1.0), 0.0)
+    # each firm's demand is finite where its spending is and every input it uses has a positive price
+    finite = jnp.all(jnp.isfinite(spend)) & jnp.all(jnp.where(used, input_prices > 0, True))
+    return q, demand[m:], demand[:m], (1.0 - rho) * own * q, finite, n
+
+
 def supply_function(economy: ProductionEconomy):
     """(supply, work): one firm's response `supply(tech, index, prices) -> (q, r, v, profit)` for this
     economy's kind of technology, and the work of all n responses (see `firms_supply`)."""
@@ -163,19 +200,25 @@ def supply_function(economy: ProductionEconomy):
 
 
 class AHState(eqx.Module):
-    """Current prices, the plan they call forth, the dual value there (computed for the adaptive rule, which
-    tests it; 0 under the others), the adaptive step size, and the per-good scales of the additive rule
-    (opening-round supplies, endowments)."""
+    """Current prices, the totals the centre heard at them, consumption, the dual value there (computed for
+    the adaptive rule, which tests it; 0 under the others), the adaptive step size, and the per-good scales
+    of the additive rule (opening-round supplies, endowments).
+
+    The firms' plans are not kept: they are a function of the prices, and `observe` forms them (each firm
+    answering the current prices) when a plan is asked for, so the run loop writes no n(n + m) plan per step.
+    """
 
     goods_prices: Array
     resource_prices: Array
-    plan: Plan
+    consumption: Array
     dual: Array
     step_size: Array
     scale: Array
-    #: the totals the centre heard for this plan: supplies q, the firms' demand for goods Σ_i v_i and for
-    #: resources Σ_i r_i (its excess demands are computed from these, not from the firms' plans)
-    heard: tuple | None = None
+    #: the totals the centre heard at these prices: supplies q, the firms' demand for goods Σ_i v_i and for
+    #: resources Σ_i r_i (its excess demands are computed from these)
+    heard: tuple
+    #: whether every firm's answer at these prices was finite (`Totals.finite`)
+    finite: Array
 
 
 class ArrowHurwicz(Procedure):
@@ -219,11 +262,23 @@ class ArrowHurwicz(Procedure):
         Returns the plan (each firm's, for the record), the dual value and the messages: the centre's
         own computations use only the broadcast prices and the totals.
         """
+        (q, r, v), c, answer, msgs = self._answers(economy, p, s)
+        return Plan(consumption=c, output=q, resource_use=r, intermediate_use=v), answer, msgs
+
+    def _respond_totals(self, economy: ProductionEconomy, p: Array, s: Array):
+        """`_respond` without forming the firms' plans (`firms_totals`): (consumption, (dual, size, totals),
+        finite, messages), `finite` saying whether every firm's answer was finite."""
+        return self._answers(economy, p, s, plans=False)
+
+    def _answers(self, economy: ProductionEconomy, p: Array, s: Array, plans: bool = True):
         prices = jnp.concatenate([p, s])
-        q, r, v, profit, work = firms_supply(economy, prices)
+        if plans:
+            q, r, v, profit, work = firms_supply(economy, prices)
+            totals = (q, jnp.sum(v, axis=0), jnp.sum(r, axis=0))
+        else:
+            q, goods_used, resources_used, profit, finite, work = firms_totals(economy, prices)
+            totals = (q, goods_used, resources_used)
         c = consumer_demand(economy, p)
-        plan = Plan(consumption=c, output=q, resource_use=r, intermediate_use=v)
-        totals = (q, jnp.sum(v, axis=0), jnp.sum(r, axis=0))
         if self.rule == "adaptive":  # the dual value g the adaptive rule tests (the other rules never read it)
             # U − p·c for the log forms, u − p·c for CES welfare (see consumer_demand)
             u = welfare(economy, c)
@@ -239,17 +294,22 @@ class ArrowHurwicz(Procedure):
         # centre: consumption demand and welfare (10n), relative excess demands and the price update
         # (8 per price), and for the adaptive rule the dual value it tests (4 per price)
         centre = 10 * n + 8 * (n + m) + (4 * (n + m) if self.rule == "adaptive" else 0)
-        return plan, (dual, size, totals), Messages.of(prices, reports, firm_work=work, centre_flops=centre,
-                                                       firm_flops=firms_supply_flops(economy, prices))
+        msgs = Messages.of(prices, reports, firm_work=work, centre_flops=centre, firm_flops=firms_supply_flops(economy, prices))
+        if plans:
+            return (q, r, v), c, (dual, size, totals), msgs
+        return c, (dual, size, totals), finite, msgs
 
     @staticmethod
-    def _relative_excess(economy: ProductionEconomy, plan: Plan, heard: tuple | None = None):
-        """Relative and absolute excess demands of a plan, from the totals the centre heard where given
-        (`AHState.heard`; the same numbers, without summing the firms' plans again)."""
+    def _relative_excess(economy: ProductionEconomy, plan: Plan | None, heard: tuple | None = None,
+                         consumption: Array | None = None):
+        """Relative and absolute excess demands, from the totals the centre heard where given (`AHState.heard`,
+        with `consumption`), else from a plan's totals."""
         if heard is None:
             heard = (plan.output, jnp.sum(plan.intermediate_use, axis=0), jnp.sum(plan.resource_use, axis=0))
+        if consumption is None:
+            consumption = plan.consumption
         supply, firms_goods, demand_res = heard
-        demand_goods = plan.consumption + firms_goods
+        demand_goods = consumption + firms_goods
         e_goods = (demand_goods - supply) / (demand_goods + supply)
         e_res = (demand_res - economy.endowments) / (demand_res + economy.endowments)
         raw = (demand_goods - supply, demand_res - economy.endowments)
@@ -264,16 +324,19 @@ class ArrowHurwicz(Procedure):
             return p, jnp.sum(w) / (economy.m * R)
         return jnp.full((economy.n,), self.initial_price, dtype), jnp.full((economy.m,), self.initial_price, dtype)
 
+    def _opening_scale(self, economy: ProductionEconomy, p: Array, s: Array, c: Array, heard: tuple) -> Array:
+        """The additive rule's per-good scales from the opening round: (demand + supply)/p, R/s."""
+        return jnp.concatenate([(c + heard[1] + heard[0]) / p, economy.endowments / s])
+
     def init(self, economy: ProductionEconomy) -> tuple[AHState, Messages]:
         dtype = economy.tfp.dtype
         p, s = self.start_prices(economy)
-        plan, (dual, _, heard), msgs = self._respond(economy, p, s)
-        demand = plan.consumption + heard[1]
-        scale = jnp.concatenate([(demand + plan.output) / p, economy.endowments / s])
-        return AHState(p, s, plan, dual, jnp.asarray(self.step_size, dtype), scale, heard), msgs
+        c, (dual, _, heard), finite, msgs = self._respond_totals(economy, p, s)
+        scale = self._opening_scale(economy, p, s, c, heard)
+        return AHState(p, s, c, dual, jnp.asarray(self.step_size, dtype), scale, heard, finite), msgs
 
     def step(self, economy: ProductionEconomy, state: AHState) -> tuple[AHState, Messages]:
-        (e_goods, e_res), (z_goods, z_res) = self._relative_excess(economy, state.plan, state.heard)
+        (e_goods, e_res), (z_goods, z_res) = self._relative_excess(economy, None, state.heard, state.consumption)
         eta = state.step_size
         if self.rule == "additive":
             n = economy.n
@@ -282,9 +345,9 @@ class ArrowHurwicz(Procedure):
         else:
             p = state.goods_prices * jnp.exp(eta * e_goods)
             s = state.resource_prices * jnp.exp(eta * e_res)
-        plan, (dual, size, heard), msgs = self._respond(economy, p, s)
+        c, (dual, size, heard), finite, msgs = self._respond_totals(economy, p, s)
         if self.rule != "adaptive":
-            return AHState(p, s, plan, dual, eta, state.scale, heard), msgs
+            return AHState(p, s, c, dual, eta, state.scale, heard, finite), msgs
         # a trial step is accepted unless it raises g by more than g's own rounding error: near the
         # optimum true decreases fall below that error, and an exact test would then reject every step
         # on rounding noise (on some CPUs the iteration stalled at a relative excess demand of 2e-7)
@@ -293,21 +356,40 @@ class ArrowHurwicz(Procedure):
         lower = jnp.isfinite(dual) & (dual < state.dual)
         new_eta = jnp.where(lower, jnp.minimum(eta * self.grow, self.max_step), jnp.where(accept, eta, eta * self.shrink))
         keep = lambda new, old: jax.tree_util.tree_map(lambda a, b: jnp.where(accept, a, b), new, old)
-        p, s, plan, dual, heard = keep((p, s, plan, dual, heard),
-                                       (state.goods_prices, state.resource_prices, state.plan, state.dual, state.heard))
-        return AHState(p, s, plan, dual, new_eta, state.scale, heard), msgs
+        p, s, c, dual, heard, finite = keep((p, s, c, dual, heard, finite), (state.goods_prices, state.resource_prices,
+                                                                            state.consumption, state.dual, state.heard, state.finite))
+        return AHState(p, s, c, dual, new_eta, state.scale, heard, finite), msgs
+
+    def _residual(self, economy: ProductionEconomy, state: AHState) -> Array:
+        (e_goods, e_res), _ = self._relative_excess(economy, None, state.heard, state.consumption)
+        return jnp.maximum(jnp.max(jnp.abs(e_goods)), jnp.max(jnp.abs(e_res)))
+
+    def totals(self, economy: ProductionEconomy, state: AHState) -> Totals:
+        """What `run` records each step: the totals the centre heard (no firm's plan is formed)."""
+        q, goods_used, resources_used = state.heard
+        return Totals(consumption=state.consumption, output=q, goods_used=goods_used, resources_used=resources_used,
+                      goods_prices=state.goods_prices, resource_prices=state.resource_prices,
+                      residual=self._residual(economy, state), finite=state.finite)
 
     def observe(self, economy: ProductionEconomy, state: AHState) -> Observation:
-        # the variants' own states (accelerated-dual, learned-tatonnement) keep no totals: their plans are summed
-        (e_goods, e_res), _ = self._relative_excess(economy, state.plan, getattr(state, "heard", None))
-        residual = jnp.maximum(jnp.max(jnp.abs(e_goods)), jnp.max(jnp.abs(e_res)))
+        """The plan the current prices call forth: each firm answers them (the same answers the centre heard
+        the totals of), with the centre's consumption."""
+        q, r, v, _, _ = firms_supply(economy, jnp.concatenate([state.goods_prices, state.resource_prices]))
         return Observation(
-            plan=state.plan,
+            plan=Plan(consumption=state.consumption, output=q, resource_use=r, intermediate_use=v),
             goods_prices=state.goods_prices,
             resource_prices=state.resource_prices,
-            residual=residual,
+            residual=self._residual(economy, state),
             failed=jnp.asarray(False),
         )
+
+
+    def _observe_kept_plan(self, economy: ProductionEconomy, state) -> Observation:
+        """`observe` for the variants whose states keep the plan (accelerated-dual, learned-tatonnement)."""
+        (e_goods, e_res), _ = self._relative_excess(economy, state.plan)
+        return Observation(plan=state.plan, goods_prices=state.goods_prices, resource_prices=state.resource_prices,
+                           residual=jnp.maximum(jnp.max(jnp.abs(e_goods)), jnp.max(jnp.abs(e_res))),
+                           failed=jnp.asarray(False))
 
 
 class ArrowHurwiczAdaptive(ArrowHurwicz):

@@ -29,6 +29,7 @@ from ..economies.production import (
     Plan,
     ProductionEconomy,
     infeasibility,
+    infeasibility_of_totals,
     is_cobb_douglas,
     welfare,
     welfare_index,
@@ -39,6 +40,7 @@ from ..errors import DomainError, JplanInputError
 __all__ = [
     "Messages",
     "Observation",
+    "Totals",
     "Procedure",
     "Trace",
     "run",
@@ -135,6 +137,33 @@ class Observation(eqx.Module):
     failure: Int[Array, ""] = eqx.field(default_factory=lambda: jnp.asarray(0), converter=jnp.asarray)
 
 
+class Totals(eqx.Module):
+    """What `run` reads of a production economy's iterate at every step, for a procedure that can say it
+    without forming every firm's plan (`Procedure.totals`); the plan itself is formed once, by `observe`,
+    at the end of the run. Welfare, the gap and the infeasibility depend on the plan only through these
+    totals, so the trace is the same either way.
+
+    Attributes:
+        consumption: c [n]. output: q [n]. goods_used: the firms' total use of each good Σ_i v_i [n].
+        resources_used: their total use of each resource Σ_i r_i [m].
+        goods_prices, resource_prices, residual, failed, failure: as in `Observation`.
+        finite: True where every firm's plan (the one `observe` would form) is finite; `run` also checks
+            that the totals are finite and bounded (the plans are non-negative, so bounded totals bound
+            every entry).
+    """
+
+    consumption: Float[Array, " n"]
+    output: Float[Array, " n"]
+    goods_used: Float[Array, " n"]
+    resources_used: Float[Array, " m"]
+    goods_prices: Float[Array, " n"]
+    resource_prices: Float[Array, " m"]
+    residual: Float[Array, ""]
+    finite: Bool[Array, ""]
+    failed: Bool[Array, ""] = eqx.field(default_factory=lambda: jnp.asarray(False), converter=jnp.asarray)
+    failure: Int[Array, ""] = eqx.field(default_factory=lambda: jnp.asarray(0), converter=jnp.asarray)
+
+
 class Procedure(eqx.Module):
     """Base class of planning procedures. Subclasses set `name`, `has_prices` and the methods below.
 
@@ -160,6 +189,12 @@ class Procedure(eqx.Module):
 
     def observe(self, economy: ProductionEconomy, state: Any) -> Observation:
         raise NotImplementedError
+
+    #: Optional, for production economies: `totals(economy, state) -> Totals`, what `run` records at every
+    #: step without forming each firm's plan (whose n(n + m) entries a closed-form price procedure would
+    #: otherwise write every step); `observe` is then called only at the start and the end. None: `run`
+    #: observes every step.
+    totals = None
 
     def domain_violation(self, economy: ProductionEconomy) -> Bool[Array, ""]:
         """True where the economy lies outside this procedure's domain."""
@@ -282,6 +317,16 @@ def _finite_and_bounded(obs: Observation) -> Array:
     return ok & prices_ok
 
 
+def _totals_finite_and_bounded(t: Totals) -> Array:
+    """`_finite_and_bounded` from `Totals`: the totals finite and bounded (the plans are non-negative, so
+    that bounds every entry), the procedure's own finiteness of the plans, the residual and prices alike."""
+    leaves = (t.consumption, t.output, t.goods_used, t.resources_used)
+    ok = t.finite & jnp.all(jnp.stack([jnp.all(jnp.isfinite(x) & (jnp.abs(x) < DIVERGENCE_BOUND)) for x in leaves]))
+    ok = ok & ((jnp.isfinite(t.residual) & (jnp.abs(t.residual) < DIVERGENCE_BOUND)) | (t.residual == jnp.inf))
+    prices = jnp.concatenate([t.goods_prices, t.resource_prices])
+    return ok & jnp.all(jnp.isnan(prices) | (jnp.isfinite(prices) & (jnp.abs(prices) < DIVERGENCE_BOUND)))
+
+
 def _where_tree(pred, a, b):
     return jax.tree_util.tree_map(lambda x, y: jnp.where(pred, x, y), a, b)
 
@@ -327,18 +372,30 @@ def run(
     state0, msgs0 = procedure.init(economy)
     obs0 = procedure.observe(economy, state0)
     _check_plan_shapes(procedure, economy, obs0.plan)
+    by_totals = procedure.totals is not None and isinstance(economy, ProductionEconomy)
+
+    def check(state, obs=None):
+        """(scores, residual, failed, failure, ok) of an iterate: from `observe`, or from `totals`."""
+        if not by_totals:
+            obs = procedure.observe(economy, state) if obs is None else obs
+            u, gap, infeasible = _score(economy, obs.plan, optimal_welfare)
+            scored = dict(welfare=u, gap=gap, infeasibility=infeasible, residual=obs.residual)
+            return scored, obs.residual, obs.failed, obs.failure, _finite_and_bounded(obs)
+        t = procedure.totals(economy, state)
+        u = welfare(economy, t.consumption)
+        gap = relative_gap(economy, u, optimal_welfare) if optimal_welfare is not None else jnp.full_like(u, jnp.nan)
+        infeasible = infeasibility_of_totals(economy, t.consumption, t.output, t.goods_used, t.resources_used)
+        scored = dict(welfare=u, gap=gap, infeasibility=infeasible, residual=t.residual)
+        return scored, t.residual, t.failed, t.failure, _totals_finite_and_bounded(t)
+
+    kept0, residual0, failed0, failure_code0, start_ok = check(state0, obs0)
     out_of_domain = procedure.domain_violation(economy)
-    start_ok = _finite_and_bounded(obs0)
     status0 = jnp.where(
         out_of_domain,
         OUT_OF_DOMAIN,
-        jnp.where(obs0.failed, FAILED, jnp.where(~start_ok, DIVERGED, RUNNING)),
+        jnp.where(failed0, FAILED, jnp.where(~start_ok, DIVERGED, RUNNING)),
     )
-    status0 = jnp.where((status0 == RUNNING) & (obs0.residual <= procedure.tolerance), CONVERGED, status0)
-
-    def scores(obs: Observation):
-        u, gap, infeasible = _score(economy, obs.plan, optimal_welfare)
-        return dict(welfare=u, gap=gap, infeasibility=infeasible, residual=obs.residual)
+    status0 = jnp.where((status0 == RUNNING) & (residual0 <= procedure.tolerance), CONVERGED, status0)
 
     def record(kept: dict, msgs: Messages, active):
         return dict(
@@ -366,29 +423,27 @@ def run(
         state, kept, status, taken, failure = carry
         running = status == RUNNING
         new_state, msgs = advance(running, state)
-        new_obs = procedure.observe(economy, new_state)
-        ok = _finite_and_bounded(new_obs)
-        accept = running & ok & ~new_obs.failed
+        scored, residual, failed, failure_code, ok = check(new_state)
+        accept = running & ok & ~failed
         # where every economy of the batch accepted (the common case) the new state passes through whole,
         # without a select over every array of the state (`cond_all`: a real branch under vmap)
         state = cond_all(accept, lambda: new_state, lambda: _where_tree(accept, new_state, state))
-        kept = _where_tree(accept, scores(new_obs), kept)
+        kept = _where_tree(accept, scored, kept)
         new_status = jnp.where(
-            new_obs.failed,
+            failed,
             FAILED,
-            jnp.where(~ok, DIVERGED, jnp.where(new_obs.residual <= procedure.tolerance, CONVERGED, RUNNING)),
+            jnp.where(~ok, DIVERGED, jnp.where(residual <= procedure.tolerance, CONVERGED, RUNNING)),
         )
-        failure = jnp.where(running & new_obs.failed, new_obs.failure.astype(failure.dtype), failure)
+        failure = jnp.where(running & failed, failure_code.astype(failure.dtype), failure)
         status = jnp.where(running, new_status, status)
         taken = taken + running.astype(taken.dtype)
         return (state, kept, status, taken, failure), record(kept, msgs, running)
 
     if checkpoint:
         body = jax.checkpoint(body)
-    kept0 = scores(obs0)
     first = record(kept0, msgs0, jnp.asarray(True))
     first["active"] = jnp.asarray(False)
-    failure0 = jnp.where(obs0.failed, obs0.failure, 0).astype(jnp.int32)
+    failure0 = jnp.where(failed0, failure_code0, 0).astype(jnp.int32)
     (state, _, status, taken, failure), series = jax.lax.scan(
         body, (state0, kept0, status0, jnp.asarray(0), failure0), None, length=steps
     )

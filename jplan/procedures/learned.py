@@ -119,10 +119,16 @@ class LearnedTatonnement(ArrowHurwicz):
     amplitude: Array = eqx.field(default_factory=_shipped(2), converter=jnp.asarray)
     rule: str = eqx.field(default="multiplicative", static=True)
 
+    totals = None  # its state keeps the plan: `run` observes every step
+
     def init(self, economy: ProductionEconomy):
-        state, msgs = super().init(economy)
-        zeros = jnp.zeros((economy.n + economy.m,), state.goods_prices.dtype)
-        return LearnedState(state.goods_prices, state.resource_prices, state.plan, state.dual, zeros, zeros), msgs
+        p, s = self.start_prices(economy)
+        plan, (dual, *_), msgs = self._respond(economy, p, s)
+        zeros = jnp.zeros((economy.n + economy.m,), p.dtype)
+        return LearnedState(p, s, plan, dual, zeros, zeros), msgs
+
+    def observe(self, economy: ProductionEconomy, state: LearnedState):
+        return self._observe_kept_plan(economy, state)
 
     def move(self, e: Array, previous_excess: Array, previous_move: Array) -> Array:
         """Δ, the change of log prices, from the centre's own observations."""

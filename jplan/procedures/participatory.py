@@ -115,6 +115,8 @@ class Participatory(ArrowHurwicz):
                            firm_flops=firms_supply_flops(economy, prices) + 4.0 * n * K)
         return plan, excess, msgs
 
+    totals = None  # its state keeps the plan: `run` observes every step
+
     def init(self, economy: ProductionEconomy):
         n, m = economy.n, economy.m
         dtype = economy.endowments.dtype

@@ -147,11 +147,12 @@ def optimum(economy: ProductionEconomy, starts: int = general.MULTISTARTS, plans
     library*). The answers agree with the vmapped call's to the solver's tolerance (test).
     """
     reference = reference_function(economy)
+    batched = economy.welfare_weights.ndim == 2
     if reference is leontief_optimum:
-        return leontief_optimum(economy)
+        return _leontief_batch_jit(economy) if batched else leontief_optimum(economy)
     if reference is closed_form:
-        return _closed_form_jit(economy)
-    if economy.welfare_weights.ndim == 2:
+        return _closed_form_batch_jit(economy) if batched else _closed_form_jit(economy)
+    if batched:
         return _optimum_batch(economy, starts, plans)
     result = _optimum_jit(economy, starts, plans)
     if not _traced(economy, result) and economy.welfare_weights.ndim == 1 and int(result.status) == NUMERICAL_FAILURE \
@@ -208,6 +209,8 @@ def unfed_subsistence_message(economy: ProductionEconomy) -> str:
 
 
 _closed_form_jit = jax.jit(closed_form)
+_closed_form_batch_jit = jax.jit(jax.vmap(closed_form))
+_leontief_batch_jit = eqx.filter_jit(jax.vmap(leontief_optimum))
 
 
 def reference_function(economy: ProductionEconomy):
