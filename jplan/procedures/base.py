@@ -307,23 +307,24 @@ def _score(economy, plan, optimal_welfare):
 
 
 def _finite_and_bounded(obs: Observation) -> Array:
-    leaves = jax.tree_util.tree_leaves(obs.plan)
-    ok = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x) & (jnp.abs(x) < DIVERGENCE_BOUND)) for x in leaves]))
-    # a residual of +inf means "no optimality certificate yet" (e.g. Dantzig–Wolfe while a division answers
-    # with an extreme ray), not divergence; NaN or -inf is
-    ok = ok & ((jnp.isfinite(obs.residual) & (jnp.abs(obs.residual) < DIVERGENCE_BOUND)) | (obs.residual == jnp.inf))
-    prices = jnp.concatenate([obs.goods_prices, obs.resource_prices])
-    prices_ok = jnp.all(jnp.isnan(prices) | (jnp.isfinite(prices) & (jnp.abs(prices) < DIVERGENCE_BOUND)))
-    return ok & prices_ok
+    return _iterate_ok(jax.tree_util.tree_leaves(obs.plan), obs.residual, obs.goods_prices, obs.resource_prices)
 
 
 def _totals_finite_and_bounded(t: Totals) -> Array:
     """`_finite_and_bounded` from `Totals`: the totals finite and bounded (the plans are non-negative, so
-    that bounds every entry), the procedure's own finiteness of the plans, the residual and prices alike."""
+    that bounds every entry) and the procedure's own finiteness of the plans; the residual and prices alike."""
     leaves = (t.consumption, t.output, t.goods_used, t.resources_used)
-    ok = t.finite & jnp.all(jnp.stack([jnp.all(jnp.isfinite(x) & (jnp.abs(x) < DIVERGENCE_BOUND)) for x in leaves]))
-    ok = ok & ((jnp.isfinite(t.residual) & (jnp.abs(t.residual) < DIVERGENCE_BOUND)) | (t.residual == jnp.inf))
-    prices = jnp.concatenate([t.goods_prices, t.resource_prices])
+    return t.finite & _iterate_ok(leaves, t.residual, t.goods_prices, t.resource_prices)
+
+
+def _iterate_ok(leaves, residual, goods_prices, resource_prices) -> Array:
+    """Every plan array finite and below `DIVERGENCE_BOUND`, the residual too (or +inf), and the prices NaN
+    (none) or finite and bounded."""
+    ok = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x) & (jnp.abs(x) < DIVERGENCE_BOUND)) for x in leaves]))
+    # a residual of +inf means "no optimality certificate yet" (e.g. Dantzig–Wolfe while a division answers
+    # with an extreme ray), not divergence; NaN or -inf is
+    ok = ok & ((jnp.isfinite(residual) & (jnp.abs(residual) < DIVERGENCE_BOUND)) | (residual == jnp.inf))
+    prices = jnp.concatenate([goods_prices, resource_prices])
     return ok & jnp.all(jnp.isnan(prices) | (jnp.isfinite(prices) & (jnp.abs(prices) < DIVERGENCE_BOUND)))
 
 
