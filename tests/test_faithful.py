@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import jplan
-from jplan.procedures import ArrowHurwicz, ArrowHurwiczAdaptive, Heal, HealProportional, Malinvaud, run, status_name
+from jplan.procedures import ArrowHurwicz, ArrowHurwiczAdaptive, Heal, HealProportional, Malinvaud, run
 from jplan.procedures.heal import centre_opening
 from jplan.procedures.malinvaud import probe_prices
 
@@ -163,7 +163,6 @@ def test_grad_through_every_procedure_on_a_ces_economy(procedures):
         fd = (value_and_grad(e.endowments.at[0].add(h))[0] - value_and_grad(e.endowments.at[0].add(-h))[0]) / (2 * h)
         if proc.name != "heal":  # Heal's accept/refuse steps make its welfare piecewise in R
             assert abs(float(g[0]) - float(fd)) <= 1e-4 * max(abs(float(fd)), 1e-3), (proc.name, float(g[0]), float(fd))
-    assert status_name(1) == "converged"
 
 
 def centre_view(e):
