@@ -105,8 +105,7 @@ def firm_supply(tech: FirmTechnology, index: Array, prices: Array, log_prices: A
         log_kappa, s = cobb_douglas_cost_shares(shares, log_input_prices)
     else:
         log_kappa, s = ces_cost_shares(shares, log_input_prices, tech.elasticity)
-    log_q = rho / (1.0 - rho) * (jnp.log(rho * own_price) + jnp.log(tech.tfp) / rho - log_kappa)
-    q = jnp.exp(log_q)
+    q = _supply_at_unit_cost(rho, own_price, tech.tfp, log_kappa)
     per_price = jnp.where(s > 0, s / jnp.where(s > 0, input_prices, 1.0), 0.0)
     demand = rho * own_price * q * per_price
     profit = (1.0 - rho) * own_price * q
@@ -124,6 +123,11 @@ def firm_supply(tech: FirmTechnology, index: Array, prices: Array, log_prices: A
     demand = jnp.where(has_setup, jnp.where(open_, demand + k * kappa * per_price, 0.0), demand)
     profit = jnp.where(has_setup, jnp.maximum(profit_k, 0.0), profit)
     return q, demand[:m], demand[m:], profit
+
+
+def _supply_at_unit_cost(rho: Array, own_price: Array, tfp: Array, log_kappa: Array) -> Array:
+    """The profit-maximising output q = (ρ p_i A^(1/ρ)/κ)^(ρ/(1−ρ)) from the log unit cost log κ."""
+    return jnp.exp(rho / (1.0 - rho) * (jnp.log(rho * own_price) + jnp.log(tfp) / rho - log_kappa))
 
 
 def firms_supply_flops(economy: ProductionEconomy, prices: Array) -> Array:
@@ -180,9 +184,9 @@ def firms_totals(economy: ProductionEconomy, prices: Array) -> tuple[Array, Arra
     log_kappa = jnp.where(free, -jnp.inf, shares @ jnp.where(input_prices > 0, log_inputs, 0.0) - own_constant)
     own = prices[:n]
     rho = firms.returns_to_scale
-    q = jnp.exp(rho / (1.0 - rho) * (jnp.log(rho * own) + jnp.log(firms.tfp) / rho - log_kappa))
+    q = _supply_at_unit_cost(rho, own, firms.tfp, log_kappa)
     spend = rho * own * q  # what each firm spends on its inputs (ρ times its revenue)
-    used = jnp.any(shares > 0, axis=0)
+    used = jnp.any(used_by, axis=0)
     demand = jnp.where(used, (spend @ shares) / jnp.where(used, input_prices, 1.0), 0.0)
     # each firm's demand is finite where its spending is and every input it uses has a positive price
     finite = jnp.all(jnp.isfinite(spend)) & jnp.all(jnp.where(used, input_prices > 0, True))
@@ -262,22 +266,22 @@ class ArrowHurwicz(Procedure):
         Returns the plan (each firm's, for the record), the dual value and the messages: the centre's
         own computations use only the broadcast prices and the totals.
         """
-        (q, r, v), c, answer, msgs = self._answers(economy, p, s)
+        prices = jnp.concatenate([p, s])
+        q, r, v, profit, work = firms_supply(economy, prices)
+        c, answer, msgs = self._centre(economy, p, s, (q, jnp.sum(v, axis=0), jnp.sum(r, axis=0)), profit, work)
         return Plan(consumption=c, output=q, resource_use=r, intermediate_use=v), answer, msgs
 
     def _respond_totals(self, economy: ProductionEconomy, p: Array, s: Array):
         """`_respond` without forming the firms' plans (`firms_totals`): (consumption, (dual, size, totals),
         finite, messages), `finite` saying whether every firm's answer was finite."""
-        return self._answers(economy, p, s, plans=False)
+        q, goods_used, resources_used, profit, finite, work = firms_totals(economy, jnp.concatenate([p, s]))
+        c, answer, msgs = self._centre(economy, p, s, (q, goods_used, resources_used), profit, work)
+        return c, answer, finite, msgs
 
-    def _answers(self, economy: ProductionEconomy, p: Array, s: Array, plans: bool = True):
+    def _centre(self, economy: ProductionEconomy, p: Array, s: Array, totals: tuple, profit: Array, work):
+        """The centre's side of a round, from the totals it heard: consumption, (dual, size, totals) and
+        the round's messages."""
         prices = jnp.concatenate([p, s])
-        if plans:
-            q, r, v, profit, work = firms_supply(economy, prices)
-            totals = (q, jnp.sum(v, axis=0), jnp.sum(r, axis=0))
-        else:
-            q, goods_used, resources_used, profit, finite, work = firms_totals(economy, prices)
-            totals = (q, goods_used, resources_used)
         c = consumer_demand(economy, p)
         if self.rule == "adaptive":  # the dual value g the adaptive rule tests (the other rules never read it)
             # U − p·c for the log forms, u − p·c for CES welfare (see consumer_demand)
@@ -288,16 +292,14 @@ class ArrowHurwicz(Procedure):
             # the size of the terms summed into g: its rounding error is a few ulps of this
             size = jnp.abs(value) + jnp.sum(p * c) + jnp.sum(jnp.abs(profit)) + jnp.sum(s * economy.endowments)
         else:
-            dual = size = jnp.zeros((), q.dtype)
+            dual = size = jnp.zeros((), p.dtype)
         reports = (*totals, jnp.sum(profit)) if self.rule == "adaptive" else totals
         n, m = economy.n, economy.m
         # centre: consumption demand and welfare (10n), relative excess demands and the price update
         # (8 per price), and for the adaptive rule the dual value it tests (4 per price)
         centre = 10 * n + 8 * (n + m) + (4 * (n + m) if self.rule == "adaptive" else 0)
         msgs = Messages.of(prices, reports, firm_work=work, centre_flops=centre, firm_flops=firms_supply_flops(economy, prices))
-        if plans:
-            return (q, r, v), c, (dual, size, totals), msgs
-        return c, (dual, size, totals), finite, msgs
+        return c, (dual, size, totals), msgs
 
     @staticmethod
     def _relative_excess(economy: ProductionEconomy, plan: Plan | None, heard: tuple | None = None,
@@ -360,8 +362,10 @@ class ArrowHurwicz(Procedure):
                                                                             state.consumption, state.dual, state.heard, state.finite))
         return AHState(p, s, c, dual, new_eta, state.scale, heard, finite), msgs
 
-    def _residual(self, economy: ProductionEconomy, state: AHState) -> Array:
-        (e_goods, e_res), _ = self._relative_excess(economy, None, state.heard, state.consumption)
+    def _residual(self, economy: ProductionEconomy, plan: Plan | None, heard: tuple | None = None,
+                  consumption: Array | None = None) -> Array:
+        """The largest relative excess demand |D − S|/(D + S) (arguments as `_relative_excess`)."""
+        (e_goods, e_res), _ = self._relative_excess(economy, plan, heard, consumption)
         return jnp.maximum(jnp.max(jnp.abs(e_goods)), jnp.max(jnp.abs(e_res)))
 
     def totals(self, economy: ProductionEconomy, state: AHState) -> Totals:
@@ -369,7 +373,7 @@ class ArrowHurwicz(Procedure):
         q, goods_used, resources_used = state.heard
         return Totals(consumption=state.consumption, output=q, goods_used=goods_used, resources_used=resources_used,
                       goods_prices=state.goods_prices, resource_prices=state.resource_prices,
-                      residual=self._residual(economy, state), finite=state.finite)
+                      residual=self._residual(economy, None, state.heard, state.consumption), finite=state.finite)
 
     def observe(self, economy: ProductionEconomy, state: AHState) -> Observation:
         """The plan the current prices call forth: each firm answers them (the same answers the centre heard
@@ -379,17 +383,14 @@ class ArrowHurwicz(Procedure):
             plan=Plan(consumption=state.consumption, output=q, resource_use=r, intermediate_use=v),
             goods_prices=state.goods_prices,
             resource_prices=state.resource_prices,
-            residual=self._residual(economy, state),
+            residual=self._residual(economy, None, state.heard, state.consumption),
             failed=jnp.asarray(False),
         )
 
-
     def _observe_kept_plan(self, economy: ProductionEconomy, state) -> Observation:
         """`observe` for the variants whose states keep the plan (accelerated-dual, learned-tatonnement)."""
-        (e_goods, e_res), _ = self._relative_excess(economy, state.plan)
         return Observation(plan=state.plan, goods_prices=state.goods_prices, resource_prices=state.resource_prices,
-                           residual=jnp.maximum(jnp.max(jnp.abs(e_goods)), jnp.max(jnp.abs(e_res))),
-                           failed=jnp.asarray(False))
+                           residual=self._residual(economy, state.plan), failed=jnp.asarray(False))
 
 
 class ArrowHurwiczAdaptive(ArrowHurwicz):

@@ -155,7 +155,7 @@ def optimum(economy: ProductionEconomy, starts: int = general.MULTISTARTS, plans
     if batched:
         return _optimum_batch(economy, starts, plans)
     result = _optimum_jit(economy, starts, plans)
-    if not _traced(economy, result) and economy.welfare_weights.ndim == 1 and int(result.status) == NUMERICAL_FAILURE \
+    if not _traced(economy, result) and not batched and int(result.status) == NUMERICAL_FAILURE \
             and bool(jnp.any(economy.subsistence > 0)) and bool(general.certified_convex(economy)):
         theta, converged = _reach_jit(economy)
         if bool(converged) and float(theta) <= 1.0:
