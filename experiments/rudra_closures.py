@@ -9,7 +9,11 @@ balancing item (the import sector's direct tax d_N under "import-balance", the p
 "direct-taxes") and its share of λ (for d_N its contribution r_N·d_N to λ). The random economies run twice:
 as `sample_rudra_full` draws them, and with their savings rates scaled by `calibrate_savings` to agree with
 their own plans (d_N = 0 under "import-balance" by construction: that row measures the other closure and λ
-on consistent data, not the default closure). The README's table is this script's output.
+on consistent data, not the default closure). A second table varies "market-prices"' cap on indirect taxes
+(`max_indirect_tax_rate`, t_i ≤ cap·p_i(d)) on `--cap-batch` calibrated random economies: how many converge, λ,
+how many goods sit at the cap, and how many keep a balancing item over 10% of λ, split by cause (no
+consistent savings rate: d_N > 0 even with savings cut to a tenth; the others, where the ones inspected by
+hand have rounds that cycle between two plans around the consistent rate). The README's tables are this script's output.
 """
 
 import argparse
@@ -23,7 +27,8 @@ import equinox as eqx  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from jplan.economies.rudra_full import BALANCED_BY_IMPORT_TAX, CLOSURES, load_rudra_full, sample_rudra_full  # noqa: E402
+from jplan.economies.rudra_full import (BALANCED_BY_IMPORT_TAX, CLOSURES, MAX_INDIRECT_TAX_RATE, load_rudra_full,  # noqa: E402
+                                       sample_rudra_full)  # noqa: E402
 from jplan.rudra.full import calibrate_savings, central_calculation  # noqa: E402
 
 EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "examples", "rudra_full.toml")
@@ -52,6 +57,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cap-batch", type=int, default=320)
+    ap.add_argument("--caps", default="1.0,0.5,0.3,0.15,0.1")
     args = ap.parse_args()
     example = load_rudra_full(EXAMPLE).economy
     keys = jax.random.split(jax.random.PRNGKey(args.seed), args.batch)
@@ -84,6 +91,40 @@ def main() -> None:
                   f"{np.nanmin(b['rate_min'][ok]):.3f}–{np.nanmax(b['rate_max'][ok]):.3f} | "
                   f"median \\|{item}\\| {np.median(np.abs(b['item'][ok])):.2f} | median {100 * np.median(share):.1f}%, "
                   f"max {100 * np.max(share):.1f}%; {over} of {int(ok.sum())} over 10% |")
+    cap_table(args)
+
+
+def cap_table(args) -> None:
+    """"market-prices" on `--cap-batch` calibrated random economies at each cap on the indirect taxes."""
+    keys = jax.random.split(jax.random.PRNGKey(args.seed), args.cap_batch)
+    drawn = jax.vmap(lambda k: sample_rudra_full(k))(keys).with_closure("market-prices")
+
+    @eqx.filter_jit
+    def measure(cap):
+        e = eqx.tree_at(lambda x: x.max_indirect_tax_rate, drawn, jnp.full(args.cap_batch, cap))
+        calibrated, _ = jax.vmap(calibrate_savings)(e)
+        out = jax.vmap(central_calculation)(calibrated)
+        s = summary(calibrated, out)
+        ness = ~calibrated.essential
+        at_cap = ness & (out.result.prices.indirect_tax >= (1 - 1e-7) * cap * out.result.prices.cost)
+        tenth = eqx.tree_at(lambda x: (x.savings_rate, x.old_savings_rate), e, (0.1 * e.savings_rate, 0.1 * e.old_savings_rate))
+        low = jax.vmap(central_calculation)(tenth)
+        s["at_cap"] = jnp.sum(at_cap, axis=-1) / jnp.sum(ness, axis=-1)
+        s["no_rate"] = (low.status == 0) & (low.result.incomes.import_direct_tax > 0)
+        return s
+
+    print()
+    print("| cap on t_i / p_i(d) | economies | converged | λ | π | non-essential goods at the cap | balancing item over 10% of λ | of which: no consistent savings rate | of which: the others |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for cap in (float(c) for c in args.caps.split(",")):
+        b = {k: np.asarray(v) for k, v in measure(jnp.asarray(cap)).items()}
+        ok = b["converged"]
+        over = ok & (b["share"] > 0.1)
+        no_rate = int(np.sum(over & b["no_rate"]))
+        default = " (default)" if cap == MAX_INDIRECT_TAX_RATE else ""
+        print(f"| {cap:g}{default} | {args.cap_batch} calibrated | {int(ok.sum())} | median {np.median(b['lam'][ok]):.1f} | "
+              f"median {np.median(b['pi'][ok]):.3f} | {100 * np.mean(b['at_cap'][ok]):.0f}% | {int(over.sum())} | "
+              f"{no_rate} | {int(over.sum()) - no_rate} |")
 
 
 if __name__ == "__main__":

@@ -201,7 +201,9 @@ def test_step_8_closures_on_the_worked_example(example, closure):
         assert np.max(np.abs(last - first) / first) > 0.05
         tax = np.asarray(r.prices.indirect_tax)[ness]
         pd = np.asarray(r.prices.cost)[ness]
-        assert np.all(tax >= -1e-9 * pd) and np.all(tax <= pd * (1 + 1e-9))  # an indirect-tax rate in [0, 1/2]
+        cap = float(e.max_indirect_tax_rate)
+        assert cap == 0.15  # the file's
+        assert np.all(tax >= -1e-9 * pd) and np.all(tax <= cap * pd * (1 + 1e-9))
         assert abs(float(e.import_growth * inc.import_direct_tax)) <= 0.1 * abs(lam)
         np.testing.assert_allclose(rates, np.tile(np.asarray(e.base_direct_tax), 2), rtol=1e-12)
     else:
@@ -398,6 +400,7 @@ GOOD = EXAMPLE.read_text()
         (("population = 600.0", "population = \"many\""), "economy.population: must be a number"),
         (('closure = "market-prices"', 'closure = "walras"'), "constraints.closure: must be one of"),
         (("max_direct_tax_rate = 0.5", "max_direct_tax_rate = 1.0"), "constraints.max_direct_tax_rate: must be a number in (0, 1)"),
+        (("max_indirect_tax_rate = 0.15", "max_indirect_tax_rate = -0.1"), "constraints.max_indirect_tax_rate: must be a positive number"),
     ],
 )
 def test_bad_files_are_one_line_naming_the_field(change, message):
@@ -441,28 +444,29 @@ def test_command_line(tmp_path):
 
 def test_market_prices_move_and_the_accounts_close_on_random_economies(random_economies):
     """Issue 25 under the seed's reading of step 8 ("market-prices"), on 64 random economies with their
-    savings calibrated under it: most converge; on every converged one the market prices move between round 1
-    and the last, every non-essential indirect tax lies in [0, p(d)], duties are ≥ 0, the direct-tax rates are
-    the base year's (in [0, 1)), every identity (4.8 included, which step 8 does not impose) holds to 1e-9 from
-    the published structures, and the balancing d_N is within 10% of λ wherever the calibration found a
-    consistent savings rate."""
+    savings calibrated under it: every calculation converges; the market prices move between round 1 and
+    the last; every non-essential indirect tax lies in [0, max_indirect_tax_rate · p(d)], duties are ≥ 0, the
+    direct-tax rates are the base year's (in [0, 1)); every identity (4.8 included, which step 8 does not
+    impose) holds to 1e-9 from the published structures; and the balancing item r_N·d_N is within 10% of λ
+    on every one. (With the cap at 1 — a tax up to the cost price — 3 of these 64 do not converge and 12
+    keep d_N above 10% of λ: `experiments/rudra_closures.py` tabulates the cap.)"""
     from jplan.rudra.full import calibrate_savings
 
     drawn = random_economies.with_closure("market-prices")
     calibrated, _ = eqx.filter_jit(jax.vmap(calibrate_savings))(drawn)
     out = eqx.filter_jit(jax.vmap(lambda e: central_calculation(e, 30)))(calibrated)
     status = np.asarray(out.status)
-    converged = np.flatnonzero(status == 0)
-    assert len(converged) >= 58, [full_status_name(s) for s in status]
-    within = 0
-    for i in converged:
+    assert np.all(status == 0), [full_status_name(s) for s in status]
+    for i in range(64):
         e, r = take(calibrated, i), take(out.result, i)
         check_identities(e, r)
         first, last = np.asarray(out.history_prices[i, 0]), np.asarray(r.prices.market)
         assert np.max(np.abs(last - first) / first) > 1e-6
         ness = ~np.asarray(e.essential)
         tax, pd = np.asarray(r.prices.indirect_tax)[ness], np.asarray(r.prices.cost)[ness]
-        assert np.all(tax >= -1e-9 * pd) and np.all(tax <= pd * (1 + 1e-9))
+        cap = float(e.max_indirect_tax_rate)
+        assert cap == 0.15
+        assert np.all(tax >= -1e-9 * pd) and np.all(tax <= cap * pd * (1 + 1e-9))
         assert np.all(np.asarray(r.prices.import_duties) >= 0)
         inc = r.incomes
         y = np.concatenate([np.asarray(inc.old_income), np.asarray(inc.income)])
@@ -470,13 +474,7 @@ def test_market_prices_move_and_the_accounts_close_on_random_economies(random_ec
         rate = np.asarray(e.base_direct_tax)
         assert np.all((rate >= 0) & (rate < 1))
         np.testing.assert_allclose(d, np.tile(rate, 2) * y, rtol=1e-9, atol=1e-9)
-        consistent = abs(float(inc.import_direct_tax)) <= 1e-6 * (1.0 + abs(float(inc.import_income)))
-        if consistent:
-            within += 1
-            assert abs(float(e.import_growth * inc.import_direct_tax)) <= 0.1 * abs(float(r.capital_gap))
-    # where no savings rate is consistent with the plan the calibration stops short (measured: 5 of these 58;
-    # 1 of 62 with the README's seed): past the consistent rate the calculation turns unbounded or infeasible
-    assert within >= len(converged) - 5
+        assert abs(float(e.import_growth * inc.import_direct_tax)) <= 0.1 * abs(float(r.capital_gap)), i
 
 
 def test_files_round_trip_and_jplan_sample_writes_one(tmp_path, capsys):

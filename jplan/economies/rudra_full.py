@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
-__all__ = ["CLOSURES", "BALANCED_BY_IMPORT_TAX", "RudraFullEconomy", "RudraFullFile", "sample_rudra_full", "from_appendix2", "rudra_full_from_dict", "load_rudra_full",
+__all__ = ["CLOSURES", "BALANCED_BY_IMPORT_TAX", "MAX_INDIRECT_TAX_RATE", "RudraFullEconomy", "RudraFullFile", "sample_rudra_full", "from_appendix2", "rudra_full_from_dict", "load_rudra_full",
            "dumps_rudra_full"]
 
 
@@ -28,6 +28,8 @@ CLOSURES = ("import-balance", "direct-taxes", "market-prices")
 """The readings of Rudra's step 8 (`RudraFullEconomy.closure`; see `jplan.rudra.full`, reading 6)."""
 BALANCED_BY_IMPORT_TAX = ("import-balance", "market-prices")
 """The closures whose balancing item is the import sector's direct tax d_N (the other, "direct-taxes", has S_g)."""
+MAX_INDIRECT_TAX_RATE = 0.15
+"""The default cap on step 8's indirect taxes under "market-prices", per unit of cost price."""
 
 
 class RudraFullEconomy(eqx.Module):
@@ -71,6 +73,8 @@ class RudraFullEconomy(eqx.Module):
         imports_equality: the foreign-exchange balance (4.5) holds with equality (Objective 5) rather than
             spending at most the foreign exchange earned.
         max_direct_tax_rate: the highest direct-tax rate step 8 may set (closure "direct-taxes"), in (0, 1).
+        max_indirect_tax_rate: the highest indirect tax step 8 may set on a non-essential good, per unit of its
+            cost price (closure "market-prices"): t_i ≤ max_indirect_tax_rate · p_i(d), > 0.
         closure: the reading of step 8 (static): one of `CLOSURES` (see `jplan.rudra.full`, reading 6).
     """
 
@@ -109,6 +113,7 @@ class RudraFullEconomy(eqx.Module):
     balance_equality: Bool[Array, ""]
     imports_equality: Bool[Array, ""]
     max_direct_tax_rate: Float[Array, ""]
+    max_indirect_tax_rate: Float[Array, ""]
     closure: str = eqx.field(static=True, default="import-balance")
 
     def with_closure(self, closure: str) -> "RudraFullEconomy":
@@ -213,6 +218,7 @@ def sample_rudra_full(key: jax.Array, n: int = 4, N: int | None = None, u: int =
         balance_equality=jnp.asarray(True),
         imports_equality=jnp.asarray(True),
         max_direct_tax_rate=jnp.asarray(0.5),
+        max_indirect_tax_rate=jnp.asarray(MAX_INDIRECT_TAX_RATE),
         closure=closure,
     )
 
@@ -268,6 +274,7 @@ def from_appendix2(economy) -> RudraFullEconomy:
         balance_equality=economy.balance_equality,
         imports_equality=economy.imports_equality,
         max_direct_tax_rate=jnp.asarray(0.5, dtype),
+        max_indirect_tax_rate=jnp.asarray(MAX_INDIRECT_TAX_RATE, dtype),
     )
 
 
@@ -283,7 +290,7 @@ _FULL_SECTIONS = {
     "sectors": ({"inputs", "capital", "labour", "growth", "old_growth", "savings_rate", "old_savings_rate",
                  "direct_tax", "old_outputs", "old_inputs"}, {"names", "outputs"}),
     "labour": ({"wages"}, {"names"}),
-    "constraints": (set(), {"balances", "imports", "closure", "max_direct_tax_rate"}),
+    "constraints": (set(), {"balances", "imports", "closure", "max_direct_tax_rate", "max_indirect_tax_rate"}),
 }
 
 
@@ -421,6 +428,9 @@ def rudra_full_from_dict(doc: dict) -> RudraFullFile:
     cap = cons.get("max_direct_tax_rate", 0.5)
     if isinstance(cap, bool) or not isinstance(cap, (int, float)) or not 0.0 < cap < 1.0:
         raise EconomyFileError(f"constraints.max_direct_tax_rate: must be a number in (0, 1) (got {cap!r})")
+    cap_t = cons.get("max_indirect_tax_rate", MAX_INDIRECT_TAX_RATE)
+    if isinstance(cap_t, bool) or not isinstance(cap_t, (int, float)) or not 0.0 < cap_t < float("inf"):
+        raise EconomyFileError(f"constraints.max_indirect_tax_rate: must be a positive number (got {cap_t!r})")
     economy = RudraFullEconomy(
         population=jnp.asarray(P), alpha=jnp.asarray(alpha), lorenz_target=jnp.asarray(theta),
         lorenz_base=jnp.asarray(theta0), capital_formation_ratio=jnp.asarray(phi), net_foreign_payments=jnp.asarray(m0),
@@ -436,6 +446,7 @@ def rudra_full_from_dict(doc: dict) -> RudraFullFile:
         balance_equality=jnp.asarray(_choice(cons, "balances", "constraints.balances", ("equality", "at-least"))),
         imports_equality=jnp.asarray(_choice(cons, "imports", "constraints.imports", ("equality", "at-most"))),
         max_direct_tax_rate=jnp.asarray(cap),
+        max_indirect_tax_rate=jnp.asarray(float(cap_t)),
         closure=closure,
     )
     sectors = _names(sec, "sectors", N, "sector")
@@ -548,5 +559,6 @@ def dumps_rudra_full(economy: RudraFullEconomy, commodities=None, sectors=None, 
         f'imports = "{"equality" if bool(e.imports_equality) else "at-most"}"',
         f'closure = "{e.closure}"',
         f"max_direct_tax_rate = {num(e.max_direct_tax_rate)}",
+        f"max_indirect_tax_rate = {num(e.max_indirect_tax_rate)}",
         "",
     ])

@@ -61,7 +61,9 @@ as printed. Where an equation had to be interpreted, this is the reading, and wh
      whole), so this closure's λ depends on δ_max: that is the LP the seed prints, not a finding about
      the economy.
    - ``"market-prices"`` takes the seed's own list of price unknowns: each non-essential market price is
-     its cost price plus an indirect tax t_i ∈ [0, p_i(d)] chosen by the LP (λ the objective); direct-tax
+     its cost price plus an indirect tax t_i ∈ [0, c·p_i(d)] chosen by the LP (λ the objective), c the
+     economy's `max_indirect_tax_rate` (default 0.15; at c = 1 market prices can spiral round on round until
+     step 8 is unbounded, see the README's second closures table); direct-tax
      rates and duties the base year's, d_N balancing. (4.8) is not imposed, as in the seed's step 8:
      foreign exchange at the new prices is left to the next round's step 6 (§6.3 reuses step 8's market
      prices there), and at the fixed point of the rounds (4.8) and (4.5) hold again by Walras' law. This

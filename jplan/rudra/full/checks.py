@@ -78,43 +78,77 @@ def objective_slacks(economy: RudraFullEconomy, r: RoundResult) -> dict[str, Arr
     }
 
 
-def calibrate_savings(economy: RudraFullEconomy, iterations: int = 8, rounds: int = 30) -> tuple[RudraFullEconomy, Array]:
+_GRID = (0.1, 0.2, 0.35, 0.5, 0.7, 1.0, 1.4, 2.0)
+"""`calibrate_savings`'s first factors (each capped at 1/max v, where every unit would save all it earns)."""
+
+
+def calibrate_savings(economy: RudraFullEconomy, iterations: int = 10, rounds: int = 30) -> tuple[RudraFullEconomy, Array]:
     """The economy with its savings rates (new and old units alike) scaled by the one factor c that makes
     them consistent with its own plan: the import sector's balancing tax d_N is 0 at the converged
     calculation, under the economy's own closure where d_N is its balancing item ("import-balance",
-    "market-prices"), else under "import-balance". A secant search on c from (1, 0.8), or from (0.6, 0.4)
-    where the calculation at the drawn rates does not converge. Each secant step (`iterations`) is a
-    whole `central_calculation` (jit/vmap); c is kept in (0, 1/max v]. This is a calibration of the data, as one
-    calibrates a CGE model's savings to its benchmark: under "import-balance" it makes d_N = 0 *by
-    construction*, so it says nothing about that closure; it lets the other closures and λ be compared on
-    economies whose savings and plan agree. Returns (economy, c)."""
+    "market-prices"), else under "import-balance".
+
+    d_N rises with c (more saving leaves the import sector more to balance), piecewise linearly with jumps
+    where an LP's vertex changes. The search: d_N at a grid of factors (`_GRID`, up to 1/max v) brackets the
+    sign change (the lowest grid point where d_N turns positive), then `iterations` Illinois (regula falsi)
+    steps narrow the bracket, using the sign of d_N at the last round even where the rounds did not converge
+    (a cycle between vertices) and counting a calculation without a finite d_N as below the root (where the
+    seed's step 8 turns unbounded: too little saving). Every evaluation is a whole `central_calculation`
+    (jit/vmap). Returns the converged evaluation with the smallest |d_N| (relative to 1 + y_N); where none
+    converged, c = 1 (the data unchanged). Where d_N jumps across 0 there is no exact root and the best
+    point is the nearer side of the jump.
+
+    This is a calibration of the data, as one calibrates a CGE model's savings to its benchmark: under
+    "import-balance" it makes d_N = 0 *by construction*, so it says nothing about that closure; it lets the
+    other closures and λ be compared on economies whose savings and plan agree. Returns (economy, c)."""
     own = economy.closure in BALANCED_BY_IMPORT_TAX
     base = dataclasses.replace(economy, closure=economy.closure if own else "import-balance")  # static: not a tree_at leaf
+    dtype = economy.savings_rate.dtype
     top = 1.0 / jnp.maximum(jnp.max(jnp.concatenate([economy.savings_rate, economy.old_savings_rate])), 1e-12)
 
     def scaled(e, c):
         return eqx.tree_at(lambda x: (x.savings_rate, x.old_savings_rate), e, (e.savings_rate * c, e.old_savings_rate * c))
 
     def residual(c):
+        """(d_N relative to 1 + y_N with a non-finite one as −∞, converged)."""
         out = central_calculation(scaled(base, c), max_rounds=rounds)
-        scale = 1.0 + jnp.abs(out.result.incomes.import_income)
-        return jnp.where(out.status == CONVERGED, out.result.incomes.import_direct_tax / scale, jnp.nan)
+        f = out.result.incomes.import_direct_tax / (1.0 + jnp.abs(out.result.incomes.import_income))
+        ok = jnp.isfinite(f)
+        return jnp.where(ok, f, -jnp.inf), ok & (out.status == CONVERGED)
+
+    def keep(best, c, f, ok):
+        cb, fb = best
+        better = ok & (jnp.abs(f) < jnp.abs(fb))
+        return jnp.where(better, c, cb), jnp.where(better, f, fb)
+
+    grid = jnp.minimum(jnp.asarray(_GRID, dtype), top)
+    fs, oks = jax.lax.map(residual, grid)
+    best = (jnp.asarray(1.0, dtype), jnp.asarray(jnp.inf, dtype))
+    for c, f, ok in zip(grid, fs, oks):
+        best = keep(best, c, f, ok)
+    # the bracket: the first grid point with d_N > 0 and the one before it (none: no sign change, no search)
+    positive = fs > 0
+    k = jnp.argmax(positive)
+    found = jnp.any(positive) & (k > 0) & ~positive[0]
+    k = jnp.maximum(k, 1)
+    lo, hi = grid[k - 1], grid[k]
+    flo, fhi = jnp.where(jnp.isfinite(fs[k - 1]), fs[k - 1], -1.0), fs[k]
 
     def body(carry, _):
-        c0, f0, c1, f1 = carry
-        slope = (f1 - f0) / jnp.where(c1 != c0, c1 - c0, 1.0)
-        step = jnp.where((slope != 0) & jnp.isfinite(slope) & jnp.isfinite(f1), -f1 / jnp.where(slope != 0, slope, 1.0), 0.0)
-        c2 = jnp.clip(c1 + step, 1e-3, top)
-        f2 = residual(c2)
-        done = ~jnp.isfinite(f2) | (jnp.abs(f1) <= 1e-12)
-        return jax.tree_util.tree_map(lambda a, b: jnp.where(done, a, b), (c0, f0, c1, f1), (c1, f1, c2, f2)), None
+        lo, flo, hi, fhi, side, best = carry
+        c = (lo * fhi - hi * flo) / (fhi - flo)
+        c = jnp.where((c > lo) & (c < hi), c, 0.5 * (lo + hi))
+        f, ok = residual(c)
+        best = keep(best, c, f, ok)
+        up = f > 0  # the root is below c
+        f_step = jnp.where(jnp.isfinite(f), f, -1.0)
+        # Illinois: halve the stale end's value when the same end moves twice
+        flo_new = jnp.where(up, jnp.where(side == 1, 0.5 * flo, flo), f_step)
+        fhi_new = jnp.where(up, f_step, jnp.where(side == -1, 0.5 * fhi, fhi))
+        lo, hi = jnp.where(up, lo, c), jnp.where(up, c, hi)
+        return (lo, flo_new, hi, fhi_new, jnp.where(up, 1, -1), best), None
 
-    dtype = economy.savings_rate.dtype
-    # the first pair: (1, 0.8), or (0.6, 0.4) where the calculation at the drawn rates does not converge
-    c0 = jnp.asarray(1.0, dtype)
-    f0 = residual(c0)
-    c0 = jnp.where(jnp.isfinite(f0), c0, jnp.minimum(jnp.asarray(0.6, dtype), top))
-    f0 = jnp.where(jnp.isfinite(f0), f0, residual(c0))
-    c1 = jnp.minimum(c0 - 0.2, top)
-    (_, _, c, _), _ = jax.lax.scan(body, (c0, f0, c1, residual(c1)), None, length=iterations)
+    carry = (lo, flo, hi, fhi, jnp.asarray(0), best)
+    (_, _, _, _, _, searched), _ = jax.lax.scan(body, carry, None, length=iterations)
+    c = jnp.where(found, searched[0], best[0])
     return dataclasses.replace(scaled(base, c), closure=economy.closure), c

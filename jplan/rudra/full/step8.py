@@ -57,7 +57,8 @@ def step8_lp(economy: RudraFullEconomy, X, m, stocks, households, capital_format
       so it is 0 whenever the instruments suffice (an exact penalty), and reported (`savings_gap`).
 
     * ``"market-prices"``: the seed's own list of price unknowns: every non-essential good's market price
-      p_i = p_i(d) + t_i with its indirect tax t_i in [0, p_i(d)] (a rate t/p in [0, ½]), chosen by the LP
+      p_i = p_i(d) + t_i with its indirect tax t_i in [0, c·p_i(d)] (c = `max_indirect_tax_rate`, default
+      0.15: a rate t/p up to 13%), chosen by the LP
       with λ as objective (a 1e-9 tie-break prefers the smaller taxes); direct-tax rates and duties the base
       year's, d_N balancing. (4.8) is *not* imposed — the seed's step 8 omits it — and foreign exchange at
       the new prices is left to the next round's step 6 (the seed's §6.3: "p_i^1 are to be used for market
@@ -84,7 +85,7 @@ def step8_lp(economy: RudraFullEconomy, X, m, stocks, households, capital_format
     market = closure == "market-prices"
     balancing = closure in BALANCED_BY_IMPORT_TAX
     ness = ~e.essential
-    cap_rate = 1.0  # market-prices: each non-essential good's indirect tax t_i in [0, cap_rate · p_i(d)]
+    cap_rate = e.max_indirect_tax_rate  # market-prices: each non-essential good's t_i in [0, cap_rate · p_i(d)]
     size = (3 * n + 3) if market else (n + 4 if balancing else n + 2 + 2 * (2 * N + 1) + 2)
     allowed = jnp.ones(size, bool)
     if market:  # z = [t (n), p(d) (n), π, d_N⁺, d_N⁻, slack (n)]; t and its slack only for non-essential goods
