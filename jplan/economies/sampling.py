@@ -7,10 +7,11 @@ import math
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+from jaxtyping import Array
 
 from .production import ProductionEconomy, ces_log_unit_cost, proportional_plan
 
-__all__ = ["sample", "sample_batch", "check_options", "MAX_INTERMEDIATE_RETURNS", "TECHNOLOGIES", "WELFARES"]
+__all__ = ["sample", "sample_batch", "draw", "sampler_options", "SamplerOptions", "check_options", "MAX_INTERMEDIATE_RETURNS", "TECHNOLOGIES", "WELFARES"]
 
 TECHNOLOGIES = ("cobb-douglas", "ces")
 WELFARES = ("log", "ces", "stone-geary")
@@ -125,44 +126,99 @@ def sample(
         A `ProductionEconomy` satisfying every rule of the file format.
     """
     check_options(technology, elasticity, returns_to_scale, welfare, subsistence, setup)
+    options = sampler_options(returns_to_scale=returns_to_scale, intermediate_share=intermediate_share, density=density,
+                              tfp=tfp, endowments=endowments, weight_concentration=weight_concentration,
+                              technology=technology, elasticity=elasticity, welfare=welfare,
+                              welfare_elasticity=welfare_elasticity, subsistence=subsistence, setup=setup)
+    return draw(key, n, m, options)
+
+
+class SamplerOptions(eqx.Module):
+    """`sample`'s options as arrays (`sampler_options`): families as flags and every range as (low, high)
+    (a fixed value v is (v, v); the log-uniform ranges as the logs of their ends, taken on the host). One
+    compiled `draw` serves every option set of one (n, m): a study's scenarios share one sampler program,
+    and every economy is drawn bit for bit as the family's own program drew it (`tests/test_sampling.py`)."""
+
+    returns_to_scale: Array
+    intermediate_share: Array
+    density: Array
+    tfp: Array
+    endowments: Array
+    weight_concentration: Array
+    ces: Array
+    log_elasticity: Array
+    ces_welfare: Array
+    stone_geary: Array
+    log_welfare_elasticity: Array
+    subsistence: Array
+    has_setup: Array
+    setup: Array
+
+
+def sampler_options(*, returns_to_scale=0.9, intermediate_share=(0.1, 0.5), density=1.0, tfp=(0.8, 1.2),
+                    endowments=(50.0, 150.0), weight_concentration=1.0, technology="cobb-douglas", elasticity=1.0,
+                    welfare="log", welfare_elasticity=1.0, subsistence=0.5, setup=0.0) -> SamplerOptions:
+    """`sample`'s keyword options as a `SamplerOptions` pytree of float64 arrays (host-side; checked)."""
+    check_options(technology, elasticity, returns_to_scale, welfare, subsistence, setup)
+    dtype = jnp.zeros(()).dtype
+
+    def rng(v):
+        return jnp.asarray(_range(v), dtype)
+
+    def log_rng(v):
+        lo, hi = _range(v)
+        return jnp.asarray((math.log(lo), math.log(hi)), dtype)
+
+    flag = lambda b: jnp.asarray(bool(b))  # noqa: E731
+    return SamplerOptions(
+        returns_to_scale=rng(returns_to_scale), intermediate_share=rng(intermediate_share),
+        density=jnp.asarray(float(density), dtype), tfp=rng(tfp), endowments=rng(endowments),
+        weight_concentration=jnp.asarray(float(weight_concentration), dtype), ces=flag(technology == "ces"),
+        log_elasticity=log_rng(elasticity) if technology == "ces" else jnp.zeros(2, dtype),
+        ces_welfare=flag(welfare == "ces"),
+        stone_geary=flag(welfare == "stone-geary"),
+        log_welfare_elasticity=log_rng(welfare_elasticity) if welfare == "ces" else jnp.zeros(2, dtype),
+        subsistence=rng(subsistence) if welfare == "stone-geary" else jnp.zeros(2, dtype),
+        has_setup=flag(max(_range(setup)) > 0), setup=rng(setup),
+    )
+
+
+def draw(key: jax.Array, n: int, m: int, options: SamplerOptions) -> ProductionEconomy:
+    """One economy of `sample` from options given as arrays (`sampler_options`): jit/vmap-safe, n and m
+    static; every family is a branch selected on the data, so one compiled program draws them all."""
+    o = options
     k_rho, k_b, k_mask, k_beta, k_alpha, k_tfp, k_R, k_w = jax.random.split(key, 8)
     k_sigma, k_eta, k_gamma = jax.random.split(jax.random.fold_in(key, 1), 3)
     k_setup = jax.random.fold_in(key, 2)
-    dtype = jnp.zeros(()).dtype
+    dtype = o.tfp.dtype
 
     def uniform(k, rng, shape):
-        lo, hi = _range(rng)
-        return jax.random.uniform(k, shape, dtype=dtype, minval=lo, maxval=hi)
+        return jax.random.uniform(k, shape, dtype=dtype, minval=rng[0], maxval=rng[1])
 
-    def log_uniform(k, rng, shape):
-        lo, hi = _range(rng)
-        return jnp.exp(uniform(k, (math.log(lo), math.log(hi)), shape))
-
-    rho = uniform(k_rho, returns_to_scale, (n,))
-    A = uniform(k_tfp, tfp, (n,))
-    sigma = log_uniform(k_sigma, elasticity, (n,)) if technology == "ces" else jnp.ones((n,), dtype)
-    b = jnp.minimum(uniform(k_b, intermediate_share, (n,)), MAX_INTERMEDIATE_RETURNS / rho)
+    rho = uniform(k_rho, o.returns_to_scale, (n,))
+    A = uniform(k_tfp, o.tfp, (n,))
+    sigma = jnp.where(o.ces, jnp.exp(uniform(k_sigma, o.log_elasticity, (n,))), 1.0)
+    b = jnp.minimum(uniform(k_b, o.intermediate_share, (n,)), MAX_INTERMEDIATE_RETURNS / rho)
     theta = jnp.where(sigma > 1, (sigma - 1) / sigma, 1.0)
     b = jnp.where(sigma > 1, jnp.minimum(b, (MAX_INTERMEDIATE_RETURNS / A) ** theta), b)
-    links = jax.random.bernoulli(k_mask, density, (n, n))
+    links = jax.random.bernoulli(k_mask, o.density, (n, n))
     raw = jax.random.uniform(k_beta, (n, n), dtype=dtype, minval=0.05, maxval=1.0) * links
     row = jnp.sum(raw, axis=1, keepdims=True)
     has_inputs = row[:, 0] > 0
     b = jnp.where(has_inputs, b, 0.0)
     beta_hat = jnp.where(row > 0, raw / jnp.where(row > 0, row, 1.0), 0.0)
     alpha_hat = jax.random.dirichlet(k_alpha, jnp.ones(m, dtype), (n,))
-    if technology == "ces":
-        capped = jax.vmap(_cap_complements)(b, sigma, A, rho, alpha_hat, beta_hat)
-        b = jnp.where(sigma < 1, capped, b)
+    capped = jax.vmap(_cap_complements)(b, sigma, A, rho, alpha_hat, beta_hat)
+    b = jnp.where(o.ces & (sigma < 1), capped, b)
     beta = beta_hat * b[:, None]
     alpha = alpha_hat * (1.0 - b)[:, None]
     # put the rounding remainder on the largest resource share, so rows sum to 1 to the last bit
     residual = 1.0 - (jnp.sum(alpha, axis=1) + jnp.sum(beta, axis=1))
     alpha = alpha.at[jnp.arange(n), jnp.argmax(alpha, axis=1)].add(residual)
-    weights = jax.random.dirichlet(k_w, jnp.full((n,), weight_concentration, dtype))
-    eta = log_uniform(k_eta, welfare_elasticity, ()) if welfare == "ces" else jnp.ones((), dtype)
+    weights = jax.random.dirichlet(k_w, jnp.full((n,), o.weight_concentration, dtype))
+    eta = jnp.where(o.ces_welfare, jnp.exp(uniform(k_eta, o.log_welfare_elasticity, ())), 1.0)
     economy = ProductionEconomy(
-        endowments=uniform(k_R, endowments, (m,)),
+        endowments=uniform(k_R, o.endowments, (m,)),
         welfare_weights=weights,
         tfp=A,
         returns_to_scale=rho,
@@ -171,50 +227,25 @@ def sample(
         elasticity=sigma,
         welfare_elasticity=eta,
     )
-    if max(_range(setup)) > 0:
-        plan = proportional_plan(economy)
-        g = (plan.output / A) ** (1.0 / rho)  # each firm's input aggregate in that plan
-        kappa = uniform(k_setup, setup, (n,)) * g
-        economy = eqx.tree_at(lambda e: e.setup_cost, economy, kappa)
-        # the same inputs, now paying the set-up cost: still a feasible plan with positive consumption
-        q = A * jnp.maximum(g - kappa, 0.0) ** rho
-        consumption = q - jnp.sum(plan.intermediate_use, axis=0)
-    else:
-        consumption = None
-    if welfare != "stone-geary":
-        return economy
-    if consumption is None:
-        consumption = proportional_plan(economy).consumption
-    gamma = uniform(k_gamma, subsistence, (n,)) * consumption
-    return eqx.tree_at(lambda e: e.subsistence, economy, gamma)
+    plan = proportional_plan(economy)
+    g = (plan.output / A) ** (1.0 / rho)  # each firm's input aggregate in that plan
+    kappa = jnp.where(o.has_setup, uniform(k_setup, o.setup, (n,)) * g, 0.0)
+    # the same inputs, now paying the set-up cost: still a feasible plan with positive consumption
+    q = A * jnp.maximum(g - kappa, 0.0) ** rho
+    consumption = jnp.where(o.has_setup, q - jnp.sum(plan.intermediate_use, axis=0), plan.consumption)
+    gamma = jnp.where(o.stone_geary, uniform(k_gamma, o.subsistence, (n,)) * consumption, 0.0)
+    return eqx.tree_at(lambda e: (e.setup_cost, e.subsistence), economy, (kappa, gamma))
 
 
 def sample_batch(key: jax.Array, batch: int, n: int, m: int, **options) -> ProductionEconomy:
-    """`batch` independent economies stacked on a leading axis (one `vmap` of `sample`, compiled as one
-    program per (batch, n, m, options): 1,000 CES economies at n = 10 in 5 s the first time, 4.6 s of it
-    compiling, and 0.6 s after, on 2 CPU cores; op by op it took 10 s and 1.2 s)."""
-    frozen = _frozen(options)
-    if frozen is None:  # an option that cannot be a static argument (an array): op by op
-        return _sample_batch(key, batch, n, m, options)
-    return _sample_batch_jit(key, batch, n, m, frozen)
+    """`batch` independent economies stacked on a leading axis (one `vmap` of `draw`, compiled once per
+    (batch, n, m): the options are arrays, so every family shares the program)."""
+    return _sample_batch_jit(key, batch, n, m, sampler_options(**options))
 
 
 def _sample_batch(key, batch, n, m, options):
     keys = jax.random.split(key, batch)
-    return jax.vmap(lambda k: sample(k, n, m, **dict(options)))(keys)
+    return jax.vmap(lambda k: draw(k, n, m, options))(keys)
 
 
-_sample_batch_jit = jax.jit(_sample_batch, static_argnums=(1, 2, 3, 4))
-
-
-def _frozen(options: dict):
-    """The options as a hashable tuple (lists become tuples), or None when one of them is not hashable."""
-    def freeze(v):
-        return tuple(freeze(x) for x in v) if isinstance(v, (list, tuple)) else v
-
-    items = tuple(sorted((k, freeze(v)) for k, v in options.items()))
-    try:
-        hash(items)
-    except TypeError:
-        return None
-    return items
+_sample_batch_jit = jax.jit(_sample_batch, static_argnums=(1, 2, 3))
