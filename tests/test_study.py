@@ -265,6 +265,9 @@ def test_sharded_multi_device_path_matches_single_device_and_resumes_on_another_
 
 BAD_CONFIGS = [
     ("batch = 10", "batch = 0", "batch: must be at least 1"),
+    ("batch = 10", 'batch = 10\nrequires = "tpu"', 'requires: "gpu" or absent'),
+    ("batch = 10", "batch = 10\ncpu_batch = 4", 'cpu_batch: only with requires = "gpu"'),
+    ("chunk = 4", 'chunk = "big"', "chunk: must be an integer"),
     ("batch = 10", "batch = 'ten'", "batch: must be an integer"),
     ("seed = 3", "seed = 3\ncolour = 1", "colour: unknown key"),
     ("n = 3\nm = 2", "n = 0\nm = 2", "scenarios[0].n: must be at least 1"),
@@ -331,6 +334,44 @@ def test_config_errors_are_one_line(base, old, new, message, tmp_path, capsys):
     assert code == 2
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_gpu_sized_study_runs_reduced_or_refuses_without_a_gpu(capsys, tmp_path):
+    """Issue 26: `requires = "gpu"` on a machine whose JAX has no GPU runs `cpu_batch` economies per scenario
+    and says so first, or, without `cpu_batch`, refuses in one line (exit 2, nothing written); the bundled
+    `configs/gpu.toml` (131,072 economies per scenario) resolves to its documented reduced size here.
+    `chunk = "auto"` sizes chunks from the device's memory: the largest power of two within a quarter of
+    it (and the 8 GiB cap), never above the batch."""
+    import dataclasses
+
+    import jax
+
+    from jplan.study.config import AUTO_CHUNK_SHARE, MAX_CHUNK_BYTES, _auto_chunk, chunk_bytes, device_memory_bytes
+
+    if jax.default_backend() == "gpu":
+        pytest.skip("checks the behaviour without a GPU")
+    config = load_config("gpu")
+    assert config.batch == 1024 and 131072 > 10**5
+    assert "no GPU here" in config.note and "1,024 economies per scenario instead of 131,072" in config.note
+    assert config.chunk == 1024  # the batch: far below a quarter of any machine's memory at n = 10
+    path = tmp_path / "g.toml"
+    path.write_text(TINY.replace("batch = 10", 'batch = 10\nrequires = "gpu"'))
+    assert main(["study", str(path), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "sized for a GPU (10 economies per scenario)" in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+    path.write_text(TINY.replace("batch = 10", 'batch = 10\nrequires = "gpu"\ncpu_batch = 6').replace("chunk = 4", 'chunk = "auto"'))
+    small = load_config(str(path))
+    assert small.batch == 6 and small.chunk == 4  # a power of two, at most the batch
+    out = tmp_path / "r"
+    assert main(["study", str(path), "--out", str(out), "--quiet"]) == 0
+    assert "the reduced size, 6 economies per scenario instead of 10" in capsys.readouterr().out
+    # the rule itself: a big scenario gets the largest power of two within the budget
+    big = dataclasses.replace(small.scenarios[0], n=400)
+    budget = min(MAX_CHUNK_BYTES, int(AUTO_CHUNK_SHARE * device_memory_bytes() * jax.local_device_count()))
+    chunk, _ = _auto_chunk([big], small.procedures, 65536)
+    steps = max(p.steps for p in small.procedures if p.name in big.procedures)
+    assert chunk_bytes(big, steps, chunk) <= budget < chunk_bytes(big, steps, 2 * chunk) or chunk == 65536
 
 
 def test_missing_config_and_bundled_default_parses(capsys, tmp_path):

@@ -59,7 +59,7 @@ from ..procedures import PROCEDURES
 
 __all__ = ["StudyConfig", "Scenario", "ProcedureSpec", "load_config", "parse_config", "find_config"]
 
-_TOP = {"name", "seed", "batch", "chunk", "scenarios", "procedures", "outputs", "description"}
+_TOP = {"name", "seed", "batch", "chunk", "scenarios", "procedures", "outputs", "description", "requires", "cpu_batch"}
 _SCENARIO = {"batch", "name", "n", "m", "returns_to_scale", "density", "intermediate_share", "tfp", "endowments",
              "weight_concentration", "procedures", "technology", "elasticity", "welfare", "welfare_elasticity",
              "subsistence", "setup", "economy", "divisions", "activities", "shared", "private", "tightness",
@@ -127,12 +127,14 @@ class StudyConfig:
     traces: bool = False
     description: str = ""
     source: str = field(default="", compare=False)
+    #: a line the runner prints first: how `requires = "gpu"` or `chunk = "auto"` were resolved here
+    note: str = ""
 
     def fingerprint(self) -> str:
         """A hash of everything that determines the results (not the source path, the description or the
         outputs asked for: turning plots, series or traces on or off resumes the same study)."""
         data = asdict(self)
-        for key in ("source", "description", "plots", "series", "traces"):
+        for key in ("source", "description", "plots", "series", "traces", "note"):
             data.pop(key)
         for sc in data["scenarios"]:  # production scenarios hash as before block-angular ones existed
             if sc["kind"] == "production":
@@ -194,6 +196,49 @@ def chunk_bytes(scenario, steps: int, chunk: int) -> int:
     return 8 * chunk * (per_economy + 8 * (steps + 1))
 
 
+def _platform() -> str:
+    """The platform JAX computes on here ("cpu", "gpu", "tpu")."""
+    import jax
+
+    return jax.default_backend()
+
+
+def device_memory_bytes() -> int:
+    """The memory of one local device: the accelerator's allocator limit, or the host's physical memory for
+    a CPU."""
+    import os
+
+    import jax
+
+    try:
+        stats = jax.local_devices()[0].memory_stats() or {}
+    except Exception:  # a backend without memory statistics (the CPU)
+        stats = {}
+    if "bytes_limit" in stats:
+        return int(stats["bytes_limit"])
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+#: `chunk = "auto"` lets one chunk's arrays take at most this share of a device's memory.
+AUTO_CHUNK_SHARE = 0.25
+
+
+def _auto_chunk(scenarios, procs, largest: int) -> tuple[int, int]:
+    """`chunk = "auto"`: the largest power of two (at most the largest batch and `LIMITS["chunk"]`) whose every
+    scenario × procedure fits `AUTO_CHUNK_SHARE` of the device memory per local device (and `MAX_CHUNK_BYTES`,
+    by `chunk_bytes`' estimate). Returns (chunk, the device memory it was sized from)."""
+    import jax
+
+    memory = device_memory_bytes()
+    budget = min(MAX_CHUNK_BYTES, int(AUTO_CHUNK_SHARE * memory * jax.local_device_count()))
+    steps = {p.name: p.steps for p in procs}
+    chunk = 1
+    while 2 * chunk <= min(largest, LIMITS["chunk"]) and all(
+            chunk_bytes(sc, steps[p], 2 * chunk) <= budget for sc in scenarios for p in sc.procedures):
+        chunk *= 2
+    return chunk, memory
+
+
 def _check_chunk_memory(scenarios, procs, chunk: int) -> None:
     """Refuse, in one line and before allocating, a chunk × size × steps combination that cannot fit."""
     steps = {p.name: p.steps for p in procs}
@@ -247,7 +292,24 @@ def parse_config(doc: dict, source: str = "") -> StudyConfig:
     name = _safe_name(doc.get("name", Path(source).stem if source else "study"), "name")
     seed = _int(doc.get("seed", 0), "seed", 0, LIMITS["seed"])
     batch = _int(doc.get("batch", 256), "batch", 1, LIMITS["batch"])
-    chunk = _int(doc.get("chunk", min(batch, 128)), "chunk", 1, LIMITS["chunk"])
+    auto_chunk = doc.get("chunk") == "auto"
+    chunk = 1 if auto_chunk else _int(doc.get("chunk", min(batch, 128)), "chunk", 1, LIMITS["chunk"])
+    notes, reduced = [], False
+    requires = doc.get("requires")
+    if requires not in (None, "gpu"):
+        raise ConfigError(f'requires: "gpu" or absent, got {requires!r}')
+    cpu_batch = None if doc.get("cpu_batch") is None else _int(doc["cpu_batch"], "cpu_batch", 1, LIMITS["batch"])
+    if cpu_batch is not None and requires is None:
+        raise ConfigError('cpu_batch: only with requires = "gpu" (the size to run where there is no GPU)')
+    if requires == "gpu":
+        platform = _platform()
+        if platform != "gpu":
+            if cpu_batch is None:
+                raise ConfigError(f"this study is sized for a GPU ({batch:,} economies per scenario) and JAX sees "
+                                  f"only {platform} devices: run it on a GPU machine, or give it a reduced cpu_batch")
+            notes.append(f"no GPU here ({platform}): the reduced size, {cpu_batch:,} economies per scenario instead "
+                         f"of {batch:,} (cpu_batch)")
+            batch, reduced = cpu_batch, True
     if "procedures" not in doc or not isinstance(doc["procedures"], dict) or not doc["procedures"]:
         raise ConfigError("[procedures]: missing (name at least one procedure table)")
     procs = []
@@ -353,14 +415,20 @@ def parse_config(doc: dict, source: str = "") -> StudyConfig:
     description = doc.get("description", "")
     if not isinstance(description, str):
         raise ConfigError("description: must be a string")
+    if reduced:
+        batches = [None if b is None else min(b, cpu_batch) for b in batches]
     scenarios = [s if b is None else dataclasses.replace(s, batch=b) for s, b in zip(scenarios, batches)]
-    chunk = min(chunk, max([batch] + [b for b in batches if b is not None]))
+    largest = max([batch] + [b for b in batches if b is not None])
+    if auto_chunk:
+        chunk, memory = _auto_chunk(scenarios, procs, largest)
+        notes.append(f'chunk = "auto": {chunk:,} economies per chunk (from {memory / 2**30:,.1f} GiB of device memory)')
+    chunk = min(chunk, largest)
     _check_chunk_memory(scenarios, procs, chunk)
     return StudyConfig(
         name=name, seed=seed, batch=batch, chunk=chunk, scenarios=tuple(scenarios),
         procedures=tuple(procs), plots=outputs.get("plots", True), series=outputs.get("series", True),
         traces=outputs.get("traces", False),
-        description=description, source=source,
+        description=description, source=source, note="; ".join(notes),
     )
 
 

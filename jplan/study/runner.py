@@ -107,6 +107,8 @@ def _run_locked(config, out, progress, echo, part=None, started: float | None = 
             f"procedures {', '.join(p.name for p in config.procedures)}, on {jax.device_count()} "
             f"{jax.devices()[0].platform} device(s) -> {out}"
         )
+        if config.note:
+            echo(config.note)
     t0, compiled0 = (time.perf_counter() if started is None else started), compile_seconds()
     timings = run_chunks(config, out, progress=progress, part=part)
     if part is not None:
