@@ -30,6 +30,10 @@ def central_report(f: RudraFullFile, rounds: int = 30) -> dict:
         "lambda": number(r.capital_gap),
         "lambda_per_round": [number(x) for x in np.asarray(out.history_capital_gap)[: int(out.rounds)]],
         "closure": f.economy.closure,
+        # the instruments' ranges step 8 works within: direct-tax rates ("direct-taxes"), indirect taxes per unit
+        # of cost price on non-essential goods ("market-prices")
+        "max_direct_tax_rate": number(f.economy.max_direct_tax_rate),
+        "max_indirect_tax_rate": number(f.economy.max_indirect_tax_rate),
         # per round (§6.3): market prices, the non-essential price level ψ, the direct-tax rates (old units,
         # then new), the import sector's direct tax d_N and the public saving S_g that close the accounts
         "per_round": {
@@ -86,7 +90,9 @@ def central_text(rep: dict) -> str:
         return "\n".join(lines)
     bal = rep["balancing"]
     share = bal["import_direct_tax_share_of_lambda"]
-    lines.append(f"step 8 closure: {rep['closure']}; import sector's direct tax d_N = {_f(bal['import_direct_tax'])} "
+    cap = (f" (indirect taxes at most {_f(rep['max_indirect_tax_rate'])} of cost price)" if rep["closure"] == "market-prices"
+           else f" (direct-tax rates at most {_f(rep['max_direct_tax_rate'])})" if rep["closure"] == "direct-taxes" else "")
+    lines.append(f"step 8 closure: {rep['closure']}{cap}; import sector's direct tax d_N = {_f(bal['import_direct_tax'])} "
                  f"(r_N d_N = {_f(100 * share if share is not None else None, 3)}% of lambda), "
                  f"public saving S_g = {_f(bal['public_saving'])}")
     lines += ["", "Production structure X (new units; old units as given)"]
