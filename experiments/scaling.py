@@ -26,6 +26,7 @@ and prints the tables (docs/scaling.md and the README hold what it prints).
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import jax
@@ -277,7 +278,9 @@ if __name__ == "__main__":
     ap.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples per cell (default 1000)")
     args = ap.parse_args()
     config = load_config(args.config if args.config.endswith(".toml") else str(ROOT / "configs" / f"{args.config}.toml"))
-    study = run_study(config, args.out or str(ROOT / "results" / args.config), fresh=args.fresh, echo=print)
+    # the study's own progress and summary table go to stderr: stdout is this analysis's tables alone
+    study = run_study(config, args.out or str(ROOT / "results" / args.config), fresh=args.fresh,
+                      echo=lambda text: print(text, file=sys.stderr))
     runs = {k: np.asarray(v) for k, v in pq.read_table(study.out / "runs.parquet").to_pydict().items()}
     result = analyse(runs, args.bootstrap)
     kappa = condition_numbers(config, runs)

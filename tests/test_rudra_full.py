@@ -420,6 +420,7 @@ def test_command_line(tmp_path):
     rep = json.loads(res.stdout)
     assert rep["status"] == "converged" and rep["lambda"] == pytest.approx(rep["lambda_per_round"][-1])
     assert set(rep) >= {"production", "prices", "incomes", "objectives", "balances", "steps"}
+    assert (rep["closure"], rep["max_indirect_tax_rate"], rep["max_direct_tax_rate"]) == ("market-prices", 0.15, 0.5)
     assert max(v for v in rep["balances"].values() if v is not None and v > 0) <= 1e-9
     text = run(str(EXAMPLE))
     assert text.returncode == 0 and "Price structure" in text.stdout and "Income structure" in text.stdout
