@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
+from typing import Callable
 
 import equinox as eqx
 import jax
@@ -11,7 +13,7 @@ from jaxtyping import Array
 
 from .production import ProductionEconomy, ces_log_unit_cost, proportional_plan
 
-__all__ = ["sample", "sample_batch", "draw", "sampler_options", "SamplerOptions", "check_options", "MAX_INTERMEDIATE_RETURNS", "TECHNOLOGIES", "WELFARES"]
+__all__ = ["sample", "sample_batch", "batch_sampler", "draw", "sampler_options", "SamplerOptions", "check_options", "MAX_INTERMEDIATE_RETURNS", "TECHNOLOGIES", "WELFARES"]
 
 TECHNOLOGIES = ("cobb-douglas", "ces")
 WELFARES = ("log", "ces", "stone-geary")
@@ -238,14 +240,52 @@ def draw(key: jax.Array, n: int, m: int, options: SamplerOptions) -> ProductionE
 
 
 def sample_batch(key: jax.Array, batch: int, n: int, m: int, **options) -> ProductionEconomy:
-    """`batch` independent economies stacked on a leading axis (one `vmap` of `draw`, compiled once per
-    (batch, n, m): the options are arrays, so every family shares the program)."""
-    return _sample_batch_jit(key, batch, n, m, sampler_options(**options))
+    """`batch` independent economies stacked on a leading axis: `sample(k, n, m, **options)` for each of
+    `jax.random.split(key, batch)`, by `batch_sampler`'s program."""
+    return batch_sampler(n, m, **options)(jax.random.split(key, batch))
 
 
-def _sample_batch(key, batch, n, m, options):
-    keys = jax.random.split(key, batch)
-    return jax.vmap(lambda k: draw(k, n, m, options))(keys)
+def batch_sampler(n: int, m: int, **options) -> Callable[[jax.Array], ProductionEconomy]:
+    """A function from keys [k, 2] to the k economies `sample(key, n, m, **options)` draws, bit for bit.
+
+    One compiled program per (n, m), number of keys and Dirichlet concentration, whatever the families and
+    ranges: they enter as arrays (`sampler_options`), so a study's scenarios of one shape share it. Some
+    options must stay constants of a program, because traced they draw other last bits than `sample`: the
+    Dirichlet concentration (part of the program's key), and the draws multiplied into a computed plan, a
+    set-up-cost range and Stone–Geary subsistence (such options get a program of their own, `sample` itself
+    vmapped)."""
+    if max(_range(options.get("setup", 0.0))) > 0 or options.get("welfare") == "stone-geary":
+        frozen = _frozen(options)
+        if frozen is None:  # an option that cannot key a cache (an array): a program for this call alone
+            return jax.jit(jax.vmap(lambda k: sample(k, n, m, **options)))
+        return _own_program(n, m, frozen)
+    arrays = sampler_options(**options)
+    program = _shared_program(n, m, float(options.get("weight_concentration", 1.0)))
+    return lambda keys: program(keys, arrays)
 
 
-_sample_batch_jit = jax.jit(_sample_batch, static_argnums=(1, 2, 3))
+@functools.lru_cache(maxsize=16)
+def _shared_program(n: int, m: int, weight_concentration: float):
+    def one(key, options):
+        return draw(key, n, m, eqx.tree_at(lambda o: o.weight_concentration, options,
+                                           jnp.asarray(weight_concentration, options.tfp.dtype)))
+
+    return jax.jit(jax.vmap(one, in_axes=(0, None)))
+
+
+@functools.lru_cache(maxsize=16)
+def _own_program(n: int, m: int, frozen: tuple):
+    return jax.jit(jax.vmap(lambda k: sample(k, n, m, **dict(frozen))))
+
+
+def _frozen(options: dict):
+    """The options as a hashable tuple (lists become tuples), or None when one of them is not hashable."""
+    def freeze(v):
+        return tuple(freeze(x) for x in v) if isinstance(v, (list, tuple)) else v
+
+    items = tuple(sorted((k, freeze(v)) for k, v in options.items()))
+    try:
+        hash(items)
+    except TypeError:
+        return None
+    return items

@@ -12,13 +12,12 @@ import functools
 import json
 from typing import NamedTuple
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ..economies.divisions import DivisionsEconomy, sample_divisions
-from ..economies.sampling import _range, draw, sample, sampler_options
+from ..economies.sampling import batch_sampler
 from ..solvers import closed_form, divisions_optimum, optimum
 from ..solvers.production import reference_function
 from ..solvers.status import NUMERICAL_FAILURE, OPTIMAL
@@ -63,26 +62,7 @@ def _sampler(n: int, m: int, options: str, kind: str = "production"):
     if kind == "divisions":
         sizes = [kwargs.pop(k) for k in ("divisions", "activities", "shared", "private")]
         return jax.jit(jax.vmap(lambda k: sample_divisions(k, *sizes, **kwargs)))
-    if max(_range(kwargs.get("setup", 0.0))) > 0:
-        # set-up costs: a program of the scenario's own, whose constants draw the last bits the bundled
-        # studies' economies were drawn with (the shared program's set-up costs differ in the last bit)
-        return jax.jit(jax.vmap(lambda k: sample(k, n, m, **kwargs)))
-    options = sampler_options(**kwargs)
-    program = _draw_batch(n, m, float(kwargs.get("weight_concentration", 1.0)))
-    return lambda keys: program(keys, options)
-
-
-@functools.lru_cache(maxsize=16)
-def _draw_batch(n: int, m: int, weight_concentration: float):
-    """One compiled sampler per (n, m) (and batch size and Dirichlet concentration), whatever the scenario's
-    families and ranges: they are arrays (`sampler_options`), so a study's scenarios of one shape share the
-    program. The concentration stays a constant of the program: a traced one draws other last bits."""
-
-    def one(key, options):
-        return draw(key, n, m, eqx.tree_at(lambda o: o.weight_concentration, options,
-                                           jnp.asarray(weight_concentration, options.tfp.dtype)))
-
-    return jax.jit(jax.vmap(one, in_axes=(0, None)))
+    return batch_sampler(n, m, **kwargs)  # one program per (n, m) for most families
 
 
 class _LPReference(NamedTuple):
