@@ -191,7 +191,7 @@ def _newton_step(economy: ProductionEconomy, z: Array, demand=None) -> Array:
     here (jaxlib 0.10.2).
     """
     F = kkt_residual(economy, z, demand)
-    closed = demand is None and economy.technology is None and economy.n >= ANALYTIC_JACOBIAN_MIN_N
+    closed = demand is None and economy.n >= ANALYTIC_JACOBIAN_MIN_N  # kkt_jacobian: jacfwd for a user technology
     J = kkt_jacobian(economy, z) if closed else jax.jacfwd(lambda y: kkt_residual(economy, y, demand))(z)
     dz = solve(J, -F)
     dz = jnp.where(jnp.all(jnp.isfinite(dz)), dz, 0.0)

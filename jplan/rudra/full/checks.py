@@ -123,9 +123,9 @@ def calibrate_savings(economy: RudraFullEconomy, iterations: int = 10, rounds: i
 
     grid = jnp.minimum(jnp.asarray(_GRID, dtype), top)
     fs, oks = jax.lax.map(residual, grid)
-    best = (jnp.asarray(1.0, dtype), jnp.asarray(jnp.inf, dtype))
-    for c, f, ok in zip(grid, fs, oks):
-        best = keep(best, c, f, ok)
+    # the best converged grid point (the first of equals), else c = 1 with |d_N| = ∞
+    i = jnp.argmin(jnp.where(oks, jnp.abs(fs), jnp.inf))
+    best = keep((jnp.asarray(1.0, dtype), jnp.asarray(jnp.inf, dtype)), grid[i], fs[i], oks[i])
     # the bracket: the first grid point with d_N > 0 and the one before it (none: no sign change, no search)
     positive = fs > 0
     k = jnp.argmax(positive)
