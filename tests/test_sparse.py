@@ -393,15 +393,22 @@ def test_sparse_malinvaud_in_the_compact_layout_takes_the_same_rounds():
         compact_pattern(jax.vmap(lambda k: sample_sparse_production(k, 10))(jax.random.split(jax.random.PRNGKey(0), 2)))
 
 
-def test_dense_projection_equals_the_sorting_projection_values_and_jacobians():
-    """The dense sort-free projection (Michelot) against Heal's sort-based one and NumPy: random points,
-    ties, a zero total, entries all negative; the Jacobians agree (autodiff through the sort)."""
-    from jplan.procedures.heal import project_simplex as project_simplex_by_sorting
-    from jplan.procedures.heal import project_simplex_michelot as project_simplex
+@pytest.mark.parametrize("algorithm", ["project_simplex_michelot", "project_simplex_pairwise", "project_simplex"])
+def test_dense_projection_equals_the_sorting_projection_values_and_jacobians(algorithm):
+    """Every dense projection (Michelot's rounds, all pairs, and `project_simplex`, which picks one of the
+    three by size) against the sort-based one and NumPy: random points of sizes on every side of the
+    dispatch thresholds, ties, a zero total, entries all negative; the Jacobians agree (autodiff through
+    the sort)."""
+    import jplan.procedures.heal as heal
 
+    project_simplex_by_sorting = heal.project_simplex_sort
+    project_simplex = getattr(heal, algorithm)
     rng = np.random.default_rng(1)
-    cases = [(rng.normal(size=k) * rng.uniform(0.1, 3.0), rng.uniform(0.1, 5.0)) for k in (1, 2, 5, 11, 31) for _ in range(8)]
-    cases += [(np.array([1.0, 1.0, 1.0, 0.5]), 1.0), (np.array([0.3, 0.2, 0.1]), 0.0), (-np.abs(rng.normal(size=6)), 2.0)]
+    sizes = (1, 2, 5, 11, heal.SORT_MAX_ENTRIES, heal.SORT_MAX_ENTRIES + 1, 31, heal.PAIRWISE_MAX_ENTRIES,
+             heal.PAIRWISE_MAX_ENTRIES + 1, 64)
+    cases = [(rng.normal(size=k) * rng.uniform(0.1, 3.0), rng.uniform(0.1, 5.0)) for k in sizes for _ in range(4)]
+    cases += [(np.array([1.0, 1.0, 1.0, 0.5]), 1.0), (np.array([0.3, 0.2, 0.1]), 0.0), (-np.abs(rng.normal(size=6)), 2.0),
+              (np.repeat(rng.normal(size=9), 3), 1.5), (np.zeros(20), 0.0), (-np.abs(rng.normal(size=50)), 3.0)]
     project = jax.jit(project_simplex)
     for y, total in cases:
         got = np.asarray(project(jnp.asarray(y), jnp.asarray(total)))
@@ -416,7 +423,20 @@ def test_dense_projection_equals_the_sorting_projection_values_and_jacobians():
             J_ref = jax.jacobian(project_simplex_by_sorting, argnums=(0, 1))(jnp.asarray(y), jnp.asarray(total))
             for a, b in zip(J, J_ref):
                 np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-12)
-    batch = jnp.asarray(rng.normal(size=(64, 9)))
-    totals = jnp.asarray(rng.uniform(0.1, 2.0, 64))
-    np.testing.assert_allclose(np.asarray(jax.vmap(project_simplex)(batch, totals)),
-                               np.asarray(jax.vmap(project_simplex_by_sorting)(batch, totals)), rtol=1e-12, atol=1e-13)
+    for k in (9, 31, 64):
+        batch = jnp.asarray(rng.normal(size=(64, k)))
+        totals = jnp.asarray(rng.uniform(0.1, 2.0, 64))
+        np.testing.assert_allclose(np.asarray(jax.jit(jax.vmap(project_simplex))(batch, totals)),
+                                   np.asarray(jax.vmap(project_simplex_by_sorting)(batch, totals)), rtol=1e-12, atol=1e-13)
+
+
+def test_projection_below_the_threshold_is_the_sort_bit_for_bit():
+    """Up to `SORT_MAX_ENTRIES` entries `project_simplex` is the sort (the published tables of n ≤ 15 goods ran
+    with it), above it is not (a different algorithm, other last bits allowed)."""
+    import jplan.procedures.heal as heal
+
+    rng = np.random.default_rng(2)
+    for k in (3, 11, heal.SORT_MAX_ENTRIES):
+        y, total = jnp.asarray(rng.normal(size=(32, k))), jnp.asarray(rng.uniform(0.1, 2.0, 32))
+        np.testing.assert_array_equal(np.asarray(jax.jit(jax.vmap(heal.project_simplex))(y, total)),
+                                      np.asarray(jax.jit(jax.vmap(heal.project_simplex_sort))(y, total)))

@@ -63,7 +63,8 @@ from ..economies.production import FirmTechnology, Plan, ProductionEconomy, firm
 from .work import firms_flops, projection_flops, solve_flops
 from .base import Messages, Observation, Procedure
 
-__all__ = ["Heal", "HealProportional", "firm_report", "centre_opening", "reported_start", "project_simplex", "project_simplex_michelot",
+__all__ = ["Heal", "HealProportional", "firm_report", "centre_opening", "reported_start", "project_simplex", "project_simplex_sort",
+           "project_simplex_pairwise", "project_simplex_michelot", "SORT_MAX_ENTRIES", "PAIRWISE_MAX_ENTRIES",
            "OPENING_ROUNDS", "START_FRACTION",
            "SUBSISTENCE_ROUNDS", "SUBSISTENCE_MARGIN"]
 
@@ -110,9 +111,32 @@ def reported_start(economy: ProductionEconomy) -> tuple[Array, Array, Messages]:
                                               firm_flops=firms_flops(economy, firm_output, r, v))
 
 
+#: `project_simplex` sorts up to this many entries (the algorithm every published table of n ≤ 15 goods ran
+#: with: Heal's goods have n + 1 uses), compares all pairs up to `PAIRWISE_MAX_ENTRIES`, and runs Michelot's
+#: rounds above. The three give the same point to rounding; XLA's CPU sort is slow from 17 entries on (Heal's
+#: step at n = 16: 0.60× its NumPy twin sorting, 2.6× by pairs; at n = 64, pairs 0.64× and Michelot 1.35×;
+#: `python benchmarks/throughput.py`, 2026-12-06).
+SORT_MAX_ENTRIES = 16
+PAIRWISE_MAX_ENTRIES = 40
+
+
 def project_simplex(y: Array, total: Array) -> Array:
-    """Euclidean projection of y [k] onto {x ≥ 0, Σ x = total ≥ 0}: max(y − τ, 0) with one shift τ, found by
-    sorting (Held, Wolfe and Crowder 1974). A zero total gives 0 (the set's only point)."""
+    """Euclidean projection of y [k] onto {x ≥ 0, Σ x = total ≥ 0}: max(y − τ, 0) with one shift τ. A zero
+    total gives 0 (the set's only point). The algorithm is chosen by k (static): sorting for k ≤
+    `SORT_MAX_ENTRIES` (`project_simplex_sort`), all pairs up to `PAIRWISE_MAX_ENTRIES`
+    (`project_simplex_pairwise`), Michelot's rounds above (`project_simplex_michelot`); the same point and
+    the same Jacobian (tests compare them), different last bits."""
+    k = y.shape[0]
+    if k <= SORT_MAX_ENTRIES:
+        return project_simplex_sort(y, total)
+    if k <= PAIRWISE_MAX_ENTRIES:
+        return project_simplex_pairwise(y, total)
+    return project_simplex_michelot(y, total)
+
+
+def project_simplex_sort(y: Array, total: Array) -> Array:
+    """`project_simplex` by sorting (Held, Wolfe and Crowder 1974): the largest ρ with u_ρ > (Σ_{j≤ρ} u_j −
+    total)/ρ over the entries u sorted in decreasing order gives τ = (Σ_{j≤ρ} u_j − total)/ρ."""
     k = y.shape[0]
     u = jnp.sort(y)[::-1]
     css = jnp.cumsum(u) - total
@@ -123,15 +147,26 @@ def project_simplex(y: Array, total: Array) -> Array:
     return jnp.where(total > 0, jnp.maximum(y - tau, 0.0), 0.0)
 
 
+def project_simplex_pairwise(y: Array, total: Array) -> Array:
+    """`project_simplex` without sorting, by comparing all pairs (k² work, no loop): entry i's rank is
+    k_i = #{j : y_j ≥ y_i} and its prefix sum S_i = Σ_{j : y_j ≥ y_i} y_j, the sorted algorithm's ρ and
+    cumulative sum at i; the entries with y_i > (S_i − total)/k_i are the support, and the one of largest
+    k_i among them gives τ = (S_i − total)/k_i."""
+    above = y[None, :] >= y[:, None]  # [i, j]: y_j ≥ y_i
+    rank = jnp.sum(above, axis=1).astype(y.dtype)
+    css = jnp.sum(jnp.where(above, y[None, :], 0.0), axis=1) - total
+    cond = y - css / rank > 0  # true at least for a largest entry when total > 0
+    last = jnp.argmax(jnp.where(cond, rank, 0.0))
+    tau = css[last] / rank[last]
+    return jnp.where(total > 0, jnp.maximum(y - tau, 0.0), 0.0)
+
+
 def project_simplex_michelot(y: Array, total: Array) -> Array:
     """`project_simplex` by Michelot's algorithm (1986), without sorting: τ = (Σ_active y − total)/|active|
     over the entries still active; entries with y ≤ τ leave, repeated until none leaves (τ never decreases;
-    at most k rounds, typically a handful). The same point (a test compares values and Jacobians), about
-    three times cheaper on a CPU, where XLA's sort is slow: Heal's step with it ran 1.6–2.3× NumPy's at
-    n = 10–30 against 0.55–1.2× with the sort (2026-12-05). Not yet Heal's default: its τ rounds
-    differently, and Heal's step-size control turns rounding into slightly different paths (the published
-    tables would move in their third digit and must be regenerated with it). Differentiable: the active
-    set is found without gradients, and the projection is affine in y and the total on it."""
+    at most k rounds, typically a handful). `project_simplex`'s algorithm above `PAIRWISE_MAX_ENTRIES`
+    entries. Differentiable: the active set is found without gradients, and the projection is affine in y
+    and the total on it."""
     k = y.shape[0]
     y0, total0 = jax.lax.stop_gradient(y), jax.lax.stop_gradient(total)
 
