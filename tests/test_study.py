@@ -534,9 +534,9 @@ def test_procedures_final_plans_refine_a_non_convex_reference(tmp_path, monkeypa
     from jplan.economies.production import welfare_index
     from jplan.procedures.base import relative_gap
 
-    true_batch = jobs_module._optimum_batch
-    poor = lambda es: eqx.tree_at(lambda o: o.welfare, o := true_batch(es), o.welfare * 0.98)
-    monkeypatch.setattr(jobs_module, "_optimum_batch", poor)
+    true_batch = jobs_module._reference_batch
+    poor = lambda es, kind: eqx.tree_at(lambda o: o.welfare, o := true_batch(es, kind), o.welfare * 0.98)
+    monkeypatch.setattr(jobs_module, "_reference_batch", poor)
     path = tmp_path / "nc.toml"
     path.write_text(NONCONVEX)
     config = load_config(str(path))
@@ -545,7 +545,7 @@ def test_procedures_final_plans_refine_a_non_convex_reference(tmp_path, monkeypa
     rec = storage_module.load_records(config, out, "nc", "heal-proportional")
     assert rec["reference_refined"].all()
     economies, _ = jobs_module.sample_chunk(config, 0, 0, 6)
-    truth = true_batch(economies)
+    truth = true_batch(economies, "optimum")
     np.testing.assert_allclose(rec["optimal_welfare"], np.asarray(truth.welfare), rtol=1e-10)
     expected = jax.vmap(relative_gap)(economies, rec["welfare"], truth.welfare)
     np.testing.assert_allclose(rec["gap"], np.asarray(expected), rtol=1e-9, atol=1e-14)
@@ -879,3 +879,35 @@ def test_column_quantiles_equal_numpys_nanquantile():
             warnings.simplefilter("ignore")
             expected = np.nanquantile(x, [0.25, 0.5, 0.75], axis=0)
         np.testing.assert_allclose(column_quantiles(x, (0.25, 0.5, 0.75)), expected, rtol=1e-14, atol=0)
+
+
+def test_a_second_run_loads_its_programs_and_records_the_same_numbers(tiny, tmp_path, monkeypatch):
+    """With a program store (beside the compilation cache), the first run stores every program it compiles
+    (samplers, references, procedures) and a second process loads them all, tracing none, with the same
+    records bit for bit."""
+    import jax
+
+    import jplan._programs as programs
+
+    def fresh_process():
+        for module, table in ((programs, "_PROGRAMS"), (execution_module, "_COMPILED"), (jobs_module, "_REFERENCES")):
+            monkeypatch.setattr(module, table, {})
+        jax.clear_caches()
+
+    store = tmp_path / "store"
+    monkeypatch.setattr(programs, "store_folder", lambda: store)
+    fresh_process()
+    run_study(tiny, tmp_path / "first", progress=False)
+    stored = sorted(p.name for p in store.glob("*.bin"))
+    # per scenario: the sampler and the reference for chunks of 4 and of 2 economies, and its 2 procedures
+    assert len(stored) == 12, stored
+    fresh_process()
+    monkeypatch.setattr(jax.export, "export", lambda *a, **k: pytest.fail("a stored program was exported again"))
+    run_study(tiny, tmp_path / "second", progress=False)
+    assert sorted(p.name for p in store.glob("*.bin")) == stored
+    for procedure, scenario in (("arrow-hurwicz", "dec"), ("heal-proportional", "dec"), ("malinvaud", "lab")):
+        first = storage_module.load_records(tiny, tmp_path / "first", scenario, procedure)
+        second = storage_module.load_records(tiny, tmp_path / "second", scenario, procedure)
+        for field in first:
+            if not field.startswith("seconds"):  # wall times differ from run to run
+                np.testing.assert_array_equal(first[field], second[field], err_msg=field)

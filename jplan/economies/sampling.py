@@ -254,14 +254,24 @@ def batch_sampler(n: int, m: int, **options) -> Callable[[jax.Array], Production
     Dirichlet concentration (part of the program's key), and the draws multiplied into a computed plan, a
     set-up-cost range and Stone–Geary subsistence (such options get a program of their own, `sample` itself
     vmapped)."""
-    if max(_range(options.get("setup", 0.0))) > 0 or options.get("welfare") == "stone-geary":
+    shared = shared_program(n, m, **options)
+    if shared is None:
         frozen = _frozen(options)
         if frozen is None:  # an option that cannot key a cache (an array): a program for this call alone
             return jax.jit(jax.vmap(lambda k: sample(k, n, m, **options)))
         return _own_program(n, m, frozen)
-    arrays = sampler_options(**options)
-    program = _shared_program(n, m, float(options.get("weight_concentration", 1.0)))
+    program, arrays, _ = shared
     return lambda keys: program(keys, arrays)
+
+
+def shared_program(n: int, m: int, **options):
+    """(program, arrays, constants) where `batch_sampler` draws these options by the program shared by every
+    option set of (n, m) and `constants` (the Dirichlet concentration): `program(keys, arrays)`; None where
+    they need a program of their own (see `batch_sampler`)."""
+    if max(_range(options.get("setup", 0.0))) > 0 or options.get("welfare") == "stone-geary":
+        return None
+    concentration = float(options.get("weight_concentration", 1.0))
+    return _shared_program(n, m, concentration), sampler_options(**options), (concentration,)
 
 
 @functools.lru_cache(maxsize=16)

@@ -32,6 +32,7 @@ from ..errors import ConfigError
 from ..procedures import make_procedure, run
 from ..procedures.base import relative_gap
 from ..solvers import optimum
+from .._programs import compiled
 from ..solvers.status import NUMERICAL_FAILURE, OPTIMAL
 from .config import StudyConfig
 from .jobs import chunk_count, economy_columns, jobs, sample_chunk
@@ -64,7 +65,11 @@ def _compiled_chunk_fn(spec, args, n_devices: int):
         return _COMPILED[key], 0.0
     procedure = make_procedure(spec.name, **spec.options)
     t0 = time.perf_counter()
-    _COMPILED[key] = _make_chunk_fn(procedure, spec.steps, n_devices).lower(*args).compile()
+    fn = _make_chunk_fn(procedure, spec.steps, n_devices)
+    if n_devices == 1:  # the lowered program kept on disk between runs (a sharded one is compiled as usual)
+        _COMPILED[key] = compiled(("study-chunk", *key[:4]), fn, args, objects=(procedure,))
+    else:
+        _COMPILED[key] = fn.lower(*args).compile()
     return _COMPILED[key], time.perf_counter() - t0
 
 

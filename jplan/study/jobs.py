@@ -16,8 +16,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._programs import compiled
 from ..economies.divisions import DivisionsEconomy, sample_divisions
-from ..economies.sampling import batch_sampler
+from ..economies.sampling import batch_sampler, shared_program
 from ..solvers import closed_form, divisions_optimum, optimum
 from ..solvers.production import reference_function
 from ..solvers.status import NUMERICAL_FAILURE, OPTIMAL
@@ -49,9 +50,13 @@ def jobs(config: StudyConfig, part: tuple[int, int] | None = None) -> list[Job]:
     return [Job(si, p, mine(si)) for si, sc in enumerate(config.scenarios) for p in sc.procedures]
 
 
+def _options(options: str) -> dict:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(options).items()}
+
+
 @functools.lru_cache(maxsize=64)
 def _sampler(n: int, m: int, options: str, kind: str = "production"):
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(options).items()}
+    kwargs = _options(options)
     if "table" in kwargs:  # economies drawn around the economy calibrated from an input–output table
         from ..economies.table import calibrate_table, perturb_calibrated, read_table
 
@@ -80,8 +85,19 @@ def _divisions_reference(economy: DivisionsEconomy) -> _LPReference:
     return _LPReference(welfare=opt.objective, status=jnp.where(opt.status == 0, OPTIMAL, NUMERICAL_FAILURE))
 
 
-_optimum_batch = jax.jit(jax.vmap(optimum))
-_closed_form_batch = jax.jit(jax.vmap(closed_form))
+def _reference_batch(economies, kind: str) -> _LPReference:
+    """The reference optima of a batch by `optimum` or `closed_form` (`kind`): their welfare and status,
+    by a program kept on disk between runs (`jplan._programs.compiled`)."""
+    solve = optimum if kind == "optimum" else closed_form
+
+    def batch(e):
+        opt = jax.vmap(solve)(e)
+        # every output kept (the plans and prices too): a program with fewer outputs is fused differently
+        # and moves the welfare's last bits
+        return {"welfare": opt.welfare, "status": opt.status, "all": jax.tree_util.tree_leaves(opt)}
+
+    out = compiled(("study-reference", kind), batch, (economies,))(economies)
+    return _LPReference(welfare=out["welfare"], status=out["status"])
 
 
 def sample_scenario(config: StudyConfig, scenario_index: int, start: int = 0, size: int | None = None):
@@ -92,7 +108,17 @@ def sample_scenario(config: StudyConfig, scenario_index: int, start: int = 0, si
     size = batch - start if size is None else size
     key = jax.random.fold_in(jax.random.PRNGKey(config.seed), scenario_index)
     keys = jax.random.split(key, batch)[start : start + size]
-    return _sampler(sc.n, sc.m, json.dumps(sc.sampler, sort_keys=True), sc.kind)(keys)
+    options = json.dumps(sc.sampler, sort_keys=True)
+    if "table" in sc.sampler:  # closes over the table's data, which a stored program's key would not cover
+        return _sampler(sc.n, sc.m, options, sc.kind)(keys)
+    # the draws are functions of the options alone: their programs are kept on disk between runs, one per
+    # shape for the families whose options enter as arrays (`shared_program`), else one per option set
+    shared = shared_program(sc.n, sc.m, **_options(options)) if sc.kind == "production" else None
+    if shared is not None:
+        program, arrays, constants = shared
+        return compiled(("study-sampler-shared", sc.n, sc.m, constants), program, (keys, arrays))(keys, arrays)
+    sampler = _sampler(sc.n, sc.m, options, sc.kind)
+    return compiled(("study-sampler", sc.n, sc.m, options, sc.kind), sampler, (keys,))(keys)
 
 
 #: The reference optima (welfare and status: a few numbers per economy) of the chunks this process has
@@ -111,7 +137,8 @@ def sample_chunk(config: StudyConfig, scenario_index: int, start: int, size: int
         if isinstance(economies, DivisionsEconomy):
             reference = _divisions_reference
         else:
-            reference = _optimum_batch if reference_function(economies) is optimum else _closed_form_batch
+            kind = "optimum" if reference_function(economies) is optimum else "closed_form"
+            reference = functools.partial(_reference_batch, kind=kind)
         _REFERENCES[key] = jax.block_until_ready(reference(economies))
     return economies, _REFERENCES[key]
 
