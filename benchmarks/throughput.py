@@ -15,9 +15,11 @@ record as jplan's trace (`NumPy recording`: welfare, infeasibility and the resid
 [steps, batch] arrays; `Recorder`), the fair comparison for the work a study does. Both sides reach the
 same plans (last column: the largest relative difference of consumption after S + ΔS steps).
 
-Both sides project onto the simplex (Heal's rule) by sorting. (With Michelot's sort-free rounds,
-`jplan.procedures.heal.project_simplex_michelot`, jplan's Heal step ran 1.6–2.3× NumPy's at n = 10–30 on
-2026-12-05; in NumPy the sort stays faster: 2.4 ms against 7.5 ms for the rounds at n = 10, batch 1,024.)
+Heal's rule projects onto the simplex. NumPy's twin sorts (NumPy's fastest: at n = 30, batch 1,024, 13.6 ms
+a step's projections against 199 ms comparing all pairs; Michelot's rounds 3× slower at n = 10). jplan's
+`project_simplex` picks its algorithm by the number of entries k: the sort up to 16 (n ≤ 15 goods, as
+every published table ran), all pairs up to 40, Michelot's rounds above (XLA's CPU sort is slow from 17
+entries on); the same point to rounding (last column).
 
 Both sides know the family: the NumPy programs are Cobb–Douglas with log welfare by construction, and
 jplan's batch is marked so by `jplan.economies.specialise` (as `jplan study` marks each chunk), which
@@ -295,7 +297,7 @@ def model(name: str, n: int, m: int) -> tuple[float, float]:
     if name == "malinvaud":
         return 6.0 * k + 2 / 3 * n**3 + 4.0 * n * n + 4.0 * k, 8.0 * 2 * k
     if name == "heal":
-        return 20.0 * k + 2.0 * k * np.log2(n + 1), 8.0 * 3 * k  # reports, values, moves with sorts; read plan and shares, write plan
+        return 20.0 * k + 2.0 * k * np.log2(n + 1), 8.0 * 3 * k  # reports, values, moves with sort-sized projections; read plan and shares, write plan
     return 20.0 * k + 3 * (2 / 3 * n**3 + 2.0 * n * n), 8.0 * 3 * k  # heal-proportional: + three eliminations
 
 
