@@ -16,6 +16,11 @@ if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0"
                                " --xla_llvm_disable_expensive_passes=true").strip()
 
+# On a GPU every process would otherwise reserve 75% of the device's memory at its first array, and the
+# second test worker (and the CLI subprocesses) would fail to allocate; allocate on demand instead. No effect
+# on a CPU. Set before JAX starts its backend.
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+
 from jplan._x64 import enable_compilation_cache  # noqa: E402
 
 enable_compilation_cache()
