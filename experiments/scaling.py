@@ -4,7 +4,7 @@ question at scale).
     python experiments/scaling.py [--config scaling | scaling_gpu] [--out DIR] [--fresh] [--bootstrap B]
 
 Runs the study `configs/<config>.toml` (`scaling`: n = 4 … 64 on three families and N = 2 … 16 divisions,
-19.5 minutes cold on 2 CPU cores, then 3.5 for this analysis; `scaling_gpu`: n = 4 … 256 and N = 2 … 64 for one GPU), then from its
+17 minutes cold on 2 CPU cores, then 2 for this analysis; `scaling_gpu`: n = 4 … 256 and N = 2 … 64 for one GPU), then from its
 `runs.parquet`:
 
 - per cell (family, procedure, size): the share of runs whose gap stays ≤ 1e-2 and ≤ 1e-4 within the step
