@@ -119,7 +119,7 @@ def test_every_subpackage_ships_in_the_wheel():
 #: The layers, lowest first: a module may import its own layer and the layers below it, never above.
 LAYERS = [
     ("numerics and shared helpers", ("jplan.errors", "jplan._x64", "jplan._json", "jplan._files", "jplan._limits", "jplan._linalg",
-                                     "jplan._simplex", "jplan._batching", "jplan._plotting")),
+                                     "jplan._simplex", "jplan._batching", "jplan._plotting", "jplan._programs")),
     ("economies", ("jplan.economies",)),
     ("solvers", ("jplan.solvers",)),
     ("procedures", ("jplan.procedures",)),
