@@ -30,7 +30,7 @@ import jax
 __all__ = ["compiled", "storable", "store_folder"]
 
 _SUBFOLDER = "jplan-exported"
-_PROGRAMS: dict = {}  # this process's compiled programs, by the same identity as the files
+_PROGRAMS: dict = {}  # this process's compiled programs, stored or not, by the identity that names the files
 
 
 def store_folder() -> Path | None:
@@ -78,13 +78,14 @@ def compiled(key: tuple, fn: Callable, args: tuple, *, objects: tuple = ()) -> C
     objects `fn` is built from whose classes must be jplan's for the program to be stored."""
     leaves, treedef = jax.tree_util.tree_flatten(args)
     avals = [jax.ShapeDtypeStruct(x.shape, x.dtype) for x in leaves]
-    folder = store_folder()
-    if folder is None or not storable(treedef, *objects):
-        return jax.jit(fn).lower(*args).compile()
     ident = hashlib.sha256(repr((key, str(treedef), [(a.shape, str(a.dtype)) for a in avals],
                                  _environment())).encode()).hexdigest()
-    if ident not in _PROGRAMS:
-        _PROGRAMS[ident] = _compile_stored(folder / (ident + ".bin"), fn, args, treedef, avals)
+    if ident not in _PROGRAMS:  # each program compiled once per process, stored or not
+        folder = store_folder()
+        if folder is None or not storable(treedef, *objects):
+            _PROGRAMS[ident] = jax.jit(fn).lower(*args).compile()
+        else:
+            _PROGRAMS[ident] = _compile_stored(folder / (ident + ".bin"), fn, args, treedef, avals)
     return _PROGRAMS[ident]
 
 

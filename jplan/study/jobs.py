@@ -70,6 +70,12 @@ def _sampler(n: int, m: int, options: str, kind: str = "production"):
     return batch_sampler(n, m, **kwargs)  # one program per (n, m) for most families
 
 
+@functools.lru_cache(maxsize=64)
+def _shared_sampler(n: int, m: int, options: str):
+    """`shared_program` of a scenario's options (its option arrays built once, not per chunk)."""
+    return shared_program(n, m, **_options(options))
+
+
 class _LPReference(NamedTuple):
     """A block-angular scenario's references in the runner's terms: welfare = the LP optimum's value."""
 
@@ -113,7 +119,7 @@ def sample_scenario(config: StudyConfig, scenario_index: int, start: int = 0, si
         return _sampler(sc.n, sc.m, options, sc.kind)(keys)
     # the draws are functions of the options alone: their programs are kept on disk between runs, one per
     # shape for the families whose options enter as arrays (`shared_program`), else one per option set
-    shared = shared_program(sc.n, sc.m, **_options(options)) if sc.kind == "production" else None
+    shared = _shared_sampler(sc.n, sc.m, options) if sc.kind == "production" else None
     if shared is not None:
         program, arrays, constants = shared
         return compiled(("study-sampler-shared", sc.n, sc.m, constants), program, (keys, arrays))(keys, arrays)
