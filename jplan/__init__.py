@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # for type checkers and the API reference; at run time the names load on first use (below)
     from . import rudra
+    from ._batching import vmap_chunked
     from ._x64 import enable_compilation_cache, enable_x64
     from .economies import (Labels, Plan, ProductionEconomy, from_arrays, infeasibility, load_economy, sample,
                             sample_batch, save_economy, welfare)
@@ -26,6 +27,7 @@ if TYPE_CHECKING:  # for type checkers and the API reference; at run time the na
 _LAZY = {
     "enable_x64": "jplan._x64",
     "enable_compilation_cache": "jplan._x64",
+    "vmap_chunked": "jplan._batching",
     **{name: "jplan.economies" for name in ("Labels", "Plan", "ProductionEconomy", "from_arrays", "infeasibility",
                                              "load_economy", "sample", "sample_batch", "save_economy", "welfare")},
     **{name: "jplan.solvers" for name in ("Optimum", "optimum", "optimum_status_name")},
@@ -89,5 +91,6 @@ __all__ = [
     "save_economy",
     "solve",
     "status_name",
+    "vmap_chunked",
     "welfare",
 ]

@@ -1,0 +1,58 @@
+"""`jplan.vmap_chunked`: vmap in pieces (the whole batch's results, shapes, jit and grad)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jplan
+from jplan._batching import MIN_LANES, chunk_lanes, vmap_chunked
+from jplan.economies import sample_batch, specialise
+from jplan.procedures import ArrowHurwicz, Malinvaud, run
+
+
+def test_pieces_give_the_whole_batch_results_for_a_batch_that_is_not_a_multiple():
+    x = jnp.arange(300.0).reshape(150, 2)
+    f = lambda row, c: jnp.stack([jnp.sum(row ** 2) + c, jnp.prod(row)])  # noqa: E731
+    whole = jax.vmap(f)(x, x[:, 0])
+    for lanes in (64, 100, 149, 150, 500):
+        out = jax.jit(vmap_chunked(f, lanes))(x, x[:, 0])
+        assert out.shape == (150, 2)
+        np.testing.assert_array_equal(out, whole)
+
+
+def test_pieces_keep_pytree_outputs_and_differentiate():
+    x = jnp.linspace(0.5, 2.0, 130)
+
+    def f(v):
+        return {"a": jnp.log(v), "b": (v ** 2, jnp.sin(v))}
+
+    out = vmap_chunked(f, 64)(x)
+    np.testing.assert_allclose(out["a"], jnp.log(x))
+    np.testing.assert_allclose(out["b"][1], jnp.sin(x))
+    grad = jax.grad(lambda y: jnp.sum(vmap_chunked(lambda v: v ** 3, 64)(y)))(x)
+    np.testing.assert_allclose(grad, 3 * x ** 2, rtol=1e-14)
+
+
+def test_the_piece_is_chosen_by_the_bytes_of_an_economy():
+    small = sample_batch(jax.random.PRNGKey(0), 32, 10, 2)
+    assert chunk_lanes((small,)) is None  # fits in one piece: the whole batch
+    big = jax.ShapeDtypeStruct((256, 100, 100), jnp.float64)  # 80 KB per economy: 64 a piece (the floor)
+    assert chunk_lanes((big,)) == MIN_LANES
+    mid = jax.ShapeDtypeStruct((4096, 30, 32), jnp.float64)  # 7.7 KB: 512 in 4 MB
+    assert chunk_lanes((mid,)) == 512
+    assert chunk_lanes((mid,), lanes=100) == 100
+    assert chunk_lanes((mid,), lanes=5000) is None
+
+
+@pytest.mark.parametrize("procedure, m, rho", [(ArrowHurwicz(), 2, 0.85), (Malinvaud(), 1, 1.0)])
+def test_a_procedure_run_in_pieces_agrees_with_the_whole_batch(procedure, m, rho):
+    economies = specialise(sample_batch(jax.random.PRNGKey(3), 150, 12, m, returns_to_scale=rho, density=0.8))
+    one = lambda e: run(procedure, e, 40)  # noqa: E731
+    whole = jax.jit(jax.vmap(one))(economies)
+    parts = jax.jit(vmap_chunked(one, 64))(economies)
+    assert jplan.vmap_chunked is vmap_chunked
+    np.testing.assert_array_equal(parts.status, whole.status)
+    np.testing.assert_array_equal(parts.steps, whole.steps)
+    np.testing.assert_allclose(parts.plan.consumption, whole.plan.consumption, rtol=1e-12)
+    np.testing.assert_allclose(parts.welfare, whole.welfare, rtol=1e-12)
