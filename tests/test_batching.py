@@ -56,3 +56,23 @@ def test_a_procedure_run_in_pieces_agrees_with_the_whole_batch(procedure, m, rho
     np.testing.assert_array_equal(parts.steps, whole.steps)
     np.testing.assert_allclose(parts.plan.consumption, whole.plan.consumption, rtol=1e-12)
     np.testing.assert_allclose(parts.welfare, whole.welfare, rtol=1e-12)
+
+
+def test_the_throughput_benchmark_times_both_sides_in_the_same_pieces(monkeypatch):
+    """`benchmarks/throughput.py`'s `bench` on a batch run in pieces: NumPy's twin is timed whole and in the
+    pieces, and both sides reach the same plans."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "benchmarks"
+    monkeypatch.syspath_prepend(str(folder))
+    spec = importlib.util.spec_from_file_location("jplan_throughput_benchmark", folder / "throughput.py")
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "chunk_lanes", lambda args: 64)  # 130 economies: pieces of 64, 64 and 2
+    row = module.bench("malinvaud", 6, 130, repeats=1)
+    assert row["lanes"] == 64 and row["numpy_way"] in ("whole", "pieces")
+    assert row["compared"] == 130 and row["max_rel_diff"] <= 1e-10
+    assert row["jplan_rate"] > 0 and row["numpy_rate"] > 0 and row["recording_rate"] > 0
