@@ -180,3 +180,25 @@ def test_gradients_through_the_marked_totals_match_the_unmarked_run():
         grads.append(jax.jit(jax.grad(f))(economy.endowments))
     assert bool(jnp.all(jnp.isfinite(grads[0])))
     np.testing.assert_allclose(np.asarray(grads[1]), np.asarray(grads[0]), rtol=1e-8)
+
+
+def test_marked_totals_find_the_free_inputs_in_a_batch_with_and_without_zero_prices():
+    """`firms_totals` on a marked batch tests for free inputs (a used input at price 0) only where some economy
+    of the batch has a price of 0 (`cond_all`): both ways give the unmarked totals' outputs, infinite exactly
+    where a firm uses a free input."""
+    import jax.numpy as jnp
+
+    from jplan.economies import specialise
+    from jplan.procedures.arrow_hurwicz import firms_totals
+
+    economies, _ = batch(47, 6, 4, 2, returns_to_scale=(0.6, 0.9), density=0.6)
+    prices = jnp.ones((6, 6))
+    for zeros in (False, True):
+        p = prices.at[2, 1].set(0.0).at[4, 4].set(0.0) if zeros else prices
+        marked = jax.vmap(firms_totals)(specialise(economies), p)
+        plain = jax.vmap(firms_totals)(economies, p)
+        q_marked, q_plain = np.asarray(marked[0]), np.asarray(plain[0])
+        np.testing.assert_array_equal(np.isfinite(q_marked), np.isfinite(q_plain))
+        np.testing.assert_allclose(q_marked[np.isfinite(q_plain)], q_plain[np.isfinite(q_plain)], rtol=1e-12)
+        np.testing.assert_array_equal(np.asarray(marked[4]), np.asarray(plain[4]))  # `finite`
+        assert np.isfinite(q_marked).all() != zeros

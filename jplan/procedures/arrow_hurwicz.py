@@ -61,6 +61,7 @@ from ..economies.production import (
     welfare,
     welfare_index,
 )
+from .._batching import cond_all
 from .base import Messages, Observation, Procedure, Totals, decreasing_returns_violation
 from .work import firms_flops
 
@@ -180,7 +181,11 @@ def firms_totals(economy: ProductionEconomy, prices: Array) -> tuple[Array, Arra
     log_inputs = jnp.concatenate([log_prices[n:], log_prices[:n]])
     used_by = shares > 0
     own_constant = jnp.sum(jnp.where(used_by, shares * jnp.log(jnp.where(used_by, shares, 1.0)), 0.0), axis=1)
-    free = jnp.any(used_by & (input_prices <= 0), axis=1)
+    # a firm gets its inputs free where one it uses has price 0; that test reads every firm's n + m shares, a
+    # fifth of the step at n = 30, so it runs only where some economy of the batch has a price of 0 (`cond_all`)
+    zero_price = input_prices <= 0
+    free = cond_all(~jnp.any(zero_price), lambda u, z: jnp.zeros(u.shape[0], bool),
+                    lambda u, z: jnp.any(u & z, axis=1), used_by, zero_price)
     log_kappa = jnp.where(free, -jnp.inf, shares @ jnp.where(input_prices > 0, log_inputs, 0.0) - own_constant)
     own = prices[:n]
     rho = firms.returns_to_scale
