@@ -408,7 +408,7 @@ def main(argv=None):
     ap.add_argument("--out", default=None, help="write the markdown report here")
     ap.add_argument("--sizes", default=None,
                     help="comma-separated n:batch pairs instead of the defaults (a GPU: 10:262144,30:32768,100:4096)")
-    ap.add_argument("--repeats", type=int, default=5, help="timed repetitions per side (the best counts)")
+    ap.add_argument("--repeats", type=int, default=7, help="interleaved rounds of timed runs per side (the best counts)")
     args = ap.parse_args(argv)
     names = [p.strip() for p in args.procedures.split(",") if p.strip()]
     unknown = [p for p in names if p not in SPECS]
