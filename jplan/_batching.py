@@ -18,7 +18,7 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-__all__ = ["all_in_batch", "cond_all", "vmap_chunked", "chunk_lanes", "LANE_BYTES", "MIN_LANES"]
+__all__ = ["all_in_batch", "cond_all", "vmap_chunked", "chunk_lanes", "pad_batch", "LANE_BYTES", "MIN_LANES"]
 
 #: `vmap_chunked`'s piece on a CPU: as many economies as hold about this many bytes of arguments.
 LANE_BYTES = 4 * 2**20
@@ -43,6 +43,16 @@ def cond_all(pred: jax.Array, fast, general, *operands):
     """`fast(*operands)` where `pred` holds across the batch (see the module docstring), else `general`."""
     pred = all_in_batch(jax.lax.stop_gradient(jnp.asarray(pred, bool)))
     return jax.lax.cond(pred, fast, general, *operands)
+
+
+def pad_batch(tree, size: int):
+    """Every leaf's leading axis padded to `size` by repeating its last entry (the padding is dropped after)."""
+
+    def pad(x):
+        extra = size - x.shape[0]
+        return x if extra == 0 else jnp.concatenate([x, jnp.repeat(x[-1:], extra, axis=0)])
+
+    return jax.tree_util.tree_map(pad, tree)
 
 
 def chunk_lanes(args, lanes: int | None = None) -> int | None:
@@ -87,13 +97,8 @@ def vmap_chunked(fn: Callable, lanes: int | None = None) -> Callable:
             return jax.vmap(fn)(*args)
         size = jax.tree_util.tree_leaves(args)[0].shape[0]
         pieces = -(-size // k)
-        extra = pieces * k - size
-
-        def split(x):
-            x = jnp.concatenate([x, jnp.repeat(x[-1:], extra, axis=0)]) if extra else x
-            return x.reshape(pieces, k, *x.shape[1:])
-
-        out = jax.lax.map(lambda a: jax.vmap(fn)(*a), jax.tree_util.tree_map(split, args))
+        split = jax.tree_util.tree_map(lambda x: x.reshape(pieces, k, *x.shape[1:]), pad_batch(args, pieces * k))
+        out = jax.lax.map(lambda a: jax.vmap(fn)(*a), split)
         return jax.tree_util.tree_map(lambda o: o.reshape(pieces * k, *o.shape[2:])[:size], out)
 
     return call

@@ -32,6 +32,7 @@ from ..errors import ConfigError
 from ..procedures import make_procedure, run
 from ..procedures.base import relative_gap
 from ..solvers import optimum
+from .._batching import pad_batch
 from .._programs import compiled
 from ..solvers.status import NUMERICAL_FAILURE, OPTIMAL
 from .config import StudyConfig
@@ -174,16 +175,6 @@ def refine_references(config: StudyConfig, out: Path, scenario_index: int) -> in
 SPECIALISE_MIN_ECONOMY_STEPS = 10_000_000
 
 
-def _pad(tree, size: int):
-    """Pad the leading axis to `size` by repeating the last entry (padding is dropped afterwards)."""
-
-    def pad(x):
-        extra = size - x.shape[0]
-        return x if extra == 0 else jnp.concatenate([x, jnp.repeat(x[-1:], extra, axis=0)])
-
-    return jax.tree_util.tree_map(pad, tree)
-
-
 def _padded(size: int, n_devices: int) -> int:
     """Economies per compiled call: the chunk padded to a multiple of the device count."""
     return -(-size // n_devices) * n_devices
@@ -231,7 +222,7 @@ def _run_job(config: StudyConfig, out: Path, si: int, spec, todo: list, bar) -> 
         if config.economies(si) * spec.steps >= SPECIALISE_MIN_ECONOMY_STEPS:
             economies = specialise(economies)  # the chunk's families, decided here once: no branch on them per step
         width = _padded(chunk, n_dev)
-        args = (_pad(economies, width), _pad(opt.welfare, width))
+        args = (pad_batch(economies, width), pad_batch(opt.welfare, width))
         compiled, fresh = _compiled_chunk_fn(spec, args, n_dev)
         compile_s += fresh
         t0 = time.perf_counter()
