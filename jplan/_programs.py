@@ -22,6 +22,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -81,12 +82,28 @@ def compiled(key: tuple, fn: Callable, args: tuple, *, objects: tuple = ()) -> C
     ident = hashlib.sha256(repr((key, str(treedef), [(a.shape, str(a.dtype)) for a in avals],
                                  _environment())).encode()).hexdigest()
     if ident not in _PROGRAMS:  # each program compiled once per process, stored or not
+        fn = _named(fn, key)
         folder = store_folder()
         if folder is None or not storable(treedef, *objects):
             _PROGRAMS[ident] = jax.jit(fn).lower(*args).compile()
         else:
             _PROGRAMS[ident] = _compile_stored(folder / (ident + ".bin"), fn, args, treedef, avals)
     return _PROGRAMS[ident]
+
+
+def _named(fn: Callable, key: tuple) -> Callable:
+    """`fn` under a name made of its key's short words (e.g. `study_chunk_heal`), so that compile logs,
+    `jax.monitoring` events, XLA dumps and profiles say which program is which."""
+    words = [re.sub(r"\W+", "_", str(k)).strip("_") for k in key if isinstance(k, (str, int)) and len(str(k)) <= 24]
+    return _renamed(fn, "_".join(w for w in words if w) or "program")
+
+
+def _renamed(fn: Callable, name: str) -> Callable:
+    def program(*args):
+        return fn(*args)
+
+    program.__name__ = program.__qualname__ = name
+    return program
 
 
 def _compile_stored(path: Path, fn: Callable, args: tuple, treedef, avals) -> Callable[..., Any]:
@@ -101,13 +118,14 @@ def _compile_stored(path: Path, fn: Callable, args: tuple, treedef, avals) -> Ca
                 structure["code"], structure["treedef"] = _encode(out), jax.tree_util.tree_structure(out)
                 return jax.tree_util.tree_leaves(out)
 
+            flat.__name__ = flat.__qualname__ = fn.__name__
             exported = jax.export.export(jax.jit(flat))(*avals)
             code, out_treedef = structure["code"], structure["treedef"]
             if code is not None and _decode(code) == out_treedef:  # an output structure the codec rebuilds
                 _save(path, exported.serialize(), json.dumps(code))
         else:
             exported, out_treedef = stored
-        program = jax.jit(exported.call).lower(*leaves).compile()
+        program = jax.jit(_renamed(exported.call, fn.__name__)).lower(*leaves).compile()
     except Exception:  # noqa: BLE001 - a program that cannot be exported or stored is compiled as usual
         return jax.jit(fn).lower(*args).compile()
     return lambda *a: jax.tree_util.tree_unflatten(out_treedef, program(*jax.tree_util.tree_leaves(a)))

@@ -101,3 +101,22 @@ def test_no_store_without_a_compilation_cache(monkeypatch):
     monkeypatch.setattr(programs, "store_folder", lambda: None)
     got = programs.compiled(("plain",), lambda x: {"y": x * 3.0}, (jnp.ones(2),))(jnp.ones(2))
     np.testing.assert_array_equal(got["y"], 3.0)
+
+
+@pytest.mark.parametrize("stored", [True, False])
+def test_programs_are_named_after_their_keys(tmp_path, monkeypatch, stored):
+    """Compile logs, `jax.monitoring` events and XLA dumps name a program by its key's short words (a study's
+    compile-time breakdown per program depends on it), stored or not; long words (option sets) are left out."""
+    monkeypatch.setattr(programs, "store_folder", lambda: tmp_path if stored else None)
+    monkeypatch.setattr(programs, "_PROGRAMS", {})
+    names = []
+    real_jit = jax.jit
+
+    def spy(fn, *args, **kwargs):
+        names.append(fn.__name__)
+        return real_jit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(jax, "jit", spy)
+    options = '{"step_size": 0.03, "rule": "multiplicative"}'
+    programs.compiled(("study-chunk", "heal", options, 300, 1), lambda x: {"y": x + 1.0}, (jnp.ones(2),))
+    assert names[-1] == "study_chunk_heal_300_1"
